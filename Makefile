@@ -1,0 +1,36 @@
+# The two commands of the README quick start; each does its own set-up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-kafka lint schemas clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+## demo: embedded broker + worker + replay of the bundled corpus; alerts until Ctrl-C
+demo: $(STAMP)
+	$(BIN)/dipwatch demo $(ARGS)
+
+## test: the whole suite; integration tests on the embedded broker
+test: $(STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+## test-kafka: the integration (contract) suite on Apache Kafka assembled from Maven Central
+test-kafka: $(STAMP)
+	DIPWATCH_TEST_BROKER=kafka $(BIN)/python -m pytest -m integration $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## schemas: regenerate the checked-in JSON Schema files from the models
+schemas: $(STAMP)
+	$(BIN)/python -m schemas.jsonschema_export
+
+clean:
+	rm -rf $(VENV) .dipwatch

@@ -1,0 +1,3 @@
+from dipwatch.cli import main
+
+main()

@@ -1,0 +1,222 @@
+"""The ``dipwatch`` command: broker, worker, replay, alerts, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dipwatch.logs import configure_logging
+from dipwatch.settings import Settings
+from schemas.errors import DipwatchError
+
+__all__ = ["main"]
+
+cli = typer.Typer(
+    name="dipwatch", add_completion=False, no_args_is_help=True,
+    help="Event-sourced streaming monitor of diplomatic relations.",
+)
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic's ValidationError: say which variable
+        _fail(f"invalid DIPWATCH_* setting: {exc}")
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"dipwatch: error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def _date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"not an ISO date or datetime: {value!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _bootstrap(settings: Settings) -> str:
+    if not settings.bootstrap_servers:
+        _fail("no broker configured: set DIPWATCH_BOOTSTRAP_SERVERS=host:port "
+              "(or run `dipwatch demo`, which starts the embedded broker)")
+    return settings.bootstrap_servers
+
+
+@cli.command()
+def broker(
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None,
+) -> None:
+    """Run the embedded broker (Tansu) on loopback until Ctrl-C or SIGTERM."""
+    settings = _settings()
+    from dipwatch.brokers.tansu import EmbeddedBroker
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with EmbeddedBroker(port or settings.embedded_port) as embedded:
+            typer.echo(f"embedded broker ready: DIPWATCH_BOOTSTRAP_SERVERS={embedded.bootstrap}")
+            sys.stdout.flush()
+            await stop.wait()
+        typer.echo("embedded broker stopped")
+
+    try:
+        asyncio.run(run())
+    except DipwatchError as exc:
+        _fail(str(exc))
+
+
+@cli.command()
+def worker(
+    idle_timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds without an event.")] = None,
+    max_runtime: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+) -> None:
+    """Run a Faust worker: fold events into state, raise alerts."""
+    settings = _settings()
+    from streams.worker import run_worker
+
+    try:
+        run_worker(settings, _bootstrap(settings), idle_timeout_s=idle_timeout,
+                   max_runtime_s=max_runtime)
+    except DipwatchError as exc:
+        _fail(f"worker: {exc}")
+
+
+@cli.command()
+def replay(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the bundled corpus).")] = None,
+    speed: Annotated[str, typer.Option(help="'max' or a factor of real time, e.g. 86400 (a day a second).")] = "max",
+    since: Annotated[str | None, typer.Option(help="Only events at or after this date (UTC).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only events before this date (UTC).")] = None,
+    dyad: Annotated[list[str] | None, typer.Option(help="Only this dyad, e.g. KAZ:RUS (repeatable).")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Validate and summarise; publish nothing.")] = False,
+    skip_invalid: Annotated[bool, typer.Option(help="Send invalid lines to the dead-letter topic instead of refusing.")] = False,
+    offline: Annotated[bool, typer.Option(help="Fold in memory without Kafka; print alerts as JSON lines.")] = False,
+    state: Annotated[Path | None, typer.Option(help="With --offline: write the final state as JSON here.")] = None,
+) -> None:
+    """Validate event files, then publish them in event-time order (or fold offline)."""
+    settings = _settings()
+    from replay.run import ReplayOptions, run_replay
+
+    options = ReplayOptions(
+        paths=tuple(paths or ()), speed=_speed(speed), since=_date(since), until=_date(until),
+        dyads=tuple(dyad or ()), dry_run=dry_run, skip_invalid=skip_invalid,
+        offline=offline, state_path=state,
+    )
+    try:
+        code = run_replay(settings, options)
+    except (DipwatchError, FileNotFoundError) as exc:
+        _fail(f"replay: {exc}")
+    raise typer.Exit(code)
+
+
+def _speed(value: str) -> float | None:
+    if value == "max":
+        return None
+    try:
+        factor = float(value)
+    except ValueError:
+        factor = 0.0
+    if factor <= 0:
+        _fail(f"--speed must be 'max' or a positive factor, not {value!r}")
+    return factor
+
+
+@cli.command()
+def alerts(
+    dyad: Annotated[list[str] | None, typer.Option(help="Only this dyad (repeatable).")] = None,
+    rule: Annotated[list[str] | None, typer.Option(help="Only this rule or aggregate (repeatable).")] = None,
+    severity: Annotated[str, typer.Option(help="Minimum severity: info, warning, high, critical.")] = "info",
+    from_beginning: Annotated[bool, typer.Option(help="Start at the first alert.")] = False,
+    since: Annotated[str | None, typer.Option(help="Start at alerts with event time from this date.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print alerts as JSON lines.")] = False,
+    max_alerts: Annotated[int | None, typer.Option("--max", help="Stop after this many alerts.")] = None,
+    idle_timeout: Annotated[float | None, typer.Option(help="Stop after this many idle seconds.")] = None,
+) -> None:
+    """Follow the alert topics: from now (default), the beginning or a date."""
+    settings = _settings()
+    from dipwatch.follow import AlertFilter, follow_alerts, render_alert
+    from dipwatch.topics import Topics
+    from schemas.alerts import Severity
+
+    try:
+        chosen = Severity(severity)
+    except ValueError:
+        _fail(f"unknown severity {severity!r}")
+    start = "beginning" if from_beginning else (_date(since) or "end")
+    topics = Topics(settings.topic_prefix, settings.partitions)
+
+    def show(alert: object) -> None:
+        from schemas.alerts import Alert
+
+        assert isinstance(alert, Alert)
+        typer.echo(alert.model_dump_json() if as_json else render_alert(alert))
+
+    async def run() -> int:
+        from dipwatch.brokers.probe import wait_until_ready
+
+        bootstrap = _bootstrap(settings)
+        await wait_until_ready(bootstrap, settings.connect_timeout_s)
+        return await follow_alerts(
+            bootstrap, topics.all_alerts, show, start=start,
+            alert_filter=AlertFilter(frozenset(dyad or ()), frozenset(rule or ()), chosen),
+            max_alerts=max_alerts, idle_timeout_s=idle_timeout,
+        )
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    except DipwatchError as exc:
+        _fail(f"alerts: {exc}")
+
+
+@cli.command()
+def demo(
+    exit_after_replay: Annotated[bool, typer.Option(help="Exit once the replayed corpus is processed.")] = False,
+    speed: Annotated[str, typer.Option(help="Replay speed: 'max' or a factor of real time.")] = "max",
+) -> None:
+    """Start the embedded broker, a worker and a replay of the corpus; print alerts."""
+    settings = _settings()
+    from dipwatch.demo import run_demo
+
+    try:
+        code = asyncio.run(run_demo(settings, exit_after_replay=exit_after_replay,
+                                    speed=_speed(speed)))
+    except KeyboardInterrupt:
+        code = 0
+    except DipwatchError as exc:
+        _fail(f"demo: {exc}")
+    raise typer.Exit(code)
+
+
+@cli.command("topics")
+def topics_cmd() -> None:
+    """Print the topic registry as JSON (name, key, value, partitions, configs)."""
+    settings = Settings()
+    from dataclasses import asdict
+
+    from dipwatch.topics import Topics
+
+    specs = Topics(settings.topic_prefix, settings.partitions).specs()
+    typer.echo(json.dumps([asdict(s) for s in specs], indent=2))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``dipwatch`` console script."""
+    cli(args=list(argv) if argv is not None else None, prog_name="dipwatch")

@@ -1,0 +1,118 @@
+"""Follow the alert topics: from now, from the beginning or from an event time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schemas.alerts import Alert, Severity
+from schemas.codec import decode_alert
+from schemas.errors import InvalidRecord
+
+__all__ = ["AlertFilter", "follow_alerts", "render_alert"]
+
+_SEVERITY_ORDER = list(Severity)
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """Which alerts to show."""
+
+    dyads: frozenset[str] = frozenset()
+    rules: frozenset[str] = frozenset()
+    min_severity: Severity = Severity.INFO
+
+    def accepts(self, alert: Alert) -> bool:
+        return (
+            (not self.dyads or alert.dyad in self.dyads)
+            and (not self.rules or alert.rule in self.rules or alert.aggregate in self.rules)
+            and _SEVERITY_ORDER.index(alert.severity) >= _SEVERITY_ORDER.index(self.min_severity)
+        )
+
+
+def render_alert(alert: Alert) -> str:
+    """Return one human-readable line for an alert."""
+    return (
+        f"{alert.at.date().isoformat()}  {alert.dyad}  [{alert.severity.value:<8}] "
+        f"{alert.rule:<22} {alert.title}"
+    )
+
+
+async def follow_alerts(
+    bootstrap: str,
+    topics: Sequence[str],
+    on_alert: Callable[[Alert], None],
+    *,
+    start: str | datetime = "end",
+    alert_filter: AlertFilter = AlertFilter(),
+    max_alerts: int | None = None,
+    idle_timeout_s: float | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Call ``on_alert`` for each matching alert; return how many were shown.
+
+    ``start`` is ``"end"`` (from now), ``"beginning"``, or an event time (the alert
+    topics' record timestamps are the alerts' event time).
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+        auto_offset_reset="earliest" if start == "beginning" else "latest",
+    )
+    await consumer.start()
+    shown = 0
+    try:
+        parts = [
+            TopicPartition(t, p) for t in topics
+            for p in sorted(await _partitions(consumer, t))
+        ]
+        consumer.assign(parts)
+        if start == "beginning":
+            await consumer.seek_to_beginning(*parts)
+        elif start == "end":
+            await consumer.seek_to_end(*parts)
+        else:
+            assert isinstance(start, datetime)
+            stamp = int(start.timestamp() * 1000)
+            offsets = await consumer.offsets_for_times({tp: stamp for tp in parts})
+            for tp, found in offsets.items():
+                if found is None:
+                    await consumer.seek_to_end(tp)
+                else:
+                    consumer.seek(tp, found.offset)
+        last = time.monotonic()
+        while not (stop and stop.is_set()):
+            batch = await consumer.getmany(timeout_ms=200)
+            if not batch:
+                if idle_timeout_s is not None and time.monotonic() - last > idle_timeout_s:
+                    break
+                continue
+            last = time.monotonic()
+            for records in batch.values():
+                for record in records:
+                    try:
+                        alert = decode_alert(record.value)
+                    except InvalidRecord:
+                        continue
+                    if alert_filter.accepts(alert):
+                        on_alert(alert)
+                        shown += 1
+                        if max_alerts is not None and shown >= max_alerts:
+                            return shown
+        return shown
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    for _ in range(50):
+        parts = consumer.partitions_for_topic(topic)
+        if parts:
+            return set(parts)
+        await consumer._client.force_metadata_update()  # topic may be brand new
+        await asyncio.sleep(0.1)
+    return {0}

@@ -1,0 +1,50 @@
+"""One frozen settings object, read from ``DIPWATCH_*`` variables at the entry points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Built once by the CLI and passed down; nothing else
+    reads the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="DIPWATCH_", frozen=True, extra="forbid")
+
+    # Brokers. Empty bootstrap servers = start the embedded broker (demo, tests).
+    bootstrap_servers: str | None = None
+    embedded_port: int | None = Field(default=None, ge=1, le=65535)
+    connect_timeout_s: float = Field(default=20.0, gt=0)
+
+    # Topics and the Faust app. The prefix isolates deployments (and test runs).
+    topic_prefix: str = Field(default="dipwatch", pattern=r"^[A-Za-z0-9._-]+$")
+    app_id: str = Field(default="dipwatch-worker", pattern=r"^[A-Za-z0-9._-]+$")
+    partitions: int = Field(default=4, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    # Rebalance speed: a dead member is evicted after the session timeout; the
+    # heartbeat must be at most a third of it; Kafka's floor is 6 s.
+    session_timeout_s: float = Field(default=10.0, ge=6)
+    heartbeat_interval_s: float = Field(default=3.0, gt=0)
+    # Static membership: a worker restarted under the same id keeps its partitions.
+    instance_id: str | None = None
+    data_dir: Path = Path(".dipwatch")
+    web_enabled: bool = False
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    api_token: SecretStr | None = None
+
+    # Domain parameters (event time).
+    half_life_days: float = Field(default=30.0, gt=0)
+    baseline_half_life_days: float = Field(default=365.0, gt=0)
+    summons_expiry_days: float = Field(default=90.0, gt=0)
+    reciprocal_window_days: float = Field(default=14.0, gt=0)
+
+    # Logs.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"

@@ -1,0 +1,68 @@
+"""The one registry of topics: name, key, value, partitions and configs.
+
+Used by the worker, the replay tool, the CLI, the tests and the compose init.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final
+
+__all__ = ["ALERT_AGGREGATES", "TopicSpec", "Topics"]
+
+ALERT_AGGREGATES: Final = ("tension", "summons", "envoys")
+_FOREVER: Final = MappingProxyType({"retention.ms": "-1", "retention.bytes": "-1"})
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic of the project."""
+
+    name: str
+    key: str
+    value: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Topics:
+    """All topic names under one prefix (``dipwatch`` by default)."""
+
+    prefix: str = "dipwatch"
+    partitions: int = 4
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}.events"
+
+    @property
+    def dead_letter(self) -> str:
+        return f"{self.prefix}.events.dlq"
+
+    def alerts(self, aggregate: str) -> str:
+        """Return the alert topic of an aggregate (``tension``, ``summons``, ``envoys``)."""
+        if aggregate not in ALERT_AGGREGATES:
+            raise ValueError(f"no alert topic for {aggregate!r}")
+        return f"{self.prefix}.alerts.{aggregate}"
+
+    @property
+    def all_alerts(self) -> tuple[str, ...]:
+        return tuple(self.alerts(a) for a in ALERT_AGGREGATES)
+
+    def specs(self) -> tuple[TopicSpec, ...]:
+        """Every topic the project creates, with its configs (Faust's changelogs aside)."""
+        n = self.partitions
+        return (
+            # The log of record: keyed by dyad, kept forever, timestamps = occurred_at.
+            TopicSpec(
+                self.events, "dyad", "DiplomaticEvent", n,
+                {**_FOREVER, "message.timestamp.type": "CreateTime"},
+            ),
+            TopicSpec(self.dead_letter, "original key", "DeadLetter", 1, dict(_FOREVER)),
+            *(
+                TopicSpec(self.alerts(a), "dyad", "Alert", n, {"retention.ms": "-1"})
+                for a in ALERT_AGGREGATES
+            ),
+        )

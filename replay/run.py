@@ -1,0 +1,97 @@
+"""``dipwatch replay``: load, validate, select, then publish, fold offline or just summarise."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from dipwatch.admin import ensure_topics
+from dipwatch.brokers.probe import wait_until_ready
+from dipwatch.logs import get_logger
+from dipwatch.settings import Settings
+from dipwatch.topics import Topics
+from replay.loader import LoadReport, bundled_corpus, load_paths, select
+from replay.offline import fold_offline
+from replay.publish import Speed, publish_dead_letters, publish_events
+from replay.summary import summarise
+from schemas.codec import encode_alert
+from streams.aggregates import build_folds
+
+__all__ = ["ReplayOptions", "run_replay"]
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    """What the user asked the replay to do."""
+
+    paths: tuple[Path, ...] = ()
+    speed: Speed = None
+    since: datetime | None = None
+    until: datetime | None = None
+    dyads: tuple[str, ...] = ()
+    dry_run: bool = False
+    skip_invalid: bool = False
+    offline: bool = False
+    state_path: Path | None = None
+
+
+def run_replay(settings: Settings, options: ReplayOptions) -> int:
+    """Run a replay; return the process exit code."""
+    report = load_paths(list(options.paths) or [bundled_corpus()])
+    if report.problems and not options.skip_invalid:
+        for problem in report.problems:
+            print(problem, file=sys.stderr)
+        print(f"refused: {len(report.problems)} invalid record(s); nothing published "
+              "(--skip-invalid sends them to the dead-letter topic)", file=sys.stderr)
+        return 1
+    chosen = select(report.events, since=options.since, until=options.until, dyads=options.dyads)
+    if options.offline:
+        return _offline(settings, options, chosen_events=[i.event for i in chosen])
+    published = 0
+    if not options.dry_run:
+        published = asyncio.run(_publish(settings, report, chosen, options.speed))
+    summary = summarise(
+        chosen, published=published, skipped_invalid=len(report.problems),
+        duplicates=report.duplicates, filtered_out=len(report.events) - len(chosen),
+    )
+    print(("dry run: nothing published\n" if options.dry_run else "") + summary.render())
+    return 0
+
+
+def _offline(settings: Settings, options: ReplayOptions, chosen_events: list) -> int:  # type: ignore[type-arg]
+    state, alerts = fold_offline(build_folds(settings), chosen_events)
+    for alert in alerts:
+        sys.stdout.write(encode_alert(alert).decode() + "\n")
+    if options.state_path:
+        options.state_path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+async def _publish(settings: Settings, report: LoadReport, chosen: list, speed: Speed) -> int:  # type: ignore[type-arg]
+    if not settings.bootstrap_servers:
+        from schemas.errors import BrokerUnavailable
+
+        raise BrokerUnavailable("no broker configured: set DIPWATCH_BOOTSTRAP_SERVERS=host:port")
+    bootstrap = settings.bootstrap_servers
+    topics = Topics(settings.topic_prefix, settings.partitions)
+    await wait_until_ready(bootstrap, settings.connect_timeout_s)
+    await ensure_topics(bootstrap, topics, settings.replication_factor)
+    if report.problems:
+        sent = await publish_dead_letters(bootstrap, topics.dead_letter, report.problems)
+        log.warning("replay_invalid_dead_lettered", count=sent, topic=topics.dead_letter)
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        with Progress(transient=True) as progress:
+            task = progress.add_task("replaying", total=len(chosen))
+            return await publish_events(
+                bootstrap, topics.events, chosen, speed=speed,
+                on_progress=lambda n: progress.advance(task, n),
+            )
+    return await publish_events(bootstrap, topics.events, chosen, speed=speed)

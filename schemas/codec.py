@@ -1,0 +1,98 @@
+"""The one codec of the project: JSON bytes <-> records, with schema upcasting."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from schemas.alerts import Alert
+from schemas.errors import InvalidRecord
+from schemas.events import EVENT_SCHEMA_VERSION, DiplomaticEvent
+
+__all__ = [
+    "MAX_RECORD_BYTES",
+    "UPCASTERS",
+    "decode_alert",
+    "decode_event",
+    "describe_validation_error",
+    "encode_alert",
+    "encode_event",
+    "parse_event",
+]
+
+#: A record larger than this is refused before it is parsed.
+MAX_RECORD_BYTES: Final = 256 * 1024
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+#: version N -> function that turns a version-N dict into a version-(N+1) dict.
+UPCASTERS: Final[Mapping[int, Upcaster]] = MappingProxyType({})
+
+
+def encode_event(event: DiplomaticEvent) -> bytes:
+    """Encode an event as compact JSON bytes."""
+    return event.model_dump_json(exclude_none=True).encode()
+
+
+def encode_alert(alert: Alert) -> bytes:
+    """Encode an alert as compact JSON bytes."""
+    return alert.model_dump_json().encode()
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Return pydantic's errors as one line: ``field.path: message; …``."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "record"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _upcast(data: dict[str, Any]) -> dict[str, Any]:
+    version = data.get("schema_version", EVENT_SCHEMA_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InvalidRecord(f"schema_version: not an integer: {version!r}")
+    if version > EVENT_SCHEMA_VERSION:
+        raise InvalidRecord(
+            f"schema_version: {version} is newer than this reader ({EVENT_SCHEMA_VERSION})"
+        )
+    while version < EVENT_SCHEMA_VERSION:
+        if version not in UPCASTERS:
+            raise InvalidRecord(f"schema_version: no upcaster from version {version}")
+        data = UPCASTERS[version](data)
+        version = data["schema_version"]
+    return data
+
+
+def parse_event(data: object) -> DiplomaticEvent:
+    """Validate an already-parsed JSON value as an event, upcasting older versions."""
+    if not isinstance(data, dict):
+        raise InvalidRecord(f"record: expected a JSON object, got {type(data).__name__}")
+    try:
+        return DiplomaticEvent.model_validate(_upcast(data))
+    except ValidationError as exc:
+        raise InvalidRecord(describe_validation_error(exc)) from None
+
+
+def decode_event(raw: bytes | str | None) -> DiplomaticEvent:
+    """Decode one event from JSON; :class:`InvalidRecord` says what is wrong."""
+    if raw is None:
+        raise InvalidRecord("record: empty value (tombstone)")
+    if len(raw) > MAX_RECORD_BYTES:
+        raise InvalidRecord(f"record: {len(raw)} bytes is over the {MAX_RECORD_BYTES} limit")
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidRecord(f"record: not JSON ({exc})") from None
+    return parse_event(data)
+
+
+def decode_alert(raw: bytes | str) -> Alert:
+    """Decode one alert from JSON."""
+    try:
+        return Alert.model_validate_json(raw)
+    except ValidationError as exc:
+        raise InvalidRecord(describe_validation_error(exc)) from None

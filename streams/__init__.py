@@ -1,0 +1,1 @@
+"""Rolling state: pure folds (``streams.folds``) and the Faust adapters around them."""

@@ -1,0 +1,92 @@
+"""Thin Faust adapters: decode, re-key or dead-letter, dedup+fold per aggregate, store, send."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import faust
+
+from dipwatch.logs import get_logger
+from dipwatch.settings import Settings
+from dipwatch.topics import ALERT_AGGREGATES, Topics
+from schemas.codec import decode_event, encode_alert
+from schemas.errors import InvalidRecord
+from streams.aggregates import build_folds
+from streams.folds.base import guarded_apply
+
+__all__ = ["REASON_HEADER", "SOURCE_HEADER", "register_agents"]
+
+log = get_logger(__name__)
+
+#: Headers of a dead-letter record; its key and value are the original bytes.
+REASON_HEADER = "dipwatch.reason"
+SOURCE_HEADER = "dipwatch.source"
+
+
+def register_agents(app: faust.App, settings: Settings) -> None:
+    """Declare the topics, tables and the folding agent on ``app``."""
+    topics = Topics(settings.topic_prefix, settings.partitions)
+    raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+    events = app.topic(topics.events, partitions=settings.partitions, **raw)
+    dead_letter = app.topic(topics.dead_letter, partitions=1, **raw)
+    alert_topics = {
+        a: app.topic(topics.alerts(a), partitions=settings.partitions, **raw)
+        for a in ALERT_AGGREGATES
+    }
+    folds = build_folds(settings)
+    tables = {
+        fold.name: app.Table(
+            f"{fold.name}-state",
+            default=None,
+            partitions=settings.partitions,
+            key_serializer="json",
+            value_serializer="json",
+            help=f"{fold.name} state and dedup set per dyad",
+        )
+        for fold in folds
+    }
+    app.dipwatch_tables = tables  # type: ignore[attr-defined]  # for the web views
+
+    @app.agent(events, name="dipwatch.fold", concurrency=1)
+    async def fold_events(stream: faust.Stream) -> None:
+        async for record in stream.events():
+            message = record.message
+            app.dipwatch_last_event = time.monotonic()  # type: ignore[attr-defined]
+            where = f"{message.topic}:{message.partition}:{message.offset}"
+            bound = log.bind(topic=message.topic, partition=message.partition, offset=message.offset)
+            try:
+                event = decode_event(message.value)
+            except InvalidRecord as exc:
+                await dead_letter.send(
+                    key=message.key,
+                    value=message.value,
+                    headers=[(REASON_HEADER, exc.reason.encode()), (SOURCE_HEADER, where.encode())],
+                )
+                bound.warning("record_dead_lettered", reason=exc.reason)
+                continue
+            dyad = event.dyad
+            if message.key != dyad.encode():
+                # State lives in the dyad's partition: send the record there, once.
+                await events.send(
+                    key=dyad.encode(),
+                    value=message.value,
+                    timestamp=event.occurred_at.timestamp(),
+                    headers=[(SOURCE_HEADER, where.encode())],
+                )
+                bound.warning("record_rekeyed", event_id=event.event_id, key=message.key)
+                continue
+            for fold in folds:
+                table = tables[fold.name]
+                value, alerts = guarded_apply(fold, dyad, table.get(dyad), event)
+                if value is None:
+                    bound.info("event_duplicate_skipped", event_id=event.event_id, fold=fold.name)
+                    continue
+                table[dyad] = value
+                for alert in alerts:
+                    await alert_topics[alert.aggregate].send(
+                        key=dyad.encode(),
+                        value=encode_alert(alert),
+                        timestamp=alert.at.timestamp(),
+                    )
+                    bound.info("alert_raised", alert_id=alert.alert_id, rule=alert.rule, dyad=dyad)

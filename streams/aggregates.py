@@ -1,0 +1,23 @@
+"""The folds the monitor runs, built from the settings; shared by worker and offline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dipwatch.settings import Settings
+from streams.folds import TensionConfig, TensionFold
+from streams.folds.base import Fold
+
+__all__ = ["build_folds"]
+
+
+def build_folds(settings: Settings) -> tuple[Fold[Any], ...]:
+    """Return every aggregate's fold, configured from ``settings``."""
+    return (
+        TensionFold(
+            TensionConfig(
+                half_life_days=settings.half_life_days,
+                baseline_half_life_days=settings.baseline_half_life_days,
+            )
+        ),
+    )

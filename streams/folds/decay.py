@@ -1,0 +1,46 @@
+"""Exact, order-independent sums of exponentially decayed weights, in event time.
+
+Each event adds ``|w| * 2**((t - EPOCH) / half_life)`` to an accumulator, scaled to
+integer micro-points. Each term depends only on its own event and integer addition is
+associative, so the sum is bit-for-bit the same whatever the arrival order, batch size
+or partition count — a late event lands exactly where it belongs. The decayed value at
+time ``T`` is ``sum * 2**(-(T - EPOCH) / half_life)``. Python integers are unbounded, so
+the growth of the terms with time costs only bytes (about one bit per half-life).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Final
+
+__all__ = ["EPOCH", "UNITS_PER_POINT", "decayed_value", "term"]
+
+EPOCH: Final = datetime(1900, 1, 1, tzinfo=UTC)
+UNITS_PER_POINT: Final = 1_000_000
+_SECONDS_PER_DAY: Final = 86_400.0
+
+
+def _exponent(at: datetime, half_life_days: float) -> float:
+    return (at - EPOCH).total_seconds() / (half_life_days * _SECONDS_PER_DAY)
+
+
+def term(weight: float, at: datetime, half_life_days: float) -> int:
+    """Return the integer term an event of ``weight`` at ``at`` adds to an accumulator."""
+    if weight == 0:
+        return 0
+    exponent = _exponent(at, half_life_days)
+    whole = math.floor(exponent)
+    mantissa = round(abs(weight) * UNITS_PER_POINT * 2.0 ** (exponent - whole))
+    return mantissa << whole if whole >= 0 else mantissa >> -whole
+
+
+def decayed_value(total: int, at: datetime, half_life_days: float) -> float:
+    """Return the accumulator's value, in Goldstein points, decayed to time ``at``."""
+    if total == 0:
+        return 0.0
+    exponent = _exponent(at, half_life_days)
+    whole = math.floor(exponent)
+    shift = max(total.bit_length() - 62, 0)
+    scaled = math.ldexp(float(total >> shift), shift - whole) * 2.0 ** (whole - exponent)
+    return scaled / UNITS_PER_POINT

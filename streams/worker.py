@@ -1,0 +1,61 @@
+"""Run the Faust worker: check the broker first, create topics, then hand over to Faust."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+import faust
+
+from dipwatch.admin import ensure_topics
+from dipwatch.brokers.probe import wait_until_ready
+from dipwatch.logs import get_logger
+from dipwatch.settings import Settings
+from dipwatch.topics import Topics
+from streams.app import create_app
+
+__all__ = ["run_worker"]
+
+log = get_logger(__name__)
+
+
+async def _preflight(settings: Settings, bootstrap: str) -> None:
+    await wait_until_ready(bootstrap, settings.connect_timeout_s)
+    await ensure_topics(bootstrap, Topics(settings.topic_prefix, settings.partitions),
+                        settings.replication_factor)
+
+
+def run_worker(
+    settings: Settings,
+    bootstrap: str,
+    *,
+    idle_timeout_s: float | None = None,
+    max_runtime_s: float | None = None,
+) -> None:
+    """Run until SIGINT/SIGTERM, or until idle for ``idle_timeout_s`` or past
+    ``max_runtime_s``; raise ``BrokerUnavailable`` if the broker does not answer."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(_preflight(settings, bootstrap))
+    app = create_app(settings, bootstrap)
+    started = time.monotonic()
+
+    if idle_timeout_s is not None or max_runtime_s is not None:
+
+        @app.timer(interval=0.5)
+        async def _bounded() -> None:
+            now = time.monotonic()
+            last = getattr(app, "dipwatch_last_event", started)
+            if (max_runtime_s is not None and now - started > max_runtime_s) or (
+                idle_timeout_s is not None and now - last > idle_timeout_s
+            ):
+                log.info("worker_bounded_stop", runtime_s=round(now - started, 1))
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    log.info("worker_starting", bootstrap=bootstrap, app_id=settings.app_id,
+             prefix=settings.topic_prefix)
+    worker = faust.Worker(app, loop=loop, loglevel="WARNING", quiet=True,
+                          redirect_stdouts=False)
+    worker.execute_from_commandline()
