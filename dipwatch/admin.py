@@ -13,7 +13,9 @@ __all__ = ["ensure_topics"]
 log = get_logger(__name__)
 
 
-async def ensure_topics(bootstrap_servers: str, topics: Topics, replication_factor: int = 1) -> list[str]:
+async def ensure_topics(
+    bootstrap_servers: str, topics: Topics, replication_factor: int = 1
+) -> list[str]:
     """Create every registry topic that does not exist yet; return those created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
     await admin.start()
@@ -22,7 +24,9 @@ async def ensure_topics(bootstrap_servers: str, topics: Topics, replication_fact
         missing = [s for s in topics.specs() if s.name not in existing]
         created = []
         for spec in missing:
-            new = NewTopic(spec.name, spec.partitions, replication_factor, topic_configs=spec.config)
+            new = NewTopic(
+                spec.name, spec.partitions, replication_factor, topic_configs=spec.config
+            )
             try:
                 await admin.create_topics([new])
             except TopicAlreadyExistsError:
@@ -30,7 +34,9 @@ async def ensure_topics(bootstrap_servers: str, topics: Topics, replication_fact
             except KafkaError as exc:
                 # Brokers that refuse some configs (Tansu) still get the topic.
                 log.warning("topic_config_refused", topic=spec.name, error=str(exc))
-                await admin.create_topics([NewTopic(spec.name, spec.partitions, replication_factor)])
+                await admin.create_topics(
+                    [NewTopic(spec.name, spec.partitions, replication_factor)]
+                )
             created.append(spec.name)
         return created
     finally:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -20,7 +20,9 @@ from schemas.errors import DipwatchError
 __all__ = ["main"]
 
 cli = typer.Typer(
-    name="dipwatch", add_completion=False, no_args_is_help=True,
+    name="dipwatch",
+    add_completion=False,
+    no_args_is_help=True,
     help="Event-sourced streaming monitor of diplomatic relations.",
 )
 
@@ -34,7 +36,7 @@ def _settings() -> Settings:
     return settings
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
+def _fail(message: str, code: int = 2) -> NoReturn:
     typer.secho(f"dipwatch: error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
@@ -51,14 +53,18 @@ def _date(value: str | None) -> datetime | None:
 
 def _bootstrap(settings: Settings) -> str:
     if not settings.bootstrap_servers:
-        _fail("no broker configured: set DIPWATCH_BOOTSTRAP_SERVERS=host:port "
-              "(or run `dipwatch demo`, which starts the embedded broker)")
+        _fail(
+            "no broker configured: set DIPWATCH_BOOTSTRAP_SERVERS=host:port "
+            "(or run `dipwatch demo`, which starts the embedded broker)"
+        )
     return settings.bootstrap_servers
 
 
 @cli.command()
 def broker(
-    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port on 127.0.0.1 (default: a free one).")
+    ] = None,
 ) -> None:
     """Run the embedded broker (Tansu) on loopback until Ctrl-C or SIGTERM."""
     settings = _settings()
@@ -83,7 +89,9 @@ def broker(
 
 @cli.command()
 def worker(
-    idle_timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds without an event.")] = None,
+    idle_timeout: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds without an event.")
+    ] = None,
     max_runtime: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
 ) -> None:
     """Run a Faust worker: fold events into state, raise alerts."""
@@ -91,32 +99,53 @@ def worker(
     from streams.worker import run_worker
 
     try:
-        run_worker(settings, _bootstrap(settings), idle_timeout_s=idle_timeout,
-                   max_runtime_s=max_runtime)
+        run_worker(
+            settings, _bootstrap(settings), idle_timeout_s=idle_timeout, max_runtime_s=max_runtime
+        )
     except DipwatchError as exc:
         _fail(f"worker: {exc}")
 
 
 @cli.command()
 def replay(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the bundled corpus).")] = None,
-    speed: Annotated[str, typer.Option(help="'max' or a factor of real time, e.g. 86400 (a day a second).")] = "max",
-    since: Annotated[str | None, typer.Option(help="Only events at or after this date (UTC).")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: the bundled corpus).")
+    ] = None,
+    speed: Annotated[
+        str, typer.Option(help="'max' or a factor of real time, e.g. 86400 (a day a second).")
+    ] = "max",
+    since: Annotated[
+        str | None, typer.Option(help="Only events at or after this date (UTC).")
+    ] = None,
     until: Annotated[str | None, typer.Option(help="Only events before this date (UTC).")] = None,
-    dyad: Annotated[list[str] | None, typer.Option(help="Only this dyad, e.g. KAZ:RUS (repeatable).")] = None,
+    dyad: Annotated[
+        list[str] | None, typer.Option(help="Only this dyad, e.g. KAZ:RUS (repeatable).")
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Validate and summarise; publish nothing.")] = False,
-    skip_invalid: Annotated[bool, typer.Option(help="Send invalid lines to the dead-letter topic instead of refusing.")] = False,
-    offline: Annotated[bool, typer.Option(help="Fold in memory without Kafka; print alerts as JSON lines.")] = False,
-    state: Annotated[Path | None, typer.Option(help="With --offline: write the final state as JSON here.")] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Send invalid lines to the dead-letter topic instead of refusing.")
+    ] = False,
+    offline: Annotated[
+        bool, typer.Option(help="Fold in memory without Kafka; print alerts as JSON lines.")
+    ] = False,
+    state: Annotated[
+        Path | None, typer.Option(help="With --offline: write the final state as JSON here.")
+    ] = None,
 ) -> None:
     """Validate event files, then publish them in event-time order (or fold offline)."""
     settings = _settings()
     from replay.run import ReplayOptions, run_replay
 
     options = ReplayOptions(
-        paths=tuple(paths or ()), speed=_speed(speed), since=_date(since), until=_date(until),
-        dyads=tuple(dyad or ()), dry_run=dry_run, skip_invalid=skip_invalid,
-        offline=offline, state_path=state,
+        paths=tuple(paths or ()),
+        speed=_speed(speed),
+        since=_date(since),
+        until=_date(until),
+        dyads=tuple(dyad or ()),
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        offline=offline,
+        state_path=state,
     )
     try:
         code = run_replay(settings, options)
@@ -140,13 +169,23 @@ def _speed(value: str) -> float | None:
 @cli.command()
 def alerts(
     dyad: Annotated[list[str] | None, typer.Option(help="Only this dyad (repeatable).")] = None,
-    rule: Annotated[list[str] | None, typer.Option(help="Only this rule or aggregate (repeatable).")] = None,
-    severity: Annotated[str, typer.Option(help="Minimum severity: info, warning, high, critical.")] = "info",
+    rule: Annotated[
+        list[str] | None, typer.Option(help="Only this rule or aggregate (repeatable).")
+    ] = None,
+    severity: Annotated[
+        str, typer.Option(help="Minimum severity: info, warning, high, critical.")
+    ] = "info",
     from_beginning: Annotated[bool, typer.Option(help="Start at the first alert.")] = False,
-    since: Annotated[str | None, typer.Option(help="Start at alerts with event time from this date.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Start at alerts with event time from this date.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print alerts as JSON lines.")] = False,
-    max_alerts: Annotated[int | None, typer.Option("--max", help="Stop after this many alerts.")] = None,
-    idle_timeout: Annotated[float | None, typer.Option(help="Stop after this many idle seconds.")] = None,
+    max_alerts: Annotated[
+        int | None, typer.Option("--max", help="Stop after this many alerts.")
+    ] = None,
+    idle_timeout: Annotated[
+        float | None, typer.Option(help="Stop after this many idle seconds.")
+    ] = None,
 ) -> None:
     """Follow the alert topics: from now (default), the beginning or a date."""
     settings = _settings()
@@ -173,9 +212,13 @@ def alerts(
         bootstrap = _bootstrap(settings)
         await wait_until_ready(bootstrap, settings.connect_timeout_s)
         return await follow_alerts(
-            bootstrap, topics.all_alerts, show, start=start,
+            bootstrap,
+            topics.all_alerts,
+            show,
+            start=start,
             alert_filter=AlertFilter(frozenset(dyad or ()), frozenset(rule or ()), chosen),
-            max_alerts=max_alerts, idle_timeout_s=idle_timeout,
+            max_alerts=max_alerts,
+            idle_timeout_s=idle_timeout,
         )
 
     try:
@@ -188,16 +231,21 @@ def alerts(
 
 @cli.command()
 def demo(
-    exit_after_replay: Annotated[bool, typer.Option(help="Exit once the replayed corpus is processed.")] = False,
-    speed: Annotated[str, typer.Option(help="Replay speed: 'max' or a factor of real time.")] = "max",
+    exit_after_replay: Annotated[
+        bool, typer.Option(help="Exit once the replayed corpus is processed.")
+    ] = False,
+    speed: Annotated[
+        str, typer.Option(help="Replay speed: 'max' or a factor of real time.")
+    ] = "max",
 ) -> None:
     """Start the embedded broker, a worker and a replay of the corpus; print alerts."""
     settings = _settings()
     from dipwatch.demo import run_demo
 
     try:
-        code = asyncio.run(run_demo(settings, exit_after_replay=exit_after_replay,
-                                    speed=_speed(speed)))
+        code = asyncio.run(
+            run_demo(settings, exit_after_replay=exit_after_replay, speed=_speed(speed))
+        )
     except KeyboardInterrupt:
         code = 0
     except DipwatchError as exc:

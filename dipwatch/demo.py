@@ -45,9 +45,19 @@ async def run_demo(settings: Settings, *, exit_after_replay: bool, speed: Speed)
         topics = Topics(settings.topic_prefix, settings.partitions)
         await wait_until_ready(bootstrap, settings.connect_timeout_s)
         await ensure_topics(bootstrap, topics, settings.replication_factor)
-        env = {**os.environ, "DIPWATCH_BOOTSTRAP_SERVERS": bootstrap}
+        # The worker's own logs would drown the alert lines: warnings and up only.
+        env = {
+            **os.environ,
+            "DIPWATCH_BOOTSTRAP_SERVERS": bootstrap,
+            "DIPWATCH_LOG_LEVEL": "warning",
+        }
         worker = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "dipwatch", "worker", env=env
+            sys.executable,
+            "-m",
+            "dipwatch",
+            "worker",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
         )
         _say(f"worker started (pid {worker.pid})")
 
@@ -65,17 +75,28 @@ async def run_demo(settings: Settings, *, exit_after_replay: bool, speed: Speed)
             if expected_ids <= seen:
                 all_in.set()
 
-        follower = asyncio.create_task(follow_alerts(
-            bootstrap, topics.all_alerts, on_alert, start="beginning", stop=stop))
+        follower = asyncio.create_task(
+            follow_alerts(bootstrap, topics.all_alerts, on_alert, start="beginning", stop=stop)
+        )
         published = await publish_events(bootstrap, topics.events, report.events, speed=speed)
-        _say(f"replayed {published} events of the bundled corpus; "
-             f"the offline fold predicts {len(expected_ids)} alerts")
+        _say(
+            f"replayed {published} events of the bundled corpus; "
+            f"the offline fold predicts {len(expected_ids)} alerts"
+        )
         waiter = asyncio.create_task(all_in.wait())
         stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait({waiter, stopper}, timeout=180, return_when=asyncio.FIRST_COMPLETED)
+        died = asyncio.create_task(worker.wait())
+        await asyncio.wait(
+            {waiter, stopper, died}, timeout=180, return_when=asyncio.FIRST_COMPLETED
+        )
+        if worker.returncode is not None:
+            _say(f"the worker exited with code {worker.returncode}")
+            stop.set()
         agree = expected_ids <= seen
-        _say(f"{len(seen & expected_ids)} of {len(expected_ids)} predicted alerts received "
-             f"after {time.monotonic() - started:.1f} s" + ("" if agree else " — MISSING ALERTS"))
+        _say(
+            f"{len(seen & expected_ids)} of {len(expected_ids)} predicted alerts received "
+            f"after {time.monotonic() - started:.1f} s" + ("" if agree else " — MISSING ALERTS")
+        )
         if exit_after_replay:
             stop.set()
         else:

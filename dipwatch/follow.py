@@ -60,15 +60,16 @@ async def follow_alerts(
     topics' record timestamps are the alerts' event time).
     """
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
         auto_offset_reset="earliest" if start == "beginning" else "latest",
     )
     await consumer.start()
     shown = 0
     try:
         parts = [
-            TopicPartition(t, p) for t in topics
-            for p in sorted(await _partitions(consumer, t))
+            TopicPartition(t, p) for t in topics for p in sorted(await _partitions(consumer, t))
         ]
         consumer.assign(parts)
         if start == "beginning":

@@ -57,7 +57,10 @@ class Topics:
         return (
             # The log of record: keyed by dyad, kept forever, timestamps = occurred_at.
             TopicSpec(
-                self.events, "dyad", "DiplomaticEvent", n,
+                self.events,
+                "dyad",
+                "DiplomaticEvent",
+                n,
                 {**_FOREVER, "message.timestamp.type": "CreateTime"},
             ),
             TopicSpec(self.dead_letter, "original key", "DeadLetter", 1, dict(_FOREVER)),

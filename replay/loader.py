@@ -99,11 +99,15 @@ def load_paths(paths: Sequence[Path]) -> LoadReport:
                 if seen_digest == digest:
                     report.duplicates += 1
                     continue
-                report.problems.append(Problem(
-                    str(path), number,
-                    f"event_id {event.event_id!r} reused with different content "
-                    f"(first at {first.path}:{first.line})", raw,
-                ))
+                report.problems.append(
+                    Problem(
+                        str(path),
+                        number,
+                        f"event_id {event.event_id!r} reused with different content "
+                        f"(first at {first.path}:{first.line})",
+                        raw,
+                    )
+                )
                 continue
             first_seen[event.event_id] = (digest, here)
             report.events.append(here)
@@ -121,7 +125,8 @@ def select(
     """Keep events with ``since <= occurred_at < until`` on the given dyads."""
     wanted = set(dyads)
     return [
-        item for item in events
+        item
+        for item in events
         if (since is None or item.event.occurred_at >= since)
         and (until is None or item.event.occurred_at < until)
         and (not wanted or item.event.dyad in wanted)

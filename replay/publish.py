@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -25,8 +25,12 @@ def _producer(bootstrap: str) -> AIOKafkaProducer:
     # acks=all; no idempotence: the embedded broker has no InitProducerId, and
     # dedup by event_id in the worker makes a resent record harmless.
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=False,
-        linger_ms=5, request_timeout_ms=30_000, max_request_size=2 * 1024 * 1024,
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=5,
+        request_timeout_ms=30_000,
+        max_request_size=2 * 1024 * 1024,
     )
 
 
@@ -54,12 +58,16 @@ async def publish_events(
             futures = []
             for i, item in enumerate(chunk):
                 if speed is not None and (start + i) > 0:
-                    gap = (item.event.occurred_at - events[start + i - 1].event.occurred_at)
+                    gap = item.event.occurred_at - events[start + i - 1].event.occurred_at
                     await asyncio.sleep(gap.total_seconds() / speed)
-                futures.append(await producer.send(
-                    topic, key=item.event.dyad.encode(), value=encode_event(item.event),
-                    timestamp_ms=int(item.event.occurred_at.timestamp() * 1000),
-                ))
+                futures.append(
+                    await producer.send(
+                        topic,
+                        key=item.event.dyad.encode(),
+                        value=encode_event(item.event),
+                        timestamp_ms=int(item.event.occurred_at.timestamp() * 1000),
+                    )
+                )
             for future in futures:
                 await future
                 done += 1
@@ -74,10 +82,8 @@ async def publish_events(
             "twice are counted once."
         ) from None
     finally:
-        try:
+        with contextlib.suppress(KafkaError, TimeoutError):
             await asyncio.wait_for(producer.stop(), 10)
-        except (KafkaError, TimeoutError):
-            pass
     return done
 
 

@@ -47,8 +47,11 @@ def run_replay(settings: Settings, options: ReplayOptions) -> int:
     if report.problems and not options.skip_invalid:
         for problem in report.problems:
             print(problem, file=sys.stderr)
-        print(f"refused: {len(report.problems)} invalid record(s); nothing published "
-              "(--skip-invalid sends them to the dead-letter topic)", file=sys.stderr)
+        print(
+            f"refused: {len(report.problems)} invalid record(s); nothing published "
+            "(--skip-invalid sends them to the dead-letter topic)",
+            file=sys.stderr,
+        )
         return 1
     chosen = select(report.events, since=options.since, until=options.until, dyads=options.dyads)
     if options.offline:
@@ -57,8 +60,11 @@ def run_replay(settings: Settings, options: ReplayOptions) -> int:
     if not options.dry_run:
         published = asyncio.run(_publish(settings, report, chosen, options.speed))
     summary = summarise(
-        chosen, published=published, skipped_invalid=len(report.problems),
-        duplicates=report.duplicates, filtered_out=len(report.events) - len(chosen),
+        chosen,
+        published=published,
+        skipped_invalid=len(report.problems),
+        duplicates=report.duplicates,
+        filtered_out=len(report.events) - len(chosen),
     )
     print(("dry run: nothing published\n" if options.dry_run else "") + summary.render())
     return 0
@@ -91,7 +97,10 @@ async def _publish(settings: Settings, report: LoadReport, chosen: list, speed: 
         with Progress(transient=True) as progress:
             task = progress.add_task("replaying", total=len(chosen))
             return await publish_events(
-                bootstrap, topics.events, chosen, speed=speed,
+                bootstrap,
+                topics.events,
+                chosen,
+                speed=speed,
                 on_progress=lambda n: progress.advance(task, n),
             )
     return await publish_events(bootstrap, topics.events, chosen, speed=speed)

@@ -40,7 +40,11 @@ class Summary:
 
 
 def summarise(
-    selected: Sequence[Loaded], *, published: int, skipped_invalid: int, duplicates: int,
+    selected: Sequence[Loaded],
+    *,
+    published: int,
+    skipped_invalid: int,
+    duplicates: int,
     filtered_out: int,
 ) -> Summary:
     """Count the selected events by dyad and by action."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from enum import StrEnum
 from typing import Final, Literal
 
@@ -49,5 +48,3 @@ class Alert(BaseModel):
     def aggregate(self) -> str:
         """The alert topic family this alert belongs to (``tension``, ``summons``…)."""
         return self.rule.split(".", 1)[0]
-
-

@@ -147,9 +147,11 @@ class DiplomaticEvent(BaseModel):
     @classmethod
     def _fill_goldstein(cls, data: Any) -> Any:
         # goldstein follows from cameo; a record may omit it but never contradict it.
-        if isinstance(data, dict) and "goldstein" not in data:
+        if isinstance(data, dict):
             code = data.get("cameo")
-            if isinstance(code, str) and code in cameo_codes():
+            if isinstance(code, str) and code not in cameo_codes():
+                raise ValueError(f"cameo: unknown CAMEO code {code!r}")
+            if isinstance(code, str) and "goldstein" not in data:
                 data = {**data, "goldstein": goldstein(code)}
         return data
 
@@ -175,9 +177,9 @@ class DiplomaticEvent(BaseModel):
             self.target.country,
         }:
             raise ValueError("the envoy's countries must be the actor's and target's")
-        if self.action.value.startswith("envoy_") or self.action is Action.SUMMON_ENVOY:
-            if self.envoy is None:
-                raise ValueError(f"action {self.action.value!r} needs an envoy")
+        envoy_act = self.action.value.startswith("envoy_") or self.action is Action.SUMMON_ENVOY
+        if envoy_act and self.envoy is None:
+            raise ValueError(f"action {self.action.value!r} needs an envoy")
         if self.event_id in (self.corrects, self.retracts):
             raise ValueError("an event cannot correct or retract itself")
         return self

@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from schemas.alerts import Alert
 from schemas.events import DiplomaticEvent
 
 __all__ = ["SCHEMA_DIR", "render", "write"]
 
 SCHEMA_DIR = Path(__file__).parent / "jsonschema"
-_MODELS = {"diplomatic_event.v1.json": DiplomaticEvent, "alert.v1.json": Alert}
+_MODELS: dict[str, type[BaseModel]] = {
+    "diplomatic_event.v1.json": DiplomaticEvent,
+    "alert.v1.json": Alert,
+}
 
 
 def render() -> dict[str, str]:

@@ -40,8 +40,6 @@ def register_agents(app: faust.App, settings: Settings) -> None:
             f"{fold.name}-state",
             default=None,
             partitions=settings.partitions,
-            key_serializer="json",
-            value_serializer="json",
             help=f"{fold.name} state and dedup set per dyad",
         )
         for fold in folds
@@ -49,12 +47,14 @@ def register_agents(app: faust.App, settings: Settings) -> None:
     app.dipwatch_tables = tables  # type: ignore[attr-defined]  # for the web views
 
     @app.agent(events, name="dipwatch.fold", concurrency=1)
-    async def fold_events(stream: faust.Stream) -> None:
+    async def fold_events(stream: faust.StreamT[Any]) -> None:
         async for record in stream.events():
             message = record.message
             app.dipwatch_last_event = time.monotonic()  # type: ignore[attr-defined]
             where = f"{message.topic}:{message.partition}:{message.offset}"
-            bound = log.bind(topic=message.topic, partition=message.partition, offset=message.offset)
+            bound = log.bind(
+                topic=message.topic, partition=message.partition, offset=message.offset
+            )
             try:
                 event = decode_event(message.value)
             except InvalidRecord as exc:

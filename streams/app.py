@@ -24,6 +24,9 @@ def create_app(settings: Settings, bootstrap_servers: str) -> faust.App:
         "topic_partitions": settings.partitions,
         "topic_replication_factor": settings.replication_factor,
         "topic_allow_declare": True,
+        # Tables keep str keys and JSON values through changelog recovery.
+        "key_serializer": "json",
+        "value_serializer": "json",
         "consumer_auto_offset_reset": "earliest",
         # at-least-once with idempotent folds and deterministic alert ids; faust's
         # exactly_once has open bugs and Tansu has no transactions.

@@ -23,8 +23,9 @@ log = get_logger(__name__)
 
 async def _preflight(settings: Settings, bootstrap: str) -> None:
     await wait_until_ready(bootstrap, settings.connect_timeout_s)
-    await ensure_topics(bootstrap, Topics(settings.topic_prefix, settings.partitions),
-                        settings.replication_factor)
+    await ensure_topics(
+        bootstrap, Topics(settings.topic_prefix, settings.partitions), settings.replication_factor
+    )
 
 
 def run_worker(
@@ -39,12 +40,13 @@ def run_worker(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(_preflight(settings, bootstrap))
+    (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     app = create_app(settings, bootstrap)
     started = time.monotonic()
 
     if idle_timeout_s is not None or max_runtime_s is not None:
 
-        @app.timer(interval=0.5)
+        @app.timer(interval=0.5)  # type: ignore[untyped-decorator]
         async def _bounded() -> None:
             now = time.monotonic()
             last = getattr(app, "dipwatch_last_event", started)
@@ -54,8 +56,8 @@ def run_worker(
                 log.info("worker_bounded_stop", runtime_s=round(now - started, 1))
                 os.kill(os.getpid(), signal.SIGTERM)
 
-    log.info("worker_starting", bootstrap=bootstrap, app_id=settings.app_id,
-             prefix=settings.topic_prefix)
-    worker = faust.Worker(app, loop=loop, loglevel="WARNING", quiet=True,
-                          redirect_stdouts=False)
+    log.info(
+        "worker_starting", bootstrap=bootstrap, app_id=settings.app_id, prefix=settings.topic_prefix
+    )
+    worker = faust.Worker(app, loop=loop, loglevel="WARNING", quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

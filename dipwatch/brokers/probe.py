@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 from aiokafka import AIOKafkaClient
@@ -29,6 +30,18 @@ async def _metadata_once(bootstrap_servers: str, timeout_s: float) -> int:
 async def wait_until_ready(bootstrap_servers: str, timeout_s: float = 20.0) -> int:
     """Return the broker count once a metadata request succeeds; raise
     :class:`BrokerUnavailable` with one clear line after ``timeout_s``."""
+    # aiokafka logs every refused connection at ERROR; here a refusal is expected
+    # while a broker starts, and the one line that matters is ours.
+    quiet = logging.getLogger("aiokafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        return await _wait(bootstrap_servers, timeout_s)
+    finally:
+        quiet.setLevel(level)
+
+
+async def _wait(bootstrap_servers: str, timeout_s: float) -> int:
     deadline = time.monotonic() + timeout_s
     last: Exception | None = None
     while True:

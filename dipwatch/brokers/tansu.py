@@ -89,12 +89,21 @@ class EmbeddedBroker:
             raise BrokerError(f"embedded broker: port {self.port} on 127.0.0.1 is already taken")
         url = f"tcp://127.0.0.1:{self.port}"
         self._proc = subprocess.Popen(  # noqa: ASYNC220 - a daemon, not a wait
-            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/", "--silent"],
+            [
+                binary,
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+                "--silent",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            preexec_fn=_die_with_parent if os.name == "posix" else None,  # noqa: PLW1509
+            preexec_fn=_die_with_parent if os.name == "posix" else None,
         )
         try:
             await wait_until_ready(self.bootstrap, self.ready_timeout_s)

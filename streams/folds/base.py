@@ -68,7 +68,9 @@ def guarded_apply(
     if value is None:
         guarded: Guarded[S] = Guarded(seen=frozenset(), state=fold.initial(key))
     else:
-        guarded = Guarded(seen=frozenset(value["seen"]), state=fold.state_type.model_validate(value["state"]))
+        guarded = Guarded(
+            seen=frozenset(value["seen"]), state=fold.state_type.model_validate(value["state"])
+        )
     digest = event_digest(event.event_id)
     if digest in guarded.seen:
         return None, []

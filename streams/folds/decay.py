@@ -31,7 +31,7 @@ def term(weight: float, at: datetime, half_life_days: float) -> int:
         return 0
     exponent = _exponent(at, half_life_days)
     whole = math.floor(exponent)
-    mantissa = round(abs(weight) * UNITS_PER_POINT * 2.0 ** (exponent - whole))
+    mantissa: int = round(abs(weight) * UNITS_PER_POINT * 2.0 ** (exponent - whole))
     return mantissa << whole if whole >= 0 else mantissa >> -whole
 
 
@@ -43,4 +43,4 @@ def decayed_value(total: int, at: datetime, half_life_days: float) -> float:
     whole = math.floor(exponent)
     shift = max(total.bit_length() - 62, 0)
     scaled = math.ldexp(float(total >> shift), shift - whole) * 2.0 ** (whole - exponent)
-    return scaled / UNITS_PER_POINT
+    return float(scaled) / UNITS_PER_POINT

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from streams.folds.base import StateModel
-from streams.folds.decay import decayed_value, term
 from schemas.alerts import Alert, Severity, alert_id
 from schemas.events import DiplomaticEvent
+from streams.folds.base import StateModel
+from streams.folds.decay import decayed_value, term
 
 __all__ = ["LEVELS", "TensionConfig", "TensionFold", "TensionState"]
 
@@ -80,12 +80,18 @@ class TensionFold:
             "baseline": round(baseline, 6),
         }
 
-    def apply(self, state: TensionState, event: DiplomaticEvent) -> tuple[TensionState, list[Alert]]:
+    def apply(
+        self, state: TensionState, event: DiplomaticEvent
+    ) -> tuple[TensionState, list[Alert]]:
         """Add the event's weight; raise level and spike alerts at the dyad's clock."""
         cfg = self.config
         before = self.scores(state, max(filter(None, (state.as_of, event.occurred_at))))
         w = event.goldstein
-        conflict, cooperation, baseline = (int(state.conflict_sum), int(state.cooperation_sum), int(state.baseline_sum))
+        conflict, cooperation, baseline = (
+            int(state.conflict_sum),
+            int(state.cooperation_sum),
+            int(state.baseline_sum),
+        )
         if w < 0:
             conflict += term(w, event.occurred_at, cfg.half_life_days)
             baseline += term(w, event.occurred_at, cfg.baseline_half_life_days)
@@ -163,7 +169,11 @@ class TensionFold:
         )
 
     def _spike_alert(
-        self, state: TensionState, event: DiplomaticEvent, before: dict[str, float], now: dict[str, float]
+        self,
+        state: TensionState,
+        event: DiplomaticEvent,
+        before: dict[str, float],
+        now: dict[str, float],
     ) -> Alert:
         rule = "tension.spike"
         return Alert(

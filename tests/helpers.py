@@ -1,0 +1,64 @@
+"""Shared test helpers: event factories and a worker process runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from schemas.codec import parse_event
+from schemas.events import DiplomaticEvent
+
+SOURCE = {"publisher": "Test Wire", "title": "A test report", "language": "en"}
+
+
+def event_dict(**overrides: Any) -> dict[str, Any]:
+    """Return a valid event as a dict; keyword arguments replace fields."""
+    base: dict[str, Any] = {
+        "event_id": "test-1",
+        "occurred_at": "2022-10-04T00:00:00Z",
+        "date_precision": "day",
+        "recorded_at": "2026-11-21T00:00:00Z",
+        "actor": {"country": "RUS", "kind": "foreign_ministry"},
+        "target": {"country": "KAZ", "kind": "envoy", "name": "Yermek Kosherbayev"},
+        "action": "summon_envoy",
+        "cameo": "110",
+        "envoy": {"name": "Yermek Kosherbayev", "sending_country": "KAZ", "host_country": "RUS"},
+        "summary": "Russia summoned Kazakhstan's ambassador.",
+        "sources": [SOURCE],
+    }
+    base.update(overrides)
+    return base
+
+
+def make_event(**overrides: Any) -> DiplomaticEvent:
+    """Return a valid DiplomaticEvent; keyword arguments replace fields."""
+    return parse_event(event_dict(**overrides))
+
+
+@contextmanager
+def worker_process(
+    env: dict[str, str], log_path: Path, *args: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``dipwatch worker`` as a real process; stop it (SIGTERM) on exit."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dipwatch", "worker", *args],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()

@@ -1,0 +1,103 @@
+"""Real-client helpers for the integration tests: produce, consume, collect alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from dipwatch.follow import follow_alerts
+from schemas.alerts import Alert
+
+
+async def produce(
+    bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes]]
+) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=False,
+        max_request_size=4 * 1024 * 1024,
+    )
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(topic, key=key, value=value)
+    finally:
+        await producer.stop()
+
+
+async def consume(
+    bootstrap: str, topic: str, *, idle_s: float = 3.0, timeout_s: float = 60.0, min_count: int = 0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read a topic from the beginning until idle (and at least ``min_count`` records)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_bytes=8 * 1024 * 1024,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        last = time.monotonic()
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for part in batch.values():
+                records.extend(part)
+            if batch:
+                last = time.monotonic()
+            elif len(records) >= min_count and time.monotonic() - last > idle_s:
+                break
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def collect_alerts(
+    bootstrap: str,
+    topics: Iterable[str],
+    expected_ids: set[str],
+    *,
+    timeout_s: float = 90.0,
+    settle_s: float = 3.0,
+) -> list[Alert]:
+    """Collect alerts until every expected id arrived (then ``settle_s`` more), or time out."""
+    seen: list[Alert] = []
+    stop = asyncio.Event()
+    complete = asyncio.Event()
+
+    def on_alert(alert: Alert) -> None:
+        seen.append(alert)
+        if expected_ids <= {a.alert_id for a in seen}:
+            complete.set()
+
+    task = asyncio.create_task(
+        follow_alerts(bootstrap, list(topics), on_alert, start="beginning", stop=stop)
+    )
+    if not expected_ids:
+        complete.set()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(complete.wait(), timeout_s)
+    await asyncio.sleep(settle_s)
+    stop.set()
+    await task
+    return seen
+
+
+async def table_state(bootstrap: str, app_id: str, table: str, min_keys: int) -> dict[str, Any]:
+    """Return the latest value per key of a Faust table, read from its changelog topic."""
+    records = await consume(bootstrap, f"{app_id}-{table}-changelog", min_count=min_keys)
+    state: dict[str, Any] = {}
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        state[json.loads(record.key)] = json.loads(record.value) if record.value else None
+    return state

@@ -1,0 +1,181 @@
+"""The contract suite: the same tests against whichever broker the session runs.
+
+Every test talks to a real Kafka-protocol broker over TCP, with real worker processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dipwatch.settings import Settings
+from dipwatch.topics import Topics
+from replay.loader import bundled_corpus, load_paths
+from replay.offline import fold_offline
+from schemas.codec import encode_event
+from streams.agents import REASON_HEADER, SOURCE_HEADER
+from streams.aggregates import build_folds
+from tests.helpers import make_event, worker_process
+from tests.integration.kafka_io import collect_alerts, consume, produce, table_state
+
+
+def _replay(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "replay", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _corpus_reference() -> tuple[dict, list]:  # type: ignore[type-arg]
+    events = [item.event for item in load_paths([bundled_corpus()]).events]
+    return fold_offline(build_folds(Settings()), events)
+
+
+def test_published_event_raises_alert_with_the_folds_content(
+    isolated: dict[str, str], topics: Topics, tmp_path: Path
+) -> None:
+    events = [
+        make_event(
+            event_id="s1",
+            occurred_at="2022-10-04T00:00:00Z",
+            action="demand",
+            cameo="100",
+            envoy=None,
+            target={"country": "KAZ", "kind": "state"},
+        ),
+        make_event(
+            event_id="s2",
+            occurred_at="2022-10-04T06:00:00Z",
+            action="threaten",
+            cameo="138",
+            envoy=None,
+            target={"country": "KAZ", "kind": "state"},
+        ),
+    ]
+    _, expected = fold_offline(build_folds(Settings()), events)
+    assert [(a.rule, a.figures["to_level"]) for a in expected] == [("tension.level_up", "elevated")]
+    bootstrap = isolated["DIPWATCH_BOOTSTRAP_SERVERS"]
+    with worker_process(isolated, tmp_path / "worker.log"):
+        asyncio.run(
+            produce(bootstrap, topics.events, [(e.dyad.encode(), encode_event(e)) for e in events])
+        )
+        got = asyncio.run(
+            collect_alerts(bootstrap, topics.all_alerts, {a.alert_id for a in expected})
+        )
+    assert sorted(got, key=lambda a: a.alert_id) == sorted(expected, key=lambda a: a.alert_id)
+
+
+def test_replay_then_consume_gives_the_same_events_in_event_time_order(
+    isolated: dict[str, str], topics: Topics
+) -> None:
+    result = _replay(isolated)
+    assert result.returncode == 0, result.stderr
+    assert "48 published" in result.stdout or "published" in result.stdout
+    corpus = [item.event for item in load_paths([bundled_corpus()]).events]
+    records = asyncio.run(
+        consume(isolated["DIPWATCH_BOOTSTRAP_SERVERS"], topics.events, min_count=len(corpus))
+    )
+    assert len(records) == len(corpus)
+    for record in records:
+        value = json.loads(record.value)
+        assert record.key.decode() == ":".join(
+            sorted((value["actor"]["country"], value["target"]["country"]))
+        )
+        assert record.timestamp == int(
+            corpus[0].__class__.model_validate(value).occurred_at.timestamp() * 1000
+        )
+    by_partition: dict[int, list[str]] = {}
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        by_partition.setdefault(record.partition, []).append(json.loads(record.value)["event_id"])
+    order = {e.event_id: i for i, e in enumerate(corpus)}
+    for ids in by_partition.values():
+        assert [order[i] for i in ids] == sorted(order[i] for i in ids)
+
+
+def test_streaming_the_corpus_twice_gives_exactly_the_offline_state_and_alerts(
+    isolated: dict[str, str], topics: Topics, tmp_path: Path
+) -> None:
+    state, expected = _corpus_reference()
+    bootstrap = isolated["DIPWATCH_BOOTSTRAP_SERVERS"]
+    with worker_process(isolated, tmp_path / "worker.log"):
+        assert _replay(isolated).returncode == 0
+        assert _replay(isolated).returncode == 0  # a second replay must not double anything
+        got = asyncio.run(
+            collect_alerts(bootstrap, topics.all_alerts, {a.alert_id for a in expected})
+        )
+        streamed = asyncio.run(
+            table_state(
+                bootstrap,
+                isolated["DIPWATCH_APP_ID"],
+                "tension-state",
+                min_keys=len(state["tension"]),
+            )
+        )
+    assert len(got) == len(expected), "no alert lost, none doubled"
+    assert {a.alert_id: a for a in got} == {a.alert_id: a for a in expected}
+    assert streamed == state["tension"]
+
+
+def test_invalid_records_go_to_the_dead_letter_topic_and_the_worker_keeps_running(
+    isolated: dict[str, str], topics: Topics, tmp_path: Path
+) -> None:
+    bootstrap = isolated["DIPWATCH_BOOTSTRAP_SERVERS"]
+    garbage = [b"not json at all", b'{"event_id": "x"}', json.dumps({"schema_version": 9}).encode()]
+    good = make_event(
+        event_id="after-garbage",
+        action="threaten",
+        cameo="138",
+        envoy=None,
+        target={"country": "KAZ", "kind": "state"},
+    )
+    _, expected = fold_offline(build_folds(Settings()), [good])
+    with worker_process(isolated, tmp_path / "worker.log") as proc:
+        asyncio.run(
+            produce(
+                bootstrap,
+                topics.events,
+                [(b"KAZ:RUS", g) for g in garbage] + [(b"KAZ:RUS", encode_event(good))],
+            )
+        )
+        got = asyncio.run(
+            collect_alerts(bootstrap, topics.all_alerts, {a.alert_id for a in expected})
+        )
+        dead = asyncio.run(consume(bootstrap, topics.dead_letter, min_count=len(garbage)))
+        assert proc.poll() is None, "the worker is still running"
+    assert {a.alert_id for a in got} == {a.alert_id for a in expected}
+    assert sorted(r.value for r in dead) == sorted(garbage), "original bytes kept"
+    for record in dead:
+        headers = dict(record.headers)
+        assert headers[REASON_HEADER] and headers[SOURCE_HEADER].startswith(topics.events.encode())
+    reasons = sorted(dict(r.headers)[REASON_HEADER].decode() for r in dead)
+    assert any("not JSON" in r for r in reasons) and any(
+        "schema_version: 9 is newer" in r for r in reasons
+    )
+
+
+def test_mis_keyed_record_is_rekeyed_to_its_dyad_and_applied_once(
+    isolated: dict[str, str], topics: Topics, tmp_path: Path
+) -> None:
+    bootstrap = isolated["DIPWATCH_BOOTSTRAP_SERVERS"]
+    event = make_event(
+        event_id="no-key",
+        action="threaten",
+        cameo="138",
+        envoy=None,
+        target={"country": "KAZ", "kind": "state"},
+    )
+    _, expected = fold_offline(build_folds(Settings()), [event])
+    with worker_process(isolated, tmp_path / "worker.log"):
+        asyncio.run(produce(bootstrap, topics.events, [(None, encode_event(event))]))
+        got = asyncio.run(
+            collect_alerts(bootstrap, topics.all_alerts, {a.alert_id for a in expected})
+        )
+    assert [a.alert_id for a in got] == [a.alert_id for a in expected]

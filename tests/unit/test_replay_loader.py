@@ -1,0 +1,85 @@
+"""The replay tool validates everything first and names file:line for each problem."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dipwatch.settings import Settings
+from replay.loader import bundled_corpus, load_paths, select
+from replay.run import ReplayOptions, run_replay
+from tests.helpers import event_dict
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_bundled_corpus_validates_and_is_sorted_by_event_time() -> None:
+    report = load_paths([bundled_corpus()])
+    assert report.problems == [] and report.duplicates == 0
+    assert len(report.events) >= 40
+    times = [item.event.occurred_at for item in report.events]
+    assert times == sorted(times)
+    raw = (bundled_corpus() / "kaz-rus-ukr-2022-2025.jsonl").read_text().splitlines()
+    assert [json.loads(line)["occurred_at"] for line in raw] == sorted(
+        json.loads(line)["occurred_at"] for line in raw
+    ), "the corpus file itself is sorted by occurred_at"
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "reason"),
+    [
+        ("{not json", "not JSON"),
+        (
+            json.dumps(event_dict(event_id="b", actor={"country": "XYZ", "kind": "state"})),
+            "actor.country",
+        ),
+        (json.dumps(event_dict(event_id="b", action="hug")), "action"),
+        (json.dumps(event_dict(event_id="b", cameo="0999")), "unknown CAMEO code"),
+        (json.dumps(event_dict(event_id="b", sources=[])), "sources"),
+        (json.dumps(event_dict(event_id="b", occurred_at="2022-10-04T10:00:00")), "occurred_at"),
+        (
+            json.dumps(event_dict(event_id="a", summary="Different content")),
+            "reused with different content",
+        ),
+    ],
+)
+def test_bad_input_is_refused_with_its_line_number(
+    tmp_path: Path, bad_line: str, reason: str
+) -> None:
+    good = json.dumps(event_dict(event_id="a"))
+    path = _write(tmp_path / "events.jsonl", [good, "", good, bad_line])
+    report = load_paths([tmp_path])
+    assert [str(p).split(": ", 1)[0] for p in report.problems] == [f"{path}:4"]
+    assert reason in report.problems[0].reason
+    assert report.duplicates == 1 and len(report.events) == 1
+
+
+def test_replay_refuses_invalid_input_and_publishes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write(tmp_path / "bad.jsonl", [json.dumps(event_dict()), "nope"])
+    # No broker configured: had it tried to publish, it would fail differently.
+    code = run_replay(Settings(), ReplayOptions(paths=(tmp_path,)))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"{tmp_path / 'bad.jsonl'}:2: not JSON" in err and "nothing published" in err
+
+
+def test_select_filters_by_time_and_dyad() -> None:
+    from datetime import UTC, datetime
+
+    events = load_paths([bundled_corpus()]).events
+    chosen = select(
+        events,
+        since=datetime(2022, 10, 1, tzinfo=UTC),
+        until=datetime(2022, 11, 1, tzinfo=UTC),
+        dyads=["KAZ:RUS"],
+    )
+    assert chosen and all(
+        i.event.dyad == "KAZ:RUS" and i.event.occurred_at.month == 10 for i in chosen
+    )

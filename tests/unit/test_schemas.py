@@ -1,0 +1,115 @@
+"""Records: the contract, the codebook rules and the codec."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas import Action, InvalidRecord, decode_event, encode_event, parse_event
+from schemas.codebook import ACTION_CAMEO, goldstein
+from schemas.jsonschema_export import SCHEMA_DIR, render
+from tests.helpers import event_dict, make_event
+
+
+def test_goldstein_is_derived_from_the_cameo_code() -> None:
+    assert make_event().goldstein == goldstein("110") == -2.0
+
+
+def test_summons_is_coded_disapprove_not_consult() -> None:
+    with pytest.raises(InvalidRecord, match="does not fit action 'summon_envoy'"):
+        parse_event(event_dict(cameo="040"))
+
+
+def test_goldstein_contradicting_the_code_is_refused() -> None:
+    with pytest.raises(InvalidRecord, match=r"goldstein 1\.0 contradicts CAMEO 110"):
+        parse_event(event_dict(goldstein=1.0))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"actor": {"country": "XXX", "kind": "state"}}, "unknown ISO 3166-1 alpha-3"),
+        ({"action": "hug"}, "action"),
+        ({"cameo": "999"}, "unknown CAMEO code '999'"),
+        ({"sources": []}, "sources"),
+        ({"occurred_at": "2022-10-04T00:00:00"}, "occurred_at"),
+        ({"colour": "red"}, "colour: Extra inputs are not permitted"),
+        ({"target": {"country": "RUS", "kind": "state"}, "envoy": None}, "different countries"),
+        ({"envoy": None}, "needs an envoy"),
+        ({"schema_version": 2}, "schema_version: 2 is newer"),
+    ],
+)
+def test_invalid_records_are_refused_with_the_field(
+    overrides: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidRecord, match=message):
+        parse_event(event_dict(**overrides))
+
+
+def test_datetimes_are_normalised_to_utc() -> None:
+    event = make_event(occurred_at="2022-10-04T03:00:00+03:00")
+    assert event.occurred_at.isoformat() == "2022-10-04T00:00:00+00:00"
+
+
+def test_every_action_maps_to_known_cameo_codes() -> None:
+    assert set(ACTION_CAMEO) == set(Action)
+    for codes in ACTION_CAMEO.values():
+        assert all(-10 <= goldstein(c) <= 10 for c in codes)
+
+
+def test_decode_refuses_garbage_with_a_reason() -> None:
+    with pytest.raises(InvalidRecord, match="not JSON"):
+        decode_event(b"\x00not json")
+    with pytest.raises(InvalidRecord, match="expected a JSON object"):
+        decode_event(b"[1, 2]")
+    with pytest.raises(InvalidRecord, match="over the"):
+        decode_event(b" " * (1024 * 1024))
+
+
+def test_checked_in_json_schemas_match_the_models() -> None:
+    for name, text in render().items():
+        assert (SCHEMA_DIR / name).read_text("utf-8") == text, f"{name} drifted: run `make schemas`"
+
+
+_countries = st.sampled_from(["KAZ", "RUS", "UKR", "POL", "USA"])
+_actions = st.sampled_from(
+    [a for a in Action if not a.value.startswith("envoy_") and a is not Action.SUMMON_ENVOY]
+)
+
+
+@st.composite
+def events(draw: st.DrawFn) -> dict[str, object]:
+    actor, target = draw(st.lists(_countries, min_size=2, max_size=2, unique=True))
+    action = draw(_actions)
+    when = draw(
+        st.datetimes(
+            min_value=__import__("datetime").datetime(1950, 1, 1),
+            max_value=__import__("datetime").datetime(2030, 1, 1),
+        )
+    )
+    return event_dict(
+        event_id=draw(st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True)),
+        occurred_at=when.isoformat() + "Z",
+        actor={
+            "country": actor,
+            "kind": "state",
+            "name": draw(st.none() | st.text(min_size=1, max_size=30).map(str.strip).filter(bool)),
+        },
+        target={"country": target, "kind": "government"},
+        action=action.value,
+        cameo=draw(st.sampled_from(ACTION_CAMEO[action])),
+        envoy=None,
+        summary=draw(st.text(min_size=1, max_size=80).map(str.strip).filter(bool)),
+        date_precision=draw(st.sampled_from(["day", "month", "year"])),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(events())
+def test_codec_round_trip(data: dict[str, object]) -> None:
+    event = parse_event(data)
+    assert decode_event(encode_event(event)) == event
+    assert json.loads(encode_event(event))["scale"] == "cameo-goldstein-phoenix"
