@@ -7,6 +7,8 @@ from typing import Any
 from dipwatch.settings import Settings
 from streams.folds import TensionConfig, TensionFold
 from streams.folds.base import Fold
+from streams.folds.envoys import EnvoysFold
+from streams.folds.summons import SummonsConfig, SummonsFold
 
 __all__ = ["build_folds"]
 
@@ -20,4 +22,11 @@ def build_folds(settings: Settings) -> tuple[Fold[Any], ...]:
                 baseline_half_life_days=settings.baseline_half_life_days,
             )
         ),
+        SummonsFold(
+            SummonsConfig(
+                expiry_days=settings.summons_expiry_days,
+                reciprocal_window_days=settings.reciprocal_window_days,
+            )
+        ),
+        EnvoysFold(),
     )

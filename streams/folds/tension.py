@@ -5,7 +5,7 @@ See docs/TENSION.md for the formula, its parameters and the alert rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -14,7 +14,23 @@ from schemas.events import DiplomaticEvent
 from streams.folds.base import StateModel
 from streams.folds.decay import decayed_value, term
 
-__all__ = ["LEVELS", "TensionConfig", "TensionFold", "TensionState"]
+__all__ = ["ACTOR_WEIGHTS", "LEVELS", "TensionConfig", "TensionFold", "TensionState"]
+
+#: Weight of an act by the kind of body that acts; states and their organs count fully.
+ACTOR_WEIGHTS: Final = {
+    "head_of_state": 1.0,
+    "government": 1.0,
+    "foreign_ministry": 1.0,
+    "envoy": 1.0,
+    "military": 1.0,
+    "state": 1.0,
+    "legislator": 0.5,
+    "state_body": 0.5,
+    "state_media": 0.5,
+    "media": 0.25,
+    "civil_society": 0.25,
+    "business": 0.25,
+}
 
 #: Level names by band; band 0 is calm.
 LEVELS: Final = ("calm", "elevated", "high", "critical")
@@ -32,6 +48,8 @@ class TensionConfig:
     spike_ratio: float = 3.0
     spike_min_points: float = 6.0
     spike_min_history_days: float = 60.0
+    #: How much an act weighs by who acts: a TV presenter's tirade is not a note verbale.
+    actor_weights: dict[str, float] = field(default_factory=lambda: dict(ACTOR_WEIGHTS))
 
 
 class TensionState(StateModel):
@@ -86,7 +104,7 @@ class TensionFold:
         """Add the event's weight; raise level and spike alerts at the dyad's clock."""
         cfg = self.config
         before = self.scores(state, max(filter(None, (state.as_of, event.occurred_at))))
-        w = event.goldstein
+        w = event.goldstein * cfg.actor_weights.get(event.actor.kind.value, 1.0)
         conflict, cooperation, baseline = (
             int(state.conflict_sum),
             int(state.cooperation_sum),

@@ -111,17 +111,15 @@ def test_streaming_the_corpus_twice_gives_exactly_the_offline_state_and_alerts(
         got = asyncio.run(
             collect_alerts(bootstrap, topics.all_alerts, {a.alert_id for a in expected})
         )
-        streamed = asyncio.run(
-            table_state(
-                bootstrap,
-                isolated["DIPWATCH_APP_ID"],
-                "tension-state",
-                min_keys=len(state["tension"]),
-            )
-        )
+        app_id = isolated["DIPWATCH_APP_ID"]
+        streamed = {
+            name: asyncio.run(table_state(bootstrap, app_id, f"{name}-state", len(values)))
+            for name, values in state.items()
+        }
     assert len(got) == len(expected), "no alert lost, none doubled"
     assert {a.alert_id: a for a in got} == {a.alert_id: a for a in expected}
-    assert streamed == state["tension"]
+    assert set(state) == {"tension", "summons", "envoys"}
+    assert streamed == state
 
 
 def test_invalid_records_go_to_the_dead_letter_topic_and_the_worker_keeps_running(

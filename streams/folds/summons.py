@@ -1,0 +1,211 @@
+"""Open summons per dyad: a summons opens a case; the outcome sought, an explicit close
+or expiry closes it. Alerts: opened, reciprocal (tit-for-tat), several open at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from pydantic import Field
+
+from schemas.alerts import Alert, Severity, alert_id
+from schemas.codebook import Action
+from schemas.events import DiplomaticEvent
+from streams.folds.base import StateModel
+
+__all__ = ["SummonsCase", "SummonsConfig", "SummonsFold", "SummonsState"]
+
+#: Outcomes the summoning side seeks; each closes the cases against that envoy.
+_OUTCOMES: Final = {
+    Action.ENVOY_RECALLED: "recalled",
+    Action.ENVOY_EXPELLED: "expelled",
+    Action.ENVOY_REPLACED: "replaced",
+    Action.ENVOY_REPLACEMENT_REQUESTED: "replacement requested",
+    Action.SUMMONS_CLOSED: "closed",
+}
+
+
+@dataclass(frozen=True)
+class SummonsConfig:
+    """Case expiry and the reciprocity window, in days of event time."""
+
+    expiry_days: float = 90.0
+    reciprocal_window_days: float = 14.0
+    several_open: int = 2
+
+
+class SummonsCase(StateModel):
+    """One summons: who summoned whose envoy, when, and the evidence."""
+
+    case_id: str
+    summoner: str
+    envoy_of: str
+    envoy_name: str | None
+    opened_at: datetime
+    over: str
+    evidence: tuple[str, ...]
+
+
+class SummonsState(StateModel):
+    """Open cases, recent summons (for reciprocity) and counts of closed cases."""
+
+    dyad: str
+    open: tuple[SummonsCase, ...] = ()
+    recent: tuple[SummonsCase, ...] = ()
+    closed: dict[str, int] = Field(default_factory=dict)
+    as_of: datetime | None = None
+
+
+class SummonsFold:
+    """The summons aggregate: ``apply(state, event) -> (state, alerts)``."""
+
+    name = "summons"
+    state_type = SummonsState
+
+    def __init__(self, config: SummonsConfig | None = None) -> None:
+        self.config = config or SummonsConfig()
+
+    def initial(self, key: str) -> SummonsState:
+        """Return the state of a dyad with no summons."""
+        return SummonsState(dyad=key)
+
+    def apply(
+        self, state: SummonsState, event: DiplomaticEvent
+    ) -> tuple[SummonsState, list[Alert]]:
+        """Expire old cases at the dyad's clock, then open or close cases."""
+        cfg = self.config
+        as_of = max(state.as_of or event.occurred_at, event.occurred_at)
+        expiry = timedelta(days=cfg.expiry_days)
+        window = timedelta(days=cfg.reciprocal_window_days)
+        closed = dict(state.closed)
+        still_open = []
+        for case in state.open:
+            if case.opened_at + expiry <= as_of:
+                closed["expired"] = closed.get("expired", 0) + 1
+            else:
+                still_open.append(case)
+        recent = [c for c in state.recent if c.opened_at + window >= as_of]
+        alerts: list[Alert] = []
+        if event.action is Action.SUMMON_ENVOY and event.envoy is not None:
+            case = SummonsCase(
+                case_id=event.event_id,
+                summoner=event.actor.country,
+                envoy_of=event.envoy.sending_country,
+                envoy_name=event.envoy.name,
+                opened_at=event.occurred_at,
+                over=event.summary,
+                evidence=(event.event_id,),
+            )
+            alerts.append(self._opened(state.dyad, case, event))
+            mirror = [
+                c
+                for c in recent
+                if c.summoner == case.envoy_of
+                and c.envoy_of == case.summoner
+                and abs(c.opened_at - case.opened_at) <= window
+            ]
+            if mirror:
+                alerts.append(self._reciprocal(state.dyad, mirror[0], case, event))
+            before = len(still_open)
+            still_open.append(case)
+            recent.append(case)
+            if before < cfg.several_open <= len(still_open):
+                alerts.append(self._several(state.dyad, still_open, event))
+        elif event.action in _OUTCOMES and event.envoy is not None:
+            outcome = _OUTCOMES[event.action]
+            ending = [c for c in still_open if c.envoy_of == event.envoy.sending_country]
+            for case in ending:
+                still_open.remove(case)
+                closed[outcome] = closed.get(outcome, 0) + 1
+                alerts.append(self._closed(state.dyad, case, outcome, event))
+        new = SummonsState(
+            dyad=state.dyad,
+            open=tuple(sorted(still_open, key=lambda c: (c.opened_at, c.case_id))),
+            recent=tuple(sorted(recent, key=lambda c: (c.opened_at, c.case_id))),
+            closed=dict(sorted(closed.items())),
+            as_of=as_of,
+        )
+        return new, alerts
+
+    @staticmethod
+    def _alert(
+        rule: str,
+        severity: Severity,
+        dyad: str,
+        event: DiplomaticEvent,
+        title: str,
+        detail: str,
+        figures: dict[str, float | int | str],
+        evidence: tuple[str, ...],
+        key: str = "",
+    ) -> Alert:
+        return Alert(
+            alert_id=alert_id(rule, dyad + key, event.event_id),
+            rule=rule,
+            severity=severity,
+            dyad=dyad,
+            at=event.occurred_at,
+            raised_at=event.recorded_at,
+            title=title,
+            detail=detail,
+            figures=figures,
+            evidence=evidence,
+        )
+
+    def _opened(self, dyad: str, case: SummonsCase, event: DiplomaticEvent) -> Alert:
+        who = case.envoy_name or f"the envoy of {case.envoy_of}"
+        return self._alert(
+            "summons.opened",
+            Severity.WARNING,
+            dyad,
+            event,
+            f"{case.summoner} summoned {who}",
+            case.over,
+            {"summoner": case.summoner, "envoy_of": case.envoy_of},
+            case.evidence,
+        )
+
+    def _reciprocal(
+        self, dyad: str, first: SummonsCase, second: SummonsCase, event: DiplomaticEvent
+    ) -> Alert:
+        days = abs((second.opened_at - first.opened_at).total_seconds()) / 86_400
+        return self._alert(
+            "summons.reciprocal",
+            Severity.HIGH,
+            dyad,
+            event,
+            f"Tit-for-tat summons: {second.summoner} answered {first.summoner}",
+            f"{first.summoner} summoned {first.envoy_of}'s envoy on "
+            f"{first.opened_at.date()}; {second.summoner} summoned {second.envoy_of}'s envoy "
+            f"{days:g} day(s) apart. {second.over}",
+            {"days_apart": round(days, 3), "first": first.summoner, "second": second.summoner},
+            tuple(sorted({*first.evidence, *second.evidence})),
+        )
+
+    def _several(self, dyad: str, cases: list[SummonsCase], event: DiplomaticEvent) -> Alert:
+        return self._alert(
+            "summons.several_open",
+            Severity.HIGH,
+            dyad,
+            event,
+            f"{len(cases)} summons open at once on {dyad}",
+            "; ".join(
+                f"{c.summoner} summoned {c.envoy_of}'s envoy on {c.opened_at.date()}" for c in cases
+            ),
+            {"open": len(cases)},
+            tuple(sorted(c.case_id for c in cases)),
+        )
+
+    def _closed(self, dyad: str, case: SummonsCase, outcome: str, event: DiplomaticEvent) -> Alert:
+        return self._alert(
+            "summons.closed",
+            Severity.INFO,
+            dyad,
+            event,
+            f"Summons of {case.envoy_of}'s envoy by {case.summoner} closed: {outcome}",
+            event.summary,
+            {"outcome": outcome, "opened_at": case.opened_at.isoformat()},
+            (case.case_id, event.event_id),
+            key=f"|{case.case_id}",
+        )

@@ -1,0 +1,87 @@
+"""The monitor tells the story the articles tell (offline fold of the bundled corpus)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dipwatch.settings import Settings
+from replay.loader import bundled_corpus, load_paths
+from replay.offline import fold_offline
+from streams.aggregates import build_folds
+
+EVENTS = [item.event for item in load_paths([bundled_corpus()]).events]
+
+
+def _fold(events=EVENTS):  # type: ignore[no-untyped-def]
+    return fold_offline(build_folds(Settings()), events)
+
+
+def test_tit_for_tat_summons_of_october_2022_raises_a_reciprocal_alert() -> None:
+    _, alerts = _fold()
+    reciprocal = [a for a in alerts if a.rule == "summons.reciprocal"]
+    assert len(reciprocal) == 1
+    alert = reciprocal[0]
+    assert alert.dyad == "KAZ:RUS" and alert.at.date().isoformat() == "2022-10-05"
+    assert set(alert.evidence) == {
+        "ru-2022-10-04-summons-kosherbayev",
+        "kz-2022-10-05-summons-russian-ambassador",
+    }
+
+
+def test_ukraines_envoy_in_astana_goes_from_summoned_to_recalled() -> None:
+    state, alerts = _fold()
+    path = [
+        a.figures["to"]
+        for a in alerts
+        if a.rule == "envoys.status_changed" and a.figures["envoy"] == "UKR>KAZ"
+    ]
+    assert path == ["summoned", "departed", "returned", "replacement_requested", "recalled"]
+    board = state["envoys"]["KAZ:UKR"]["state"]["envoys"]["UKR>KAZ"]
+    assert board["status"] == "recalled" and board["name"] == "Petr Vrublevsky"
+    assert not [a for a in alerts if a.rule == "envoys.impossible_transition"]
+
+
+def test_the_vrublevsky_summons_closes_on_the_replacement_kazakhstan_sought() -> None:
+    state, alerts = _fold()
+    closed = [a for a in alerts if a.rule == "summons.closed"]
+    assert [(a.dyad, a.figures["outcome"]) for a in closed] == [
+        ("KAZ:UKR", "replacement requested")
+    ]
+    assert state["summons"]["KAZ:UKR"]["state"]["open"] == []
+
+
+def test_every_alert_id_is_unique() -> None:
+    _, alerts = _fold()
+    assert not [i for i, n in Counter(a.alert_id for a in alerts).items() if n > 1]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.randoms(), st.integers(min_value=1, max_value=8))
+def test_folds_reach_the_same_facts_whatever_the_arrival_order_and_partitioning(
+    rnd: random.Random, partitions: int
+) -> None:
+    """Shuffle the corpus, split it over partitions, interleave them: the order-free
+    facts of the state (scores, counts, seen ids) do not change."""
+    reference, _ = _fold()
+    shuffled = EVENTS[:]
+    rnd.shuffle(shuffled)
+    lanes: list[list] = [[] for _ in range(partitions)]  # type: ignore[type-arg]
+    for event in shuffled:
+        lanes[hash(event.dyad) % partitions].append(event)
+    merged = []
+    while any(lanes):
+        lane = rnd.choice([lane for lane in lanes if lane])
+        size = rnd.randint(1, 5)  # a batch
+        merged.extend(lane[:size])
+        del lane[:size]
+    assert sorted(e.event_id for e in merged) == sorted(e.event_id for e in EVENTS)
+    state, _ = _fold(merged)
+    for dyad, value in reference["tension"].items():
+        other = state["tension"][dyad]
+        assert other["seen"] == value["seen"]
+        for key in ("conflict_sum", "cooperation_sum", "baseline_sum", "events", "as_of"):
+            assert other["state"][key] == value["state"][key]
