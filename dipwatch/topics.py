@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
-__all__ = ["ALERT_AGGREGATES", "TopicSpec", "Topics"]
+__all__ = ["ALERT_AGGREGATES", "REASON_HEADER", "SOURCE_HEADER", "TopicSpec", "Topics"]
+
+#: Headers of a dead-letter record; its key and value are the original bytes.
+REASON_HEADER: Final = "dipwatch.reason"
+SOURCE_HEADER: Final = "dipwatch.source"
 
 ALERT_AGGREGATES: Final = ("tension", "summons", "envoys")
 _FOREVER: Final = MappingProxyType({"retention.ms": "-1", "retention.bytes": "-1"})

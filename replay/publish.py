@@ -9,13 +9,13 @@ from collections.abc import Callable, Sequence
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from dipwatch.topics import REASON_HEADER
 from replay.loader import Loaded, Problem
 from schemas.codec import encode_event
 from schemas.errors import ReplayAborted
 
-__all__ = ["DEAD_LETTER_REASON", "Speed", "publish_dead_letters", "publish_events"]
+__all__ = ["Speed", "publish_dead_letters", "publish_events"]
 
-DEAD_LETTER_REASON = "dipwatch.reason"
 #: ``None`` = as fast as possible; otherwise a factor of real time.
 Speed = float | None
 _CHUNK = 500
@@ -94,7 +94,7 @@ async def publish_dead_letters(bootstrap: str, topic: str, problems: Sequence[Pr
     try:
         for problem in problems:
             await producer.send_and_wait(
-                topic, value=problem.raw, headers=[(DEAD_LETTER_REASON, str(problem).encode())]
+                topic, value=problem.raw, headers=[(REASON_HEADER, str(problem).encode())]
             )
     finally:
         await producer.stop()

@@ -9,19 +9,15 @@ import faust
 
 from dipwatch.logs import get_logger
 from dipwatch.settings import Settings
-from dipwatch.topics import ALERT_AGGREGATES, Topics
+from dipwatch.topics import ALERT_AGGREGATES, REASON_HEADER, SOURCE_HEADER, Topics
 from schemas.codec import decode_event, encode_alert
 from schemas.errors import InvalidRecord
 from streams.aggregates import build_folds
 from streams.folds.base import guarded_apply
 
-__all__ = ["REASON_HEADER", "SOURCE_HEADER", "register_agents"]
+__all__ = ["register_agents"]
 
 log = get_logger(__name__)
-
-#: Headers of a dead-letter record; its key and value are the original bytes.
-REASON_HEADER = "dipwatch.reason"
-SOURCE_HEADER = "dipwatch.source"
 
 
 def register_agents(app: faust.App, settings: Settings) -> None:

@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 
 from dipwatch.settings import Settings
-from dipwatch.topics import Topics
+from dipwatch.topics import REASON_HEADER, SOURCE_HEADER, Topics
 from replay.loader import bundled_corpus, load_paths
 from replay.offline import fold_offline
 from schemas.codec import encode_event
-from streams.agents import REASON_HEADER, SOURCE_HEADER
 from streams.aggregates import build_folds
 from tests.helpers import make_event, worker_process
 from tests.integration.kafka_io import collect_alerts, consume, produce, table_state
@@ -177,3 +176,22 @@ def test_mis_keyed_record_is_rekeyed_to_its_dyad_and_applied_once(
             collect_alerts(bootstrap, topics.all_alerts, {a.alert_id for a in expected})
         )
     assert [a.alert_id for a in got] == [a.alert_id for a in expected]
+
+
+def test_skip_invalid_sends_bad_lines_to_the_dead_letter_topic_and_publishes_the_rest(
+    isolated: dict[str, str], topics: Topics, tmp_path: Path
+) -> None:
+    good = make_event(event_id="good-line")
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(encode_event(good).decode() + "\n{broken\n", encoding="utf-8")
+    refused = _replay(isolated, str(path))
+    assert refused.returncode == 1 and f"{path}:2: not JSON" in refused.stderr
+    result = _replay(isolated, str(path), "--skip-invalid")
+    assert result.returncode == 0, result.stderr
+    assert "1 published, 1 invalid skipped" in result.stdout
+    bootstrap = isolated["DIPWATCH_BOOTSTRAP_SERVERS"]
+    dead = asyncio.run(consume(bootstrap, topics.dead_letter, min_count=1))
+    published = asyncio.run(consume(bootstrap, topics.events, min_count=1))
+    assert [r.value for r in dead] == [b"{broken"]
+    assert dict(dead[0].headers)[REASON_HEADER].decode().startswith(f"{path}:2: not JSON")
+    assert [json.loads(r.value)["event_id"] for r in published] == ["good-line"]
