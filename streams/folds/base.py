@@ -11,10 +11,18 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from schemas.alerts import Alert
+from schemas.alerts import Alert, Severity, alert_id
 from schemas.events import DiplomaticEvent
 
-__all__ = ["Fold", "Guarded", "StateModel", "event_digest", "fold_all", "guarded_apply"]
+__all__ = [
+    "Fold",
+    "Guarded",
+    "StateModel",
+    "event_alert",
+    "event_digest",
+    "fold_all",
+    "guarded_apply",
+]
 
 S = TypeVar("S", bound="StateModel")
 
@@ -90,3 +98,31 @@ def fold_all(
             value = new
         raised.extend(alerts)
     return value, raised
+
+
+def event_alert(
+    rule: str,
+    severity: Severity,
+    dyad: str,
+    event: DiplomaticEvent,
+    *,
+    title: str,
+    detail: str,
+    figures: dict[str, float | int | str],
+    evidence: tuple[str, ...] | None = None,
+    key: str = "",
+) -> Alert:
+    """Return the alert ``rule`` that ``event`` raises on ``dyad`` (``key`` narrows the id),
+    stamped in log time so that a replay raises the identical alert."""
+    return Alert(
+        alert_id=alert_id(rule, dyad + key, event.event_id),
+        rule=rule,
+        severity=severity,
+        dyad=dyad,
+        at=event.occurred_at,
+        raised_at=event.recorded_at,
+        title=title,
+        detail=detail,
+        figures=figures,
+        evidence=evidence or (event.event_id,),
+    )

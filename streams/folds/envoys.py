@@ -11,10 +11,10 @@ from typing import Final
 
 from pydantic import Field
 
-from schemas.alerts import Alert, Severity, alert_id
+from schemas.alerts import Alert, Severity
 from schemas.codebook import Action
 from schemas.events import DiplomaticEvent
-from streams.folds.base import StateModel
+from streams.folds.base import StateModel, event_alert
 
 __all__ = ["STATUSES", "EnvoyStatus", "EnvoysFold", "EnvoysState"]
 
@@ -153,15 +153,6 @@ class EnvoysFold:
         detail: str,
         figures: dict[str, float | int | str],
     ) -> Alert:
-        return Alert(
-            alert_id=alert_id(rule, f"{dyad}|{key}", event.event_id),
-            rule=rule,
-            severity=severity,
-            dyad=dyad,
-            at=event.occurred_at,
-            raised_at=event.recorded_at,
-            title=title,
-            detail=detail,
-            figures=figures,
-            evidence=(event.event_id,),
+        return event_alert(
+            rule, severity, dyad, event, title=title, detail=detail, figures=figures, key=f"|{key}"
         )

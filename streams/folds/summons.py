@@ -9,10 +9,10 @@ from typing import Final
 
 from pydantic import Field
 
-from schemas.alerts import Alert, Severity, alert_id
+from schemas.alerts import Alert, Severity
 from schemas.codebook import Action
 from schemas.events import DiplomaticEvent
-from streams.folds.base import StateModel
+from streams.folds.base import StateModel, event_alert
 
 __all__ = ["SummonsCase", "SummonsConfig", "SummonsFold", "SummonsState"]
 
@@ -140,17 +140,16 @@ class SummonsFold:
         evidence: tuple[str, ...],
         key: str = "",
     ) -> Alert:
-        return Alert(
-            alert_id=alert_id(rule, dyad + key, event.event_id),
-            rule=rule,
-            severity=severity,
-            dyad=dyad,
-            at=event.occurred_at,
-            raised_at=event.recorded_at,
+        return event_alert(
+            rule,
+            severity,
+            dyad,
+            event,
             title=title,
             detail=detail,
             figures=figures,
             evidence=evidence,
+            key=key,
         )
 
     def _opened(self, dyad: str, case: SummonsCase, event: DiplomaticEvent) -> Alert:
