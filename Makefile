@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-kafka lint schemas clean
+.PHONY: demo test test-kafka lint schemas timeline clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: $(STAMP)
 ## schemas: regenerate the checked-in JSON Schema files from the models
 schemas: $(STAMP)
 	$(BIN)/python -m schemas.jsonschema_export
+
+## timeline: regenerate the alerts-and-tension timeline of the corpus in docs/TIMELINE.md
+timeline: $(STAMP)
+	$(BIN)/dipwatch timeline --out docs/TIMELINE.md
 
 clean:
 	rm -rf $(VENV) .dipwatch

@@ -154,6 +154,50 @@ def replay(
     raise typer.Exit(code)
 
 
+@cli.command()
+def timeline(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: the bundled corpus).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write into this Markdown file (between its markers); else stdout."),
+    ] = None,
+) -> None:
+    """Fold the events offline and write the alerts and tension as a Markdown timeline."""
+    settings = _settings()
+    from replay.loader import bundled_corpus, load_paths
+    from replay.offline import fold_offline
+    from replay.timeline import render_timeline, splice
+    from streams.aggregates import build_folds, tension_fold
+
+    chosen = list(paths or [bundled_corpus()])
+    report = load_paths(chosen)
+    if report.problems:
+        for problem in report.problems:
+            print(problem, file=sys.stderr)
+        _fail(f"timeline: {len(report.problems)} invalid record(s)", code=1)
+    events = [item.event for item in report.events]
+    folds = build_folds(settings)
+    _, raised = fold_offline(folds, events)
+    source = ", ".join(_shown(p) for p in chosen)
+    text = render_timeline(tension_fold(settings), events, raised, source=source)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    existing = out.read_text(encoding="utf-8") if out.exists() else ""
+    out.write_text(splice(existing, text), encoding="utf-8")
+    print(f"wrote {out}: {len(events)} events, {len(raised)} alerts")
+
+
+def _shown(path: Path) -> str:
+    """Return ``path`` relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path.name
+
+
 def _speed(value: str) -> float | None:
     if value == "max":
         return None

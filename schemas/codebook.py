@@ -49,6 +49,7 @@ class Action(StrEnum):
     ENTRY_BAN = "entry_ban"
     ECONOMIC_PRESSURE = "economic_pressure"
     MILITARY_ACTION = "military_action"
+    DE_ESCALATE = "de_escalate"
     PROTEST_RALLY = "protest_rally"
     STATEMENT = "statement"
     SUMMONS_CLOSED = "summons_closed"
@@ -87,7 +88,20 @@ ACTION_CAMEO: Final = MappingProxyType(
         Action.AID: ("070", "071", "072", "073", "074", "033"),
         Action.ENTRY_BAN: ("172", "132"),
         Action.ECONOMIC_PRESSURE: ("163", "1621", "1312", "1211"),
-        Action.MILITARY_ACTION: ("190", "195", "1712", "180"),
+        Action.MILITARY_ACTION: (
+            "190",
+            "191",
+            "192",
+            "193",
+            "194",
+            "195",
+            "1951",
+            "200",
+            "1712",
+            "180",
+        ),
+        # A truce, ceasefire, retreat or demobilisation: ends an armed conflict (tension).
+        Action.DE_ESCALATE: ("087", "0871", "0872", "0873", "0874"),
         Action.PROTEST_RALLY: ("113",),
         Action.STATEMENT: ("010", "012", "013", "018", "019"),
         Action.SUMMONS_CLOSED: ("010",),

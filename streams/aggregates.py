@@ -10,18 +10,23 @@ from streams.folds.base import Fold
 from streams.folds.envoys import EnvoysFold
 from streams.folds.summons import SummonsConfig, SummonsFold
 
-__all__ = ["build_folds"]
+__all__ = ["build_folds", "tension_fold"]
+
+
+def tension_fold(settings: Settings) -> TensionFold:
+    """Return the tension fold, configured from ``settings``."""
+    return TensionFold(
+        TensionConfig(
+            half_life_days=settings.half_life_days,
+            baseline_half_life_days=settings.baseline_half_life_days,
+        )
+    )
 
 
 def build_folds(settings: Settings) -> tuple[Fold[Any], ...]:
     """Return every aggregate's fold, configured from ``settings``."""
     return (
-        TensionFold(
-            TensionConfig(
-                half_life_days=settings.half_life_days,
-                baseline_half_life_days=settings.baseline_half_life_days,
-            )
-        ),
+        tension_fold(settings),
         SummonsFold(
             SummonsConfig(
                 expiry_days=settings.summons_expiry_days,

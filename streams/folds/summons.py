@@ -55,6 +55,9 @@ class SummonsState(StateModel):
     recent: tuple[SummonsCase, ...] = ()
     closed: dict[str, int] = Field(default_factory=dict)
     as_of: datetime | None = None
+    #: Whether ``summons.several_open`` was raised for the cases open now (re-armed when
+    #: fewer than ``several_open`` remain open).
+    several_told: bool = False
 
 
 class SummonsFold:
@@ -86,6 +89,7 @@ class SummonsFold:
             else:
                 still_open.append(case)
         recent = [c for c in state.recent if c.opened_at + window >= as_of]
+        several_told = state.several_told and len(still_open) >= cfg.several_open
         alerts: list[Alert] = []
         if event.action is Action.SUMMON_ENVOY and event.envoy is not None:
             case = SummonsCase(
@@ -97,7 +101,6 @@ class SummonsFold:
                 over=event.summary,
                 evidence=(event.event_id,),
             )
-            alerts.append(self._opened(state.dyad, case, event))
             mirror = [
                 c
                 for c in recent
@@ -105,13 +108,20 @@ class SummonsFold:
                 and c.envoy_of == case.summoner
                 and abs(c.opened_at - case.opened_at) <= window
             ]
+            # One alert per summons: a tit-for-tat summons is told as such, not twice.
             if mirror:
                 alerts.append(self._reciprocal(state.dyad, mirror[0], case, event))
-            before = len(still_open)
+            else:
+                alerts.append(self._opened(state.dyad, case, event))
             still_open.append(case)
             recent.append(case)
-            if before < cfg.several_open <= len(still_open):
+            told_by_reciprocal = {c.case_id for c in still_open} <= {
+                case.case_id,
+                *(m.case_id for m in mirror[:1]),
+            }
+            if not several_told and len(still_open) >= cfg.several_open and not told_by_reciprocal:
                 alerts.append(self._several(state.dyad, still_open, event))
+                several_told = True
         elif event.action in _OUTCOMES and event.envoy is not None:
             outcome = _OUTCOMES[event.action]
             ending = [c for c in still_open if c.envoy_of == event.envoy.sending_country]
@@ -125,6 +135,7 @@ class SummonsFold:
             recent=tuple(sorted(recent, key=lambda c: (c.opened_at, c.case_id))),
             closed=dict(sorted(closed.items())),
             as_of=as_of,
+            several_told=several_told and len(still_open) >= cfg.several_open,
         )
         return new, alerts
 
@@ -178,7 +189,13 @@ class SummonsFold:
             f"{first.summoner} summoned {first.envoy_of}'s envoy on "
             f"{first.opened_at.date()}; {second.summoner} summoned {second.envoy_of}'s envoy "
             f"{days:g} day(s) apart. {second.over}",
-            {"days_apart": round(days, 3), "first": first.summoner, "second": second.summoner},
+            {
+                "days_apart": round(days, 3),
+                "first": first.summoner,
+                "second": second.summoner,
+                "summoner": second.summoner,
+                "envoy_of": second.envoy_of,
+            },
             tuple(sorted({*first.evidence, *second.evidence})),
         )
 

@@ -5,6 +5,7 @@ See docs/TENSION.md for the formula, its parameters and the alert rules.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
@@ -12,7 +13,7 @@ from typing import Final
 from schemas.alerts import Alert, Severity, alert_id
 from schemas.events import DiplomaticEvent
 from streams.folds.base import StateModel
-from streams.folds.decay import decayed_value, term
+from streams.folds.decay import EPOCH, UNITS_PER_POINT, decayed_value, term
 
 __all__ = ["ACTOR_WEIGHTS", "LEVELS", "TensionConfig", "TensionFold", "TensionState"]
 
@@ -32,6 +33,11 @@ ACTOR_WEIGHTS: Final = {
     "business": 0.25,
 }
 
+#: Uses of force that put a pair in armed conflict (CAMEO roots 19 fight, 20 mass violence)
+#: and the codes that end it (0871 truce or ceasefire, 0874 retreat or surrender).
+FORCE_ROOTS: Final = ("19", "20")
+TRUCE_CODES: Final = ("0871", "0874")
+
 #: Level names by band; band 0 is calm.
 LEVELS: Final = ("calm", "elevated", "high", "critical")
 _RISE_SEVERITY: Final = (Severity.INFO, Severity.WARNING, Severity.HIGH, Severity.CRITICAL)
@@ -50,6 +56,10 @@ class TensionConfig:
     spike_min_history_days: float = 60.0
     #: How much an act weighs by who acts: a TV presenter's tirade is not a note verbale.
     actor_weights: dict[str, float] = field(default_factory=lambda: dict(ACTOR_WEIGHTS))
+    #: While the pair is in armed conflict the level does not fall below this band.
+    armed_conflict_floor: int = 3  # critical
+    #: Armed conflict lapses this long after the last coded use of force.
+    armed_conflict_lapse_days: float = 1095.0
 
 
 class TensionState(StateModel):
@@ -64,6 +74,10 @@ class TensionState(StateModel):
     as_of: datetime | None = None
     band: int = 0
     spiking: bool = False
+    #: Latest use of force by a state organ (CAMEO 19x/20x) and latest truce (0871/0874):
+    #: maxima, so as order-free as the sums.
+    last_force_at: datetime | None = None
+    last_truce_at: datetime | None = None
 
 
 class TensionFold:
@@ -101,9 +115,18 @@ class TensionFold:
     def apply(
         self, state: TensionState, event: DiplomaticEvent
     ) -> tuple[TensionState, list[Alert]]:
-        """Add the event's weight; raise level and spike alerts at the dyad's clock."""
+        """Add the event's weight; raise level and spike alerts at the dyad's clock.
+
+        A fall is decay between events: it is noticed when the dyad's clock next moves
+        and dated when the score crossed the line. A rise is this event's doing.
+        """
         cfg = self.config
-        before = self.scores(state, max(filter(None, (state.as_of, event.occurred_at))))
+        clock = max(filter(None, (state.as_of, event.occurred_at)))
+        before = self.scores(state, clock)
+        alerts: list[Alert] = []
+        fallen = max(self._fall(state.band, before["conflict"]), self._floor(state, clock))
+        if fallen < state.band:
+            alerts.append(self._fall_alert(state, event, fallen, clock, before))
         w = event.goldstein * cfg.actor_weights.get(event.actor.kind.value, 1.0)
         conflict, cooperation, baseline = (
             int(state.conflict_sum),
@@ -115,37 +138,81 @@ class TensionFold:
             baseline += term(w, event.occurred_at, cfg.baseline_half_life_days)
         else:
             cooperation += term(w, event.occurred_at, cfg.half_life_days)
-        as_of = max(filter(None, (state.as_of, event.occurred_at)))
         first_at = min(filter(None, (state.first_at, event.occurred_at)))
+        force_at, truce_at = state.last_force_at, state.last_truce_at
+        if (
+            event.cameo.startswith(FORCE_ROOTS)
+            and cfg.actor_weights.get(event.actor.kind.value, 1.0) >= 1.0
+        ):
+            force_at = max(filter(None, (force_at, event.occurred_at)))
+        elif event.cameo in TRUCE_CODES:
+            truce_at = max(filter(None, (truce_at, event.occurred_at)))
         new = state.model_copy(
             update={
+                "last_force_at": force_at,
+                "last_truce_at": truce_at,
                 "conflict_sum": str(conflict),
                 "cooperation_sum": str(cooperation),
                 "baseline_sum": str(baseline),
                 "events": state.events + 1,
                 "first_at": first_at,
-                "as_of": as_of,
+                "as_of": clock,
             }
         )
         now = self.scores(new)
-        alerts: list[Alert] = []
-        band = self._band(state.band, now["conflict"])
-        if band != state.band:
-            alerts.append(self._level_alert(new, event, state.band, band, now))
-        spiking = self._spiking(state, new, before, now)
-        if spiking and not state.spiking:
+        band = max(
+            fallen,
+            sum(1 for t in cfg.thresholds if now["conflict"] >= t),
+            self._floor(new, clock),
+        )
+        # In armed conflict, conflict is the norm: a spike against the baseline says nothing.
+        spiking = self._spiking(state, new, before, now) and not self._floor(new, clock)
+        spike_starts = spiking and not state.spiking
+        if band > fallen:
+            # One alert per event: a spike that lifts the level is told by the level alert.
+            armed = self._floor(new, clock) == band
+            alerts.append(
+                self._rise_alert(new, event, fallen, band, now, before, spike_starts, armed)
+            )
+        elif spike_starts:
             alerts.append(self._spike_alert(new, event, before, now))
         return new.model_copy(update={"band": band, "spiking": spiking}), alerts
 
-    def _band(self, band: int, conflict: float) -> int:
+    def _armed_conflict_until(self, state: TensionState) -> datetime | None:
+        """Return when the pair's armed conflict ends (or lapses); None if never in one."""
+        force, truce = state.last_force_at, state.last_truce_at
+        if force is None:
+            return None
+        if truce is not None and truce >= force:
+            return truce
+        return force + timedelta(days=self.config.armed_conflict_lapse_days)
+
+    def _floor(self, state: TensionState, at: datetime) -> int:
+        """Return the band the level cannot fall below at ``at`` (armed conflict)."""
+        until = self._armed_conflict_until(state)
+        in_conflict = until is not None and state.last_force_at is not None
+        if in_conflict and state.last_force_at <= at < until:  # type: ignore[operator]
+            return self.config.armed_conflict_floor
+        return 0
+
+    def _fall(self, band: int, conflict: float) -> int:
+        """Fall one band at a time, and only once clearly below: no flapping at a line."""
         thresholds = self.config.thresholds
-        risen = sum(1 for t in thresholds if conflict >= t)
-        if risen > band:
-            return risen
-        # Fall one band at a time, and only once clearly below: no flapping at a line.
         while band > 0 and conflict < thresholds[band - 1] * self.config.hysteresis:
             band -= 1
         return band
+
+    def _crossed_at(self, state: TensionState, line: float, clock: datetime) -> datetime:
+        """Return when the decayed conflict score fell through ``line`` (exact to 1 s)."""
+        total = int(state.conflict_sum)
+        if total <= 0 or state.as_of is None:
+            return clock
+        half_lives = math.log2(total) - math.log2(line * UNITS_PER_POINT)
+        crossed = EPOCH + timedelta(seconds=round(half_lives * self.config.half_life_days * 86400))
+        until = self._armed_conflict_until(state)
+        if until is not None and until > state.as_of:
+            crossed = max(crossed, until)  # the floor held the level up until then
+        return min(max(crossed, state.as_of), clock)
 
     def _spiking(
         self, old: TensionState, new: TensionState, before: dict[str, float], now: dict[str, float]
@@ -163,26 +230,81 @@ class TensionFold:
             and ratio >= cfg.spike_ratio
         )
 
-    def _level_alert(
-        self, state: TensionState, event: DiplomaticEvent, old: int, new: int, now: dict[str, float]
+    def _rise_alert(
+        self,
+        state: TensionState,
+        event: DiplomaticEvent,
+        old: int,
+        new: int,
+        now: dict[str, float],
+        before: dict[str, float],
+        spike: bool,
+        armed: bool,
     ) -> Alert:
-        rising = new > old
-        rule = "tension.level_up" if rising else "tension.level_down"
-        verb = "rose" if rising else "eased"
+        rule = "tension.level_up"
+        figures: dict[str, float | int | str] = {
+            **now,
+            "from_level": LEVELS[old],
+            "to_level": LEVELS[new],
+        }
+        spike_note = ""
+        if armed:
+            figures["armed_conflict_since"] = (state.last_force_at or event.occurred_at).isoformat()
+            spike_note = "; the pair is in armed conflict (use of force by a state organ)"
+        elif spike:
+            figures["baseline_before"] = before["baseline"]
+            spike_note = (
+                f"; a spike, at least {self.config.spike_ratio:g}x the dyad's own baseline "
+                f"{before['baseline']:.1f}"
+            )
         return Alert(
             alert_id=alert_id(rule, state.dyad, event.event_id),
             rule=rule,
-            severity=_RISE_SEVERITY[new] if rising else Severity.INFO,
+            severity=_RISE_SEVERITY[new],
             dyad=state.dyad,
-            at=state.as_of or event.occurred_at,
+            at=event.occurred_at,
             raised_at=event.recorded_at,
-            title=f"{state.dyad} tension {verb} to {LEVELS[new]}",
+            title=f"{state.dyad} tension rose to {LEVELS[new]}",
             detail=(
                 f"Decayed conflict score {now['conflict']:.1f} (half-life "
                 f"{self.config.half_life_days:g} days) moved the dyad from {LEVELS[old]} to "
-                f"{LEVELS[new]} after: {event.summary}"
+                f"{LEVELS[new]}{spike_note}, after: {event.summary}"
             ),
-            figures={**now, "from_level": LEVELS[old], "to_level": LEVELS[new]},
+            figures=figures,
+            evidence=(event.event_id,),
+        )
+
+    def _fall_alert(
+        self,
+        state: TensionState,
+        event: DiplomaticEvent,
+        new: int,
+        clock: datetime,
+        before: dict[str, float],
+    ) -> Alert:
+        rule = "tension.level_down"
+        line = self.config.thresholds[new] * self.config.hysteresis
+        crossed = self._crossed_at(state, line, clock)
+        return Alert(
+            alert_id=alert_id(rule, state.dyad, event.event_id),
+            rule=rule,
+            severity=Severity.INFO,
+            dyad=state.dyad,
+            at=crossed,
+            raised_at=event.recorded_at,
+            title=f"{state.dyad} tension eased to {LEVELS[new]}",
+            detail=(
+                f"With no new conflict the decayed score fell below {line:g} "
+                f"({self.config.hysteresis:.0%} of the {LEVELS[new + 1]} threshold) on "
+                f"{crossed.date().isoformat()}; noticed when the dyad's next event, of "
+                f"{event.occurred_at.date().isoformat()}, arrived: {event.summary}"
+            ),
+            figures={
+                **before,
+                "from_level": LEVELS[state.band],
+                "to_level": LEVELS[new],
+                "crossed_below": line,
+            },
             evidence=(event.event_id,),
         )
 
@@ -199,7 +321,7 @@ class TensionFold:
             rule=rule,
             severity=Severity.WARNING,
             dyad=state.dyad,
-            at=state.as_of or event.occurred_at,
+            at=event.occurred_at,
             raised_at=event.recorded_at,
             title=f"{state.dyad} conflict spike",
             detail=(

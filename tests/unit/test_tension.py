@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -62,13 +63,69 @@ def test_level_rises_and_falls_once_without_flapping() -> None:
 
 
 def test_spike_needs_history_and_fires_once() -> None:
-    fold = TensionFold(TensionConfig(spike_min_history_days=60))
+    # Thresholds out of reach: the spike is the only thing that can fire.
+    fold = TensionFold(TensionConfig(spike_min_history_days=60, thresholds=(50, 100, 200)))
     early = [_accuse(1, 0)]
     burst = [_accuse(i, 200 + i * 0.1) for i in range(2, 5)]
     _, alerts = fold_all(fold, "KAZ:RUS", early + burst)
-    assert [a.rule for a in alerts].count("tension.spike") == 1
-    spike = next(a for a in alerts if a.rule == "tension.spike")
-    assert spike.evidence == ("e2",)
+    assert [a.rule for a in alerts] == ["tension.spike"]
+    assert alerts[0].evidence == ("e2",)
+
+
+def test_a_spike_that_lifts_the_level_is_told_once_by_the_level_alert() -> None:
+    fold = TensionFold(TensionConfig(spike_min_history_days=60))
+    _, alerts = fold_all(fold, "KAZ:RUS", [_accuse(1, 0), _accuse(2, 200)])
+    # Day 0: elevated; decays to calm by day 200 (noticed then); day 200 rises again.
+    assert [a.rule for a in alerts] == [
+        "tension.level_up",
+        "tension.level_down",
+        "tension.level_up",
+    ]
+    assert "baseline_before" in alerts[2].figures and "spike" in alerts[2].detail
+    assert "baseline_before" not in alerts[0].figures  # no history yet: no spike
+
+
+def test_a_fall_is_dated_when_the_decayed_score_crossed_the_line() -> None:
+    fold = TensionFold(TensionConfig(thresholds=(6.0, 12.0, 24.0), hysteresis=0.75))
+    _, alerts = fold_all(fold, "KAZ:RUS", [_accuse(1, 0), _accuse(2, 100)])
+    fall = next(a for a in alerts if a.rule == "tension.level_down")
+    # 7 points fall below 4.5 after 30 * log2(7 / 4.5) = 19.12 days, not on day 100.
+    expected = T0 + timedelta(days=30 * math.log2(7 / 4.5))
+    assert abs((fall.at - expected).total_seconds()) <= 1
+    assert fall.evidence == ("e2",) and fall.figures["to_level"] == "calm"
+
+
+def _force(i: int, day: float, cameo: str = "190", action: str = "military_action"):
+    return make_event(
+        event_id=f"f{i}",
+        occurred_at=(T0 + timedelta(days=day)).isoformat(),
+        actor={"country": "RUS", "kind": "military"},
+        target={"country": "UKR", "kind": "state"},
+        action=action,
+        cameo=cameo,
+        envoy=None,
+    )
+
+
+def test_armed_conflict_holds_the_level_at_critical_and_silences_spikes() -> None:
+    fold = TensionFold(TensionConfig(armed_conflict_lapse_days=1095))
+    threat = _accuse(9, 400, dyad=("RUS", "UKR"))
+    _, alerts = fold_all(fold, "RUS:UKR", [_force(1, 0), threat])
+    # Day 0 rises to critical; the score has long decayed by day 400 but the war goes on:
+    # no fall, and the threat is no spike against a wartime baseline.
+    assert [(a.rule, a.figures["to_level"]) for a in alerts] == [("tension.level_up", "critical")]
+
+
+def test_armed_conflict_lapses_or_ends_with_a_truce() -> None:
+    fold = TensionFold(TensionConfig(armed_conflict_lapse_days=365))
+    later = _accuse(9, 500, dyad=("RUS", "UKR"))
+    _, alerts = fold_all(fold, "RUS:UKR", [_force(1, 0), later])
+    fall = next(a for a in alerts if a.rule == "tension.level_down")
+    assert fall.at == T0 + timedelta(days=365)  # held up by the war until it lapsed
+    truce = _force(2, 50, cameo="0871", action="de_escalate")
+    _, alerts = fold_all(fold, "RUS:UKR", [_force(1, 0), truce, later])
+    fall = next(a for a in alerts if a.rule == "tension.level_down")
+    assert fall.at == T0 + timedelta(days=50)
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,0 +1,89 @@
+"""The summons and envoy folds on small, hand-made logs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from streams.folds import EnvoysFold, SummonsConfig, SummonsFold, fold_all
+from tests.helpers import make_event
+
+T0 = datetime(2022, 10, 4, tzinfo=UTC)
+KOSHERBAYEV = {"name": "Yermek Kosherbayev", "sending_country": "KAZ", "host_country": "RUS"}
+BORODAVKIN = {"name": "Alexei Borodavkin", "sending_country": "RUS", "host_country": "KAZ"}
+
+
+def _act(i: int, day: float, actor: str, envoy: dict[str, str], action: str, cameo: str):
+    target = envoy["sending_country"] if actor == envoy["host_country"] else envoy["host_country"]
+    return make_event(
+        event_id=f"s{i}",
+        occurred_at=(T0 + timedelta(days=day)).isoformat(),
+        actor={"country": actor, "kind": "foreign_ministry"},
+        target={"country": target, "kind": "envoy", "name": envoy["name"]},
+        action=action,
+        cameo=cameo,
+        envoy=envoy,
+    )
+
+
+def _summon(i: int, day: float, actor: str, envoy: dict[str, str]):
+    return _act(i, day, actor, envoy, "summon_envoy", "110")
+
+
+def test_a_tit_for_tat_summons_is_one_reciprocal_alert_not_three() -> None:
+    events = [_summon(1, 0, "RUS", KOSHERBAYEV), _summon(2, 1, "KAZ", BORODAVKIN)]
+    value, alerts = fold_all(SummonsFold(), "KAZ:RUS", events)
+    assert [a.rule for a in alerts] == ["summons.opened", "summons.reciprocal"]
+    assert set(alerts[1].evidence) == {"s1", "s2"} and alerts[1].figures["days_apart"] == 1
+    assert value is not None and len(value["state"]["open"]) == 2
+
+
+def test_a_late_answer_is_no_tit_for_tat_and_several_open_cases_are_told_once() -> None:
+    cfg = SummonsConfig(reciprocal_window_days=14, several_open=2, expiry_days=90)
+    events = [
+        _summon(1, 0, "RUS", KOSHERBAYEV),
+        _summon(2, 30, "KAZ", BORODAVKIN),  # outside the window: not reciprocal
+        _summon(3, 31, "RUS", KOSHERBAYEV),
+    ]
+    _, alerts = fold_all(SummonsFold(cfg), "KAZ:RUS", events)
+    assert [a.rule for a in alerts] == [
+        "summons.opened",
+        "summons.opened",
+        "summons.several_open",
+        "summons.reciprocal",  # s3 answers s2 within the window
+    ]
+    assert alerts[2].figures["open"] == 2
+
+
+def test_cases_close_on_the_outcome_sought_or_expire() -> None:
+    recalled = _act(2, 5, "KAZ", KOSHERBAYEV, "envoy_recalled", "161")
+    value, alerts = fold_all(
+        SummonsFold(), "KAZ:RUS", [_summon(1, 0, "RUS", KOSHERBAYEV), recalled]
+    )
+    assert alerts[-1].rule == "summons.closed" and alerts[-1].figures["outcome"] == "recalled"
+    assert value is not None and value["state"]["open"] == []
+    late = _act(3, 120, "KAZ", BORODAVKIN, "statement", "010")
+    value, _ = fold_all(SummonsFold(), "KAZ:RUS", [_summon(1, 0, "RUS", KOSHERBAYEV), late])
+    assert value is not None
+    assert value["state"]["open"] == [] and value["state"]["closed"] == {"expired": 1}
+
+
+def test_an_impossible_envoy_move_is_flagged_and_the_log_still_wins() -> None:
+    events = [
+        _act(1, 0, "KAZ", KOSHERBAYEV, "envoy_recalled", "161"),
+        _summon(2, 3, "RUS", KOSHERBAYEV),  # a recalled envoy cannot be summoned
+    ]
+    value, alerts = fold_all(EnvoysFold(), "KAZ:RUS", events)
+    assert [a.rule for a in alerts] == [
+        "envoys.status_changed",
+        "envoys.impossible_transition",
+        "envoys.status_changed",
+    ]
+    assert alerts[1].figures == {"from": "recalled", "to": "summoned"}
+    assert value is not None and value["state"]["envoys"]["KAZ>RUS"]["status"] == "summoned"
+
+
+def test_redelivered_events_change_nothing() -> None:
+    events = [_summon(1, 0, "RUS", KOSHERBAYEV), _summon(2, 1, "KAZ", BORODAVKIN)]
+    once = fold_all(SummonsFold(), "KAZ:RUS", events)
+    twice = fold_all(SummonsFold(), "KAZ:RUS", events + events[::-1])
+    assert once == twice
