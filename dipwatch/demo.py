@@ -62,7 +62,11 @@ async def run_demo(settings: Settings, *, exit_after_replay: bool, speed: Speed)
         _say(f"worker started (pid {worker.pid})")
 
         report = load_paths([bundled_corpus()])
-        _, expected = fold_offline(build_folds(settings), [i.event for i in report.events])
+        _, expected = fold_offline(
+            build_folds(settings),
+            [i.event for i in report.events],
+            horizon_days=settings.dedup_horizon_days,
+        )
         expected_ids = {a.alert_id for a in expected}
         seen: set[str] = set()
         all_in = asyncio.Event()

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Domain parameters (event time).
     half_life_days: float = Field(default=30.0, gt=0)
     baseline_half_life_days: float = Field(default=365.0, gt=0)
+    #: Days of event time behind a dyad's latest event within which duplicates are caught;
+    #: older events go to the dead-letter topic (bounds the dedup memory per dyad).
+    dedup_horizon_days: int = Field(default=730, gt=0)
     summons_expiry_days: float = Field(default=90.0, gt=0)
     reciprocal_window_days: float = Field(default=14.0, gt=0)
 

@@ -19,6 +19,7 @@ from replay.offline import fold_offline
 from replay.publish import Speed, publish_dead_letters, publish_events
 from replay.summary import summarise
 from schemas.codec import encode_alert
+from schemas.events import DiplomaticEvent
 from streams.aggregates import build_folds
 
 __all__ = ["ReplayOptions", "run_replay"]
@@ -70,8 +71,18 @@ def run_replay(settings: Settings, options: ReplayOptions) -> int:
     return 0
 
 
-def _offline(settings: Settings, options: ReplayOptions, chosen_events: list) -> int:  # type: ignore[type-arg]
-    state, alerts = fold_offline(build_folds(settings), chosen_events)
+def _offline(
+    settings: Settings, options: ReplayOptions, chosen_events: list[DiplomaticEvent]
+) -> int:
+    refused: list[tuple[DiplomaticEvent, str]] = []
+    state, alerts = fold_offline(
+        build_folds(settings),
+        chosen_events,
+        horizon_days=settings.dedup_horizon_days,
+        refused=refused,
+    )
+    for _, reason in refused:
+        print(f"refused: {reason}", file=sys.stderr)
     for alert in alerts:
         sys.stdout.write(encode_alert(alert).decode() + "\n")
     if options.state_path:

@@ -13,7 +13,7 @@ from dipwatch.topics import ALERT_AGGREGATES, REASON_HEADER, SOURCE_HEADER, Topi
 from schemas.codec import decode_event, encode_alert
 from schemas.errors import InvalidRecord
 from streams.aggregates import build_folds
-from streams.folds.base import guarded_apply
+from streams.folds.base import TooLate, check_horizon, guarded_apply
 
 __all__ = ["register_agents"]
 
@@ -72,9 +72,21 @@ def register_agents(app: faust.App, settings: Settings) -> None:
                 )
                 bound.warning("record_rekeyed", event_id=event.event_id, key=message.key)
                 continue
+            horizon = settings.dedup_horizon_days
+            try:
+                for fold in folds:
+                    check_horizon(tables[fold.name].get(dyad), event, horizon)
+            except TooLate as exc:
+                await dead_letter.send(
+                    key=message.key,
+                    value=message.value,
+                    headers=[(REASON_HEADER, exc.reason.encode()), (SOURCE_HEADER, where.encode())],
+                )
+                bound.warning("record_dead_lettered", reason=exc.reason)
+                continue
             for fold in folds:
                 table = tables[fold.name]
-                value, alerts = guarded_apply(fold, dyad, table.get(dyad), event)
+                value, alerts = guarded_apply(fold, dyad, table.get(dyad), event, horizon)
                 if value is None:
                     bound.info("event_duplicate_skipped", event_id=event.event_id, fold=fold.name)
                     continue
