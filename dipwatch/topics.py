@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
-__all__ = ["ALERT_AGGREGATES", "REASON_HEADER", "SOURCE_HEADER", "TopicSpec", "Topics"]
+__all__ = [
+    "ALERT_AGGREGATES",
+    "DEAD_LETTER_MAX_BYTES",
+    "REASON_HEADER",
+    "SOURCE_HEADER",
+    "TopicSpec",
+    "Topics",
+]
 
 #: Headers of a dead-letter record; its key and value are the original bytes.
 REASON_HEADER: Final = "dipwatch.reason"
@@ -17,6 +24,10 @@ SOURCE_HEADER: Final = "dipwatch.source"
 
 ALERT_AGGREGATES: Final = ("tension", "summons", "envoys")
 _FOREVER: Final = MappingProxyType({"retention.ms": "-1", "retention.bytes": "-1"})
+
+
+#: The dead-letter topic takes any record the events topic took (about 1 MiB) plus headers.
+DEAD_LETTER_MAX_BYTES: Final = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,14 @@ class Topics:
                 n,
                 {**_FOREVER, "message.timestamp.type": "CreateTime"},
             ),
-            TopicSpec(self.dead_letter, "original key", "DeadLetter", 1, dict(_FOREVER)),
+            # Room for an events-sized record plus the reason and source headers.
+            TopicSpec(
+                self.dead_letter,
+                "original key",
+                "DeadLetter",
+                1,
+                {**_FOREVER, "max.message.bytes": str(DEAD_LETTER_MAX_BYTES)},
+            ),
             *(
                 TopicSpec(self.alerts(a), "dyad", "Alert", n, {"retention.ms": "-1"})
                 for a in ALERT_AGGREGATES

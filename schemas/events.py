@@ -180,6 +180,11 @@ class DiplomaticEvent(BaseModel):
         envoy_act = self.action.value.startswith("envoy_") or self.action is Action.SUMMON_ENVOY
         if envoy_act and self.envoy is None:
             raise ValueError(f"action {self.action.value!r} needs an envoy")
+        if self.occurred_at > self.recorded_at:
+            raise ValueError(
+                f"occurred_at {self.occurred_at.isoformat()} is after recorded_at "
+                f"{self.recorded_at.isoformat()}: an event is recorded after it happens"
+            )
         if self.event_id in (self.corrects, self.retracts):
             raise ValueError("an event cannot correct or retract itself")
         return self

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 
 import faust
 
@@ -12,12 +13,30 @@ from dipwatch.settings import Settings
 from dipwatch.topics import ALERT_AGGREGATES, REASON_HEADER, SOURCE_HEADER, Topics
 from schemas.codec import decode_event, encode_alert
 from schemas.errors import InvalidRecord
+from schemas.events import DiplomaticEvent
 from streams.aggregates import build_folds
 from streams.folds.base import TooLate, check_horizon, guarded_apply
 
-__all__ = ["register_agents"]
+__all__ = ["check_log_time", "register_agents"]
 
 log = get_logger(__name__)
+
+#: How far an event may lie after its record's timestamp: day-precision dates of events
+#: published the same day, and producers' clock skew.
+FUTURE_TOLERANCE_S: Final = 86_400.0
+
+
+def check_log_time(event: DiplomaticEvent, record_timestamp: float | None) -> None:
+    """Refuse an event dated after the record that carries it (log time, not wall clock:
+    a replay of the same log decides the same)."""
+    if record_timestamp is None or record_timestamp <= 0:
+        return
+    if event.occurred_at.timestamp() > record_timestamp + FUTURE_TOLERANCE_S:
+        logged = datetime.fromtimestamp(record_timestamp, UTC).isoformat(timespec="seconds")
+        raise InvalidRecord(
+            f"occurred_at {event.occurred_at.isoformat()} is in the future of its record "
+            f"(record timestamp {logged}): an event cannot be published before it happens"
+        )
 
 
 def register_agents(app: faust.App, settings: Settings) -> None:
@@ -53,6 +72,7 @@ def register_agents(app: faust.App, settings: Settings) -> None:
             )
             try:
                 event = decode_event(message.value)
+                check_log_time(event, message.timestamp)
             except InvalidRecord as exc:
                 await dead_letter.send(
                     key=message.key,

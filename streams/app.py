@@ -7,6 +7,7 @@ from typing import Any
 import faust
 
 from dipwatch.settings import Settings
+from dipwatch.topics import DEAD_LETTER_MAX_BYTES
 
 __all__ = ["create_app"]
 
@@ -32,6 +33,8 @@ def create_app(settings: Settings, bootstrap_servers: str) -> faust.App:
         # exactly_once has open bugs and Tansu has no transactions.
         "processing_guarantee": "at_least_once",
         "producer_acks": -1,
+        # A dead letter carries the original value (the events topic takes ~1 MiB).
+        "producer_max_request_size": DEAD_LETTER_MAX_BYTES,
         # A restarted or dead member must not hold partitions for a minute.
         "broker_session_timeout": settings.session_timeout_s,
         "broker_heartbeat_interval": settings.heartbeat_interval_s,
