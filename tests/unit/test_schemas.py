@@ -87,7 +87,7 @@ def events(draw: st.DrawFn) -> dict[str, object]:
     when = draw(
         st.datetimes(
             min_value=__import__("datetime").datetime(1950, 1, 1),
-            max_value=__import__("datetime").datetime(2030, 1, 1),
+            max_value=__import__("datetime").datetime(2026, 11, 20),  # before recorded_at
         )
     )
     return event_dict(
