@@ -198,6 +198,45 @@ def _shown(path: Path) -> str:
         return path.name
 
 
+@cli.command()
+def bench(
+    broker_kind: Annotated[
+        str,
+        typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka, started here)."),
+    ] = "embedded",
+    events: Annotated[int, typer.Option(help="Synthetic events to publish and fold.")] = 200_000,
+    dyads: Annotated[int, typer.Option(help="Country pairs (Zipf-skewed activity).")] = 3_000,
+    years: Annotated[float, typer.Option(help="Years of event time the events span.")] = 5.0,
+    rate: Annotated[
+        float, typer.Option(help="Offered load of the latency probe, events/s.")
+    ] = 1000.0,
+    latency_seconds: Annotated[float, typer.Option(help="Length of the latency probe.")] = 20.0,
+    growth: Annotated[
+        bool, typer.Option(help="Also measure RSS growth with events and dyads.")
+    ] = True,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the summary here.")
+    ] = None,
+) -> None:
+    """Measure publish, worker and raw-consume rates, publish-to-alert latency and RSS."""
+    from bench.generate import Shape
+    from bench.run import BenchOptions, run_bench
+
+    if broker_kind not in ("embedded", "kafka"):
+        _fail(f"bench: --broker must be embedded or kafka, not {broker_kind!r}")
+    settings = _settings()
+    options = BenchOptions(
+        broker=broker_kind,  # type: ignore[arg-type]
+        bootstrap=settings.bootstrap_servers,
+        shape=Shape(events=events, dyads=dyads, years=years),
+        rate=rate,
+        latency_seconds=latency_seconds,
+        growth=growth,
+        json_path=json_path,
+    )
+    run_bench(options)
+
+
 def _speed(value: str) -> float | None:
     if value == "max":
         return None

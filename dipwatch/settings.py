@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535)
     api_token: SecretStr | None = None
 
+    # Worker batching: up to batch_size events, or what arrived within batch_within_s.
+    batch_size: int = Field(default=500, gt=0)
+    batch_within_s: float = Field(default=0.05, gt=0)
+
     # Domain parameters (event time).
     half_life_days: float = Field(default=30.0, gt=0)
     baseline_half_life_days: float = Field(default=365.0, gt=0)

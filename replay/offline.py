@@ -27,22 +27,23 @@ def fold_offline(
     tables hold; alerts come in the order they are raised. Events past the dedup
     horizon are refused, as the worker refuses them, and listed in ``refused``.
     """
-    state: dict[str, dict[str, Any]] = {fold.name: {} for fold in folds}
+    tables: dict[str, dict[str, Any]] = {fold.name: {} for fold in folds}
     raised: list[Alert] = []
     for event in events:
         try:
             for fold in folds:
-                check_horizon(state[fold.name].get(event.dyad), event, horizon_days)
+                check_horizon(tables[fold.name].get(event.dyad), event, horizon_days)
         except TooLate as exc:
             if refused is not None:
                 refused.append((event, exc.reason))
             continue
         for fold in folds:
-            table = state[fold.name]
+            table = tables[fold.name]
             value, alerts = guarded_apply(
                 fold, event.dyad, table.get(event.dyad), event, horizon_days
             )
             if value is not None:
                 table[event.dyad] = value
             raised.extend(alerts)
+    state = {name: {k: g.dump() for k, g in t.items()} for name, t in tables.items()}
     return state, raised

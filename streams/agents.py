@@ -15,7 +15,7 @@ from schemas.codec import decode_event, encode_alert
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent
 from streams.aggregates import build_folds
-from streams.folds.base import TooLate, check_horizon, guarded_apply
+from streams.folds.base import Guarded, TooLate, check_horizon, guarded_apply
 
 __all__ = ["check_log_time", "register_agents"]
 
@@ -61,60 +61,76 @@ def register_agents(app: faust.App, settings: Settings) -> None:
     }
     app.dipwatch_tables = tables  # type: ignore[attr-defined]  # for the web views
 
+    horizon = settings.dedup_horizon_days
+
+    async def to_dead_letter(message: Any, where: str, reason: str, bound: Any) -> None:
+        await dead_letter.send(
+            key=message.key,
+            value=message.value,
+            headers=[(REASON_HEADER, reason.encode()), (SOURCE_HEADER, where.encode())],
+        )
+        bound.warning("record_dead_lettered", reason=reason)
+
+    async def handle(record: Any, pending: dict[tuple[str, str], tuple[Guarded[Any], Any]]) -> None:
+        """Fold one record; touched table values wait in ``pending`` for the batch end."""
+        message = record.message
+        where = f"{message.topic}:{message.partition}:{message.offset}"
+        bound = log.bind(topic=message.topic, partition=message.partition, offset=message.offset)
+        try:
+            event = decode_event(message.value)
+            check_log_time(event, message.timestamp)
+        except InvalidRecord as exc:
+            await to_dead_letter(message, where, exc.reason, bound)
+            return
+        dyad = event.dyad
+        if message.key != dyad.encode():
+            # State lives in the dyad's partition: send the record there, once.
+            await events.send(
+                key=dyad.encode(),
+                value=message.value,
+                timestamp=event.occurred_at.timestamp(),
+                headers=[(SOURCE_HEADER, where.encode())],
+            )
+            bound.warning("record_rekeyed", event_id=event.event_id, key=message.key)
+            return
+        current = {
+            fold.name: pending[(fold.name, dyad)][0]
+            if (fold.name, dyad) in pending
+            else tables[fold.name].get(dyad)
+            for fold in folds
+        }
+        try:
+            for fold in folds:
+                check_horizon(current[fold.name], event, horizon)
+        except TooLate as exc:
+            await to_dead_letter(message, where, exc.reason, bound)
+            return
+        for fold in folds:
+            value, alerts = guarded_apply(fold, dyad, current[fold.name], event, horizon)
+            if value is None:
+                bound.info("event_duplicate_skipped", event_id=event.event_id, fold=fold.name)
+                continue
+            pending[(fold.name, dyad)] = (value, record)
+            for alert in alerts:
+                await alert_topics[alert.aggregate].send(
+                    key=dyad.encode(),
+                    value=encode_alert(alert),
+                    timestamp=alert.at.timestamp(),
+                )
+                bound.info("alert_raised", alert_id=alert.alert_id, rule=alert.rule, dyad=dyad)
+
     @app.agent(events, name="dipwatch.fold", concurrency=1)
     async def fold_events(stream: faust.StreamT[Any]) -> None:
-        async for record in stream.events():
-            message = record.message
+        # Batches: a dyad touched n times in a batch costs one changelog write, not n.
+        batches = stream.take_events(settings.batch_size, within=settings.batch_within_s)  # type: ignore[attr-defined]
+        async for batch in batches:
             app.dipwatch_last_event = time.monotonic()  # type: ignore[attr-defined]
-            where = f"{message.topic}:{message.partition}:{message.offset}"
-            bound = log.bind(
-                topic=message.topic, partition=message.partition, offset=message.offset
-            )
-            try:
-                event = decode_event(message.value)
-                check_log_time(event, message.timestamp)
-            except InvalidRecord as exc:
-                await dead_letter.send(
-                    key=message.key,
-                    value=message.value,
-                    headers=[(REASON_HEADER, exc.reason.encode()), (SOURCE_HEADER, where.encode())],
-                )
-                bound.warning("record_dead_lettered", reason=exc.reason)
-                continue
-            dyad = event.dyad
-            if message.key != dyad.encode():
-                # State lives in the dyad's partition: send the record there, once.
-                await events.send(
-                    key=dyad.encode(),
-                    value=message.value,
-                    timestamp=event.occurred_at.timestamp(),
-                    headers=[(SOURCE_HEADER, where.encode())],
-                )
-                bound.warning("record_rekeyed", event_id=event.event_id, key=message.key)
-                continue
-            horizon = settings.dedup_horizon_days
-            try:
-                for fold in folds:
-                    check_horizon(tables[fold.name].get(dyad), event, horizon)
-            except TooLate as exc:
-                await dead_letter.send(
-                    key=message.key,
-                    value=message.value,
-                    headers=[(REASON_HEADER, exc.reason.encode()), (SOURCE_HEADER, where.encode())],
-                )
-                bound.warning("record_dead_lettered", reason=exc.reason)
-                continue
-            for fold in folds:
-                table = tables[fold.name]
-                value, alerts = guarded_apply(fold, dyad, table.get(dyad), event, horizon)
-                if value is None:
-                    bound.info("event_duplicate_skipped", event_id=event.event_id, fold=fold.name)
-                    continue
-                table[dyad] = value
-                for alert in alerts:
-                    await alert_topics[alert.aggregate].send(
-                        key=dyad.encode(),
-                        value=encode_alert(alert),
-                        timestamp=alert.at.timestamp(),
-                    )
-                    bound.info("alert_raised", alert_id=alert.alert_id, rule=alert.rule, dyad=dyad)
+            pending: dict[tuple[str, str], tuple[Guarded[Any], Any]] = {}
+            for record in batch:
+                await handle(record, pending)
+            for (name, dyad), (value, record) in pending.items():
+                # The changelog partition is the record's: Faust reads it from the
+                # current event, which a batch does not set by itself.
+                stream._set_current_event(record)  # type: ignore[attr-defined]
+                tables[name][dyad] = value
+            stream._set_current_event(None)  # type: ignore[attr-defined]

@@ -71,7 +71,11 @@ class TooLate(InvalidRecord):
     """An event older than the dedup horizon: a redelivery cannot be told from news."""
 
 
-class Guarded(BaseModel, Generic[S]):
+#: How often (days of clock advance) the dedup set is swept of expired digests.
+_SWEEP_EVERY_DAYS: Final = 30
+
+
+class Guarded(Generic[S]):
     """A fold's state together with the digests of the events it already holds.
 
     Dedup lives in the same table value as the state it guards, so a changelog
@@ -79,66 +83,115 @@ class Guarded(BaseModel, Generic[S]):
     Digests are kept with their event day and forgotten once they fall more than the
     horizon behind the dyad's clock (its latest event day): the value's size follows the
     dyad's event rate, not its history. An event older than the horizon is refused.
+
+    The table holds this object itself (Faust serialises it through ``__json__``), so
+    an event costs O(1) in the hot path, not a re-validation of the whole value; the
+    digest map is updated in place by its single writer, the dyad's agent.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    seen: dict[str, int]
-    clock: int | None = None
-    state: S
+    __slots__ = ("clock", "horizon", "seen", "state", "swept")
+
+    def __init__(self, seen: dict[str, int], clock: int | None, state: S, horizon: int) -> None:
+        self.seen = seen
+        self.clock = clock
+        self.state = state
+        self.horizon = horizon
+        self.swept = clock
+
+    @classmethod
+    def of(
+        cls, fold: Fold[S], key: str, value: Guarded[S] | dict[str, Any] | None, horizon: int
+    ) -> Guarded[S]:
+        """Return the guard for a table value: as held, restored from JSON, or new."""
+        if isinstance(value, Guarded):
+            return value
+        if value is None:
+            return cls({}, None, fold.initial(key), horizon)
+        return cls(
+            dict(value["seen"]),
+            value.get("clock"),
+            fold.state_type.model_validate(value["state"]),
+            horizon,
+        )
 
     def dump(self) -> dict[str, Any]:
-        """Return the table value (JSON-able, digests sorted for stable bytes)."""
+        """Return the table value as JSON-able data; only the digests within the horizon,
+        so the value is equal whatever the order of arrival and sweeps (as a mapping: its
+        key order follows arrival)."""
+        floor = (self.clock or 0) - self.horizon
         return {
-            "seen": dict(sorted(self.seen.items())),
+            "seen": {d: t for d, t in self.seen.items() if t >= floor},
             "clock": self.clock,
             "state": self.state.model_dump(mode="json"),
         }
 
+    def __json__(self) -> dict[str, Any]:
+        return self.dump()
 
-def check_horizon(value: dict[str, Any] | None, event: DiplomaticEvent, horizon_days: int) -> None:
-    """Raise :class:`TooLate` if ``event`` falls behind the dedup horizon of ``value``."""
-    clock = value.get("clock") if value else None
-    day = _day(event.occurred_at)
-    if clock is not None and day < clock - horizon_days:
-        if event_digest(event.event_id) in value["seen"]:  # type: ignore[index]
-            return  # a duplicate we still remember: guarded_apply skips it
-        raise TooLate(
+    def too_late(self, event: DiplomaticEvent) -> TooLate | None:
+        """Return why ``event`` falls behind the dedup horizon, or None."""
+        day = _day(event.occurred_at)
+        if self.clock is None or day >= self.clock - self.horizon:
+            return None
+        if event_digest(event.event_id) in self.seen:
+            return None  # a duplicate still remembered: apply() skips it
+        return TooLate(
             f"event {event.event_id!r} of {event.occurred_at.date()} is more than "
-            f"{horizon_days} days behind {event.dyad}'s latest event "
-            f"({(_EPOCH_DAY + timedelta(days=clock)).date()}); past the dedup horizon a "
-            "redelivery cannot be told from a new event, so it is not applied"
+            f"{self.horizon} days behind {event.dyad}'s latest event "
+            f"({(_EPOCH_DAY + timedelta(days=self.clock)).date()}); past the dedup horizon "
+            "a redelivery cannot be told from a new event, so it is not applied"
         )
+
+    def apply(self, fold: Fold[S], event: DiplomaticEvent) -> list[Alert] | None:
+        """Fold ``event`` in unless seen (None); raise :class:`TooLate` past the horizon."""
+        late = self.too_late(event)
+        if late is not None:
+            raise late
+        digest = event_digest(event.event_id)
+        if digest in self.seen:
+            return None
+        self.state, alerts = fold.apply(self.state, event)
+        day = _day(event.occurred_at)
+        self.seen[digest] = day
+        self.clock = day if self.clock is None else max(self.clock, day)
+        if self.swept is None or self.clock - self.swept >= _SWEEP_EVERY_DAYS:
+            floor = self.clock - self.horizon
+            self.seen = {d: t for d, t in self.seen.items() if t >= floor}
+            self.swept = self.clock
+        return alerts
+
+
+def check_horizon(
+    value: Guarded[Any] | dict[str, Any] | None, event: DiplomaticEvent, horizon_days: int
+) -> None:
+    """Raise :class:`TooLate` if ``event`` falls behind the dedup horizon of ``value``."""
+    if value is None:
+        return
+    if isinstance(value, Guarded):
+        late = value.too_late(event)
+    else:
+        probe: Guarded[Any] = Guarded(value["seen"], value.get("clock"), None, horizon_days)
+        late = probe.too_late(event)
+    if late is not None:
+        raise late
 
 
 def guarded_apply(
     fold: Fold[S],
     key: str,
-    value: dict[str, Any] | None,
+    value: Guarded[S] | dict[str, Any] | None,
     event: DiplomaticEvent,
     horizon_days: int = DEDUP_HORIZON_DAYS,
-) -> tuple[dict[str, Any] | None, list[Alert]]:
-    """Apply ``event`` unless already seen; return (new table value or None, alerts).
+) -> tuple[Guarded[S] | None, list[Alert]]:
+    """Apply ``event`` unless already seen; return (the guard to store or None, alerts).
 
-    Raises :class:`TooLate` for an event older than the horizon (see ``check_horizon``).
+    Raises :class:`TooLate` for an event older than the horizon.
     """
-    check_horizon(value, event, horizon_days)
-    if value is None:
-        guarded: Guarded[S] = Guarded(seen={}, state=fold.initial(key))
-    else:
-        guarded = Guarded(
-            seen=value["seen"],
-            clock=value.get("clock"),
-            state=fold.state_type.model_validate(value["state"]),
-        )
-    digest = event_digest(event.event_id)
-    if digest in guarded.seen:
+    guarded = Guarded.of(fold, key, value, horizon_days)
+    alerts = guarded.apply(fold, event)
+    if alerts is None:
         return None, []
-    state, alerts = fold.apply(guarded.state, event)
-    day = _day(event.occurred_at)
-    clock = max(day, guarded.clock) if guarded.clock is not None else day
-    seen = {d: t for d, t in guarded.seen.items() if t >= clock - horizon_days}
-    seen[digest] = day
-    return Guarded(seen=seen, clock=clock, state=state).dump(), alerts
+    return guarded, alerts
 
 
 def fold_all(
@@ -147,15 +200,16 @@ def fold_all(
     events: Iterable[DiplomaticEvent],
     horizon_days: int = DEDUP_HORIZON_DAYS,
 ) -> tuple[dict[str, Any] | None, list[Alert]]:
-    """Fold events of one key in the given order, with dedup; for tests and references."""
-    value: dict[str, Any] | None = None
+    """Fold events of one key in the given order, with dedup; for tests and references.
+    Returns the table value as JSON-able data."""
+    guarded: Guarded[S] | None = None
     raised: list[Alert] = []
     for event in events:
-        new, alerts = guarded_apply(fold, key, value, event, horizon_days)
+        new, alerts = guarded_apply(fold, key, guarded, event, horizon_days)
         if new is not None:
-            value = new
+            guarded = new
         raised.extend(alerts)
-    return value, raised
+    return (guarded.dump() if guarded is not None else None), raised
 
 
 def event_alert(

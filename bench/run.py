@@ -1,0 +1,385 @@
+"""``dipwatch bench``: publish, worker and raw-consume rates, latency and memory.
+
+Each phase talks to a real broker (the embedded one or Apache Kafka, started here) and
+a real worker process — the same ``dipwatch worker`` users run. Figures are rates and
+ratios within one run: these machines are noisy, so compare within a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from bench.generate import Shape, dyads, generate
+from dipwatch.admin import ensure_topics
+from dipwatch.brokers.probe import wait_until_ready
+from dipwatch.brokers.tansu import EmbeddedBroker, free_port
+from dipwatch.topics import Topics
+from replay.loader import Loaded
+from replay.publish import publish_events
+from schemas.codec import encode_event
+from schemas.events import DiplomaticEvent
+
+__all__ = ["BenchOptions", "run_bench"]
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTITIONS = 4
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What to measure, on which broker, at which sizes."""
+
+    broker: Literal["embedded", "kafka"] = "embedded"
+    bootstrap: str | None = None
+    shape: Shape = field(default_factory=Shape)
+    rate: float = 1000.0
+    latency_seconds: float = 20.0
+    growth: bool = True
+    json_path: Path | None = None
+
+
+@asynccontextmanager
+async def _broker(options: BenchOptions, workdir: Path) -> AsyncIterator[str]:
+    if options.bootstrap:
+        await wait_until_ready(options.bootstrap, 30)
+        yield options.bootstrap
+        return
+    if options.broker == "embedded":
+        embedded = EmbeddedBroker()
+        address = await embedded.start()
+        try:
+            yield address
+        finally:
+            await embedded.stop()
+        return
+    port = free_port()
+    log = (workdir / "kafka.log").open("wb")
+    proc = subprocess.Popen(  # noqa: ASYNC220 - starts the broker, does not wait for it
+        [str(ROOT / "scripts/apache-kafka.sh"), "run", str(workdir / "kafka"), str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        address = f"127.0.0.1:{port}"
+        await wait_until_ready(address, 180)
+        yield address
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        log.close()
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """Return a process's peak resident set size (VmHWM) in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _committed(bootstrap: str, group: str, topic: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        total = 0
+        for p in range(PARTITIONS):
+            total += await consumer.committed(TopicPartition(topic, p)) or 0
+        return total
+    finally:
+        await consumer.stop()
+
+
+@dataclass
+class _Worker:
+    proc: subprocess.Popen[bytes]
+    app_id: str
+    started: float
+
+
+def _start_worker(bootstrap: str, topics: Topics, workdir: Path) -> _Worker:
+    app_id = f"bench-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DIPWATCH_BOOTSTRAP_SERVERS": bootstrap,
+        "DIPWATCH_TOPIC_PREFIX": topics.prefix,
+        "DIPWATCH_PARTITIONS": str(PARTITIONS),
+        "DIPWATCH_APP_ID": app_id,
+        "DIPWATCH_DATA_DIR": str(workdir / "data"),
+        "DIPWATCH_WEB_ENABLED": "false",
+        "DIPWATCH_LOG_FORMAT": "json",
+        "DIPWATCH_LOG_LEVEL": "warning",
+    }
+    log = (workdir / f"{app_id}.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dipwatch", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    return _Worker(proc, app_id, time.monotonic())
+
+
+def _stop_worker(worker: _Worker) -> None:
+    worker.proc.terminate()
+    try:
+        worker.proc.wait(60)
+    except subprocess.TimeoutExpired:
+        worker.proc.kill()
+
+
+async def _publish(bootstrap: str, topics: Topics, events: list[DiplomaticEvent]) -> float:
+    await ensure_topics(bootstrap, topics, 1)
+    loaded = [Loaded(event=e, path="bench", line=i) for i, e in enumerate(events)]
+    t0 = time.perf_counter()
+    await publish_events(bootstrap, topics.events, loaded)
+    return len(events) / (time.perf_counter() - t0)
+
+
+async def _raw_consume(bootstrap: str, topic: str, count: int) -> float:
+    """Read the topic with aiokafka alone, with the worker's fetch size; events/s."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=1024 * 1024,  # faust's consumer_max_fetch_size
+    )
+    await consumer.start()
+    try:
+        seen, t0 = 0, None
+        while seen < count:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                if t0 is None:
+                    t0 = time.perf_counter()
+                seen += len(records)
+        return count / (time.perf_counter() - (t0 or time.perf_counter()))
+    finally:
+        await consumer.stop()
+
+
+async def _drain(bootstrap: str, topics: Topics, worker: _Worker, count: int) -> dict[str, float]:
+    """Wait until the worker has committed ``count`` events; return its rate and startup."""
+    first: tuple[float, int] | None = None
+    while True:
+        if worker.proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {worker.proc.returncode}")
+        done = await _committed(bootstrap, worker.app_id, topics.events)
+        now = time.monotonic()
+        if done and first is None:
+            first = (now, done)
+        if done >= count:
+            break
+        await asyncio.sleep(0.25)
+    assert first is not None
+    span = now - first[0]
+    eps = (count - first[1]) / span if span > 0 and count > first[1] else float("nan")
+    return {"worker_eps": eps, "startup_s": first[0] - worker.started}
+
+
+async def _latency(
+    bootstrap: str, topics: Topics, pairs: list[tuple[str, str]], rate: float, seconds: float
+) -> dict[str, float]:
+    """Offer summonses at ``rate``/s; time each one's alert from send to receipt."""
+    consumer = AIOKafkaConsumer(
+        topics.alerts("summons"), bootstrap_servers=bootstrap, auto_offset_reset="latest"
+    )
+    await consumer.start()
+    while not consumer.assignment():
+        await consumer.getmany(timeout_ms=200)
+    await consumer.seek_to_end()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=1)
+    await producer.start()
+    sent: dict[str, float] = {}
+    got: dict[str, float] = {}
+    base = generate_anchor()
+    total = int(rate * seconds)
+
+    async def receive() -> None:
+        while True:
+            batch = await consumer.getmany(timeout_ms=200)
+            now = time.perf_counter()
+            for records in batch.values():
+                for record in records:
+                    for event_id in json.loads(record.value)["evidence"]:
+                        if event_id in sent and event_id not in got:
+                            got[event_id] = now
+
+    reader = asyncio.create_task(receive())
+    t0 = time.perf_counter()
+    for i in range(total):
+        target_t = t0 + i / rate
+        delay = target_t - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        a, b = pairs[i % len(pairs)]
+        event = DiplomaticEvent.model_validate(
+            {
+                "event_id": f"lat-{uuid.uuid4().hex[:12]}",
+                "occurred_at": (base + timedelta(milliseconds=i)).isoformat(),
+                "date_precision": "day",
+                "recorded_at": (base + timedelta(days=1)).isoformat(),
+                "actor": {"country": a, "kind": "foreign_ministry"},
+                "target": {"country": b, "kind": "envoy"},
+                "action": "summon_envoy",
+                "cameo": "110",
+                "envoy": {"sending_country": b, "host_country": a},
+                "summary": "Synthetic summons for the latency probe.",
+                "sources": [{"publisher": "dipwatch bench", "title": "latency", "language": "en"}],
+            }
+        )
+        sent[event.event_id] = time.perf_counter()
+        await producer.send(
+            topics.events,
+            key=event.dyad.encode(),
+            value=encode_event(event),
+            timestamp_ms=int(event.occurred_at.timestamp() * 1000),
+        )
+    await producer.flush()
+    deadline = time.perf_counter() + 60
+    while len(got) < len(sent) and time.perf_counter() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
+    reader.cancel()
+    await producer.stop()
+    await consumer.stop()
+    lat = sorted((got[k] - sent[k]) * 1000 for k in got)
+    q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [float("nan")] * 99
+    return {
+        "offered_eps": rate,
+        "sent": len(sent),
+        "alerted": len(got),
+        "p50": round(q[49], 1),
+        "p95": round(q[94], 1),
+        "p99": round(q[98], 1),
+    }
+
+
+def generate_anchor() -> Any:
+    """The event time of the latency probe: right after the generated span."""
+    from bench.generate import _START
+
+    return _START + timedelta(days=365.25 * 30)
+
+
+async def _worker_run(
+    bootstrap: str, shape: Shape, workdir: Path, tag: str
+) -> tuple[dict[str, float], _Worker, Topics, list[DiplomaticEvent]]:
+    topics = Topics(f"bench{tag}{uuid.uuid4().hex[:6]}", PARTITIONS)
+    events = list(generate(shape))
+    publish_eps = await _publish(bootstrap, topics, events)
+    worker = _start_worker(bootstrap, topics, workdir)
+    drained = await _drain(bootstrap, topics, worker, len(events))
+    figures = {"publish_eps": publish_eps, **drained, "peak_rss_mb": _peak_rss_mb(worker.proc.pid)}
+    return figures, worker, topics, events
+
+
+async def _bench(options: BenchOptions) -> dict[str, Any]:
+    shape = options.shape
+    with tempfile.TemporaryDirectory(prefix="dipwatch-bench-") as tmp:
+        workdir = Path(tmp)
+        async with _broker(options, workdir) as bootstrap:
+            main, worker, topics, events = await _worker_run(bootstrap, shape, workdir, "m")
+            try:
+                latency = await _latency(
+                    bootstrap,
+                    topics,
+                    dyads(min(shape.dyads, 500), shape.seed + 1),
+                    options.rate,
+                    options.latency_seconds,
+                )
+                main["peak_rss_mb"] = _peak_rss_mb(worker.proc.pid)
+            finally:
+                _stop_worker(worker)
+            raw_eps = await _raw_consume(bootstrap, topics.events, len(events))
+            growth = []
+            if options.growth:
+                n, d = max(shape.events // 4, 1000), max(shape.dyads // 2, 10)
+                years = shape.years * n / shape.events  # the same event rate per year
+                for label, sub in (
+                    ("base", Shape(n, d, years, shape.zipf, shape.seed)),
+                    ("2x events, same rate", Shape(2 * n, d, 2 * years, shape.zipf, shape.seed)),
+                    ("2x dyads", Shape(n, 2 * d, years, shape.zipf, shape.seed)),
+                ):
+                    figs, w, _, _ = await _worker_run(bootstrap, sub, workdir, "g")
+                    _stop_worker(w)
+                    growth.append(
+                        {
+                            "run": label,
+                            "events": sub.events,
+                            "dyads": sub.dyads,
+                            "years": round(sub.years, 2),
+                            "peak_rss_mb": round(figs["peak_rss_mb"], 1),
+                        }
+                    )
+    return {
+        "broker": options.bootstrap or options.broker,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "events": shape.events,
+        "dyads": shape.dyads,
+        "years": shape.years,
+        "publish_eps": round(main["publish_eps"]),
+        "worker_eps": round(main["worker_eps"]),
+        "raw_consume_eps": round(raw_eps),
+        "ratio": round(main["worker_eps"] / raw_eps, 4),
+        "worker_startup_s": round(main["startup_s"], 1),
+        "latency_ms": latency,
+        "peak_rss_mb": round(main["peak_rss_mb"], 1),
+        "growth": growth,
+    }
+
+
+def render(summary: dict[str, Any]) -> str:
+    """Return the summary as a plain-text table."""
+    lat = summary["latency_ms"]
+    rows = [
+        ("broker", summary["broker"]),
+        ("machine", summary["machine"]),
+        (
+            "events / dyads / years",
+            f"{summary['events']} / {summary['dyads']} / {summary['years']}",
+        ),
+        ("(a) replay publish", f"{summary['publish_eps']:,} events/s"),
+        ("(b) worker, full topic", f"{summary['worker_eps']:,} events/s"),
+        ("(c) raw aiokafka consume", f"{summary['raw_consume_eps']:,} events/s"),
+        ("(b)/(c)", f"{summary['ratio']:.4f}"),
+        ("worker start to first commit", f"{summary['worker_startup_s']} s"),
+        (
+            f"(d) latency at {lat['offered_eps']:g}/s",
+            f"p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms "
+            f"({lat['alerted']}/{lat['sent']} alerted)",
+        ),
+        ("(e) worker peak RSS", f"{summary['peak_rss_mb']} MiB"),
+        *(
+            (
+                f"    {g['run']}",
+                f"{g['events']} events, {g['dyads']} dyads, {g['years']} y: {g['peak_rss_mb']} MiB",
+            )
+            for g in summary["growth"]
+        ),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def run_bench(options: BenchOptions) -> dict[str, Any]:
+    """Run every phase; print the table; write the JSON summary if asked."""
+    summary = asyncio.run(_bench(options))
+    print(render(summary))
+    if options.json_path:
+        options.json_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
