@@ -111,6 +111,7 @@ class _Worker:
     proc: subprocess.Popen[bytes]
     app_id: str
     started: float
+    log_path: Path
 
 
 def _start_worker(bootstrap: str, topics: Topics, workdir: Path) -> _Worker:
@@ -126,11 +127,15 @@ def _start_worker(bootstrap: str, topics: Topics, workdir: Path) -> _Worker:
         "DIPWATCH_LOG_FORMAT": "json",
         "DIPWATCH_LOG_LEVEL": "warning",
     }
-    log = (workdir / f"{app_id}.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dipwatch", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    return _Worker(proc, app_id, time.monotonic())
+    log_path = workdir / f"{app_id}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dipwatch", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return _Worker(proc, app_id, time.monotonic(), log_path)
 
 
 def _stop_worker(worker: _Worker) -> None:
@@ -178,7 +183,10 @@ async def _drain(bootstrap: str, topics: Topics, worker: _Worker, count: int) ->
     first: tuple[float, int] | None = None
     while True:
         if worker.proc.poll() is not None:
-            raise RuntimeError(f"worker exited with {worker.proc.returncode}")
+            lines = worker.log_path.read_text(errors="replace").splitlines()
+            at = next((i for i, x in enumerate(lines) if "Traceback" in x), len(lines) - 15)
+            tail = lines[max(at - 5, 0) : at + 40]
+            raise RuntimeError(f"worker exited with {worker.proc.returncode}:\n" + "\n".join(tail))
         done = await _committed(bootstrap, worker.app_id, topics.events)
         now = time.monotonic()
         if done and first is None:

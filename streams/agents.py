@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+import weakref
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import faust
+from faust.streams import _current_event
 
 from dipwatch.logs import get_logger
 from dipwatch.settings import Settings
@@ -130,7 +132,10 @@ def register_agents(app: faust.App, settings: Settings) -> None:
                 await handle(record, pending)
             for (name, dyad), (value, record) in pending.items():
                 # The changelog partition is the record's: Faust reads it from the
-                # current event, which a batch does not set by itself.
-                stream._set_current_event(record)  # type: ignore[attr-defined]
-                tables[name][dyad] = value
-            stream._set_current_event(None)  # type: ignore[attr-defined]
+                # current-event context variable, which a batch does not set. Only
+                # this task's context is touched, not the stream's shared attribute.
+                token = _current_event.set(weakref.ref(record))
+                try:
+                    tables[name][dyad] = value
+                finally:
+                    _current_event.reset(token)
