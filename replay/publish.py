@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from dipwatch.logs import get_logger
 from dipwatch.topics import REASON_HEADER
 from replay.loader import Loaded, Problem
 from schemas.codec import encode_event
 from schemas.errors import ReplayAborted
 
 __all__ = ["Speed", "publish_dead_letters", "publish_events"]
+
+log = get_logger(__name__)
 
 #: ``None`` = as fast as possible; otherwise a factor of real time.
 Speed = float | None
@@ -41,50 +45,73 @@ async def publish_events(
     *,
     speed: Speed = None,
     on_progress: Callable[[int], None] | None = None,
+    max_outage_s: float = 120.0,
 ) -> int:
     """Publish ``events`` (already sorted); key = dyad, timestamp = occurred_at.
 
-    Raise :class:`ReplayAborted` saying how far it got and how to resume.
+    A broker that goes away is waited for: the unacknowledged records are sent again
+    (the worker counts a record sent twice once) until ``max_outage_s`` pass without an
+    acknowledgement; then :class:`ReplayAborted` says how far it got and how to resume.
     """
-    producer = _producer(bootstrap)
-    try:
-        await producer.start()
-    except KafkaError as exc:
-        raise ReplayAborted(f"cannot connect to {bootstrap}: {exc}; nothing published") from None
     done = 0
+    last_ack = time.monotonic()
+    backoff = 0.5
+    producer: AIOKafkaProducer | None = None
     try:
-        for start in range(0, len(events), _CHUNK):
-            chunk = events[start : start + _CHUNK]
-            futures = []
-            for i, item in enumerate(chunk):
-                if speed is not None and (start + i) > 0:
-                    gap = item.event.occurred_at - events[start + i - 1].event.occurred_at
-                    await asyncio.sleep(gap.total_seconds() / speed)
-                futures.append(
-                    await producer.send(
-                        topic,
-                        key=item.event.dyad.encode(),
-                        value=encode_event(item.event),
-                        timestamp_ms=int(item.event.occurred_at.timestamp() * 1000),
+        while done < len(events):
+            try:
+                if producer is None:
+                    producer = _producer(bootstrap)
+                    await producer.start()
+                chunk = events[done : done + _CHUNK]
+                futures = []
+                for i, item in enumerate(chunk):
+                    index = done + i
+                    if speed is not None and index > 0:
+                        gap = item.event.occurred_at - events[index - 1].event.occurred_at
+                        await asyncio.sleep(gap.total_seconds() / speed)
+                    futures.append(
+                        await producer.send(
+                            topic,
+                            key=item.event.dyad.encode(),
+                            value=encode_event(item.event),
+                            timestamp_ms=int(item.event.occurred_at.timestamp() * 1000),
+                        )
                     )
-                )
-            for future in futures:
-                await future
-                done += 1
-                if on_progress:
-                    on_progress(1)
-    except (KafkaError, OSError) as exc:
-        nxt = events[done].event
-        raise ReplayAborted(
-            f"broker failed after {done} of {len(events)} events were acknowledged ({exc}); "
-            f"the next was {nxt.event_id} at {nxt.occurred_at.isoformat()}. Resume with "
-            f"`dipwatch replay ... --since {nxt.occurred_at.isoformat()}`: events sent "
-            "twice are counted once."
-        ) from None
+                for future in futures:
+                    await future
+                    done += 1
+                    last_ack = time.monotonic()
+                    backoff = 0.5
+                    if on_progress:
+                        on_progress(1)
+            except (KafkaError, OSError) as exc:
+                if time.monotonic() - last_ack > max_outage_s:
+                    raise _aborted(events, done, exc) from None
+                log.warning("broker_unavailable_retrying", acknowledged=done, error=str(exc))
+                await _close(producer)
+                producer = None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
     finally:
-        with contextlib.suppress(KafkaError, TimeoutError):
-            await asyncio.wait_for(producer.stop(), 10)
+        await _close(producer)
     return done
+
+
+def _aborted(events: Sequence[Loaded], done: int, exc: BaseException) -> ReplayAborted:
+    nxt = events[done].event
+    return ReplayAborted(
+        f"broker failed after {done} of {len(events)} events were acknowledged ({exc}); "
+        f"the next was {nxt.event_id} at {nxt.occurred_at.isoformat()}. Resume with "
+        f"`dipwatch replay ... --since {nxt.occurred_at.isoformat()}`: events sent "
+        "twice are counted once."
+    )
+
+
+async def _close(producer: AIOKafkaProducer | None) -> None:
+    if producer is not None:
+        with contextlib.suppress(KafkaError, OSError, TimeoutError):
+            await asyncio.wait_for(producer.stop(), 10)
 
 
 async def publish_dead_letters(bootstrap: str, topic: str, problems: Sequence[Problem]) -> int:

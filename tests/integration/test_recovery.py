@@ -1,0 +1,131 @@
+"""Crash recovery on Apache Kafka: kill -9 the worker at random points during a replay,
+restart it each time; at the end the state equals the offline fold, every offline
+alert id was delivered, and a repeated delivery carries the same alert (id and body)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from bench.generate import Shape, generate
+from dipwatch.admin import ensure_topics
+from dipwatch.settings import Settings
+from dipwatch.topics import Topics
+from replay.offline import fold_offline
+from schemas.codec import encode_event
+from schemas.events import DiplomaticEvent
+from streams.aggregates import build_folds
+from tests.integration.kafka_io import collect_alerts, table_state
+
+KILLS = 4
+
+
+def _paced_publish(bootstrap: str, topic: str, events: list[DiplomaticEvent], eps: float) -> None:
+    async def run() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+        await producer.start()
+        try:
+            t0 = time.monotonic()
+            for i, event in enumerate(events):
+                delay = t0 + i / eps - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await producer.send(
+                    topic,
+                    key=event.dyad.encode(),
+                    value=encode_event(event),
+                    timestamp_ms=int(event.occurred_at.timestamp() * 1000),
+                )
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+    asyncio.run(run())
+
+
+async def _committed(bootstrap: str, group: str, topic: str, partitions: int) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        total = 0
+        for p in range(partitions):
+            total += await consumer.committed(TopicPartition(topic, p)) or 0
+        return total
+    finally:
+        await consumer.stop()
+
+
+def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "dipwatch", "worker"],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
+    broker_kind: str, isolated: dict[str, str], topics: Topics, tmp_path: Path
+) -> None:
+    if broker_kind != "kafka":
+        pytest.skip("crash recovery is specified on Apache Kafka (make test-kafka)")
+    bootstrap = isolated["DIPWATCH_BOOTSTRAP_SERVERS"]
+    events = list(generate(Shape(events=6_000, dyads=150, years=3.0, seed=11)))
+    state, expected = fold_offline(build_folds(Settings()), events)
+    asyncio.run(ensure_topics(bootstrap, topics, 1))
+    publisher = threading.Thread(
+        target=_paced_publish, args=(bootstrap, topics.events, events, 600.0)
+    )
+    rnd = random.Random(5)
+    log = tmp_path / "worker.log"
+    group, partitions = isolated["DIPWATCH_APP_ID"], Topics().partitions
+    recoveries: list[float] = []
+    proc = _start(isolated, log)
+    publisher.start()
+    try:
+        for _ in range(KILLS):
+            time.sleep(rnd.uniform(2.0, 5.0))
+            before = asyncio.run(_committed(bootstrap, group, topics.events, partitions))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            restarted = time.monotonic()
+            proc = _start(isolated, log)
+            while asyncio.run(_committed(bootstrap, group, topics.events, partitions)) <= before:
+                assert proc.poll() is None, log.read_text()[-3000:]
+                assert time.monotonic() - restarted < 120, "no progress after restart"
+                time.sleep(0.2)
+            recoveries.append(time.monotonic() - restarted)
+        publisher.join(timeout=120)
+        got = asyncio.run(
+            collect_alerts(
+                bootstrap, topics.all_alerts, {a.alert_id for a in expected}, timeout_s=180
+            )
+        )
+        streamed = {
+            name: asyncio.run(table_state(bootstrap, group, f"{name}-state", min_keys=len(values)))
+            for name, values in state.items()
+        }
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    by_id = {a.alert_id: a for a in expected}
+    repeats = sum(n - 1 for n in Counter(a.alert_id for a in got).values())
+    print(
+        f"\nkills={KILLS} recovery_s={[round(r, 1) for r in recoveries]} "
+        f"alerts={len(expected)} delivered={len(got)} repeated={repeats}"
+    )
+    assert {a.alert_id for a in got} == set(by_id), "every offline alert delivered, no other"
+    assert all(a == by_id[a.alert_id] for a in got), "a repeat carries the same alert"
+    assert streamed == state
