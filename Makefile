@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-kafka lint schemas timeline clean
+.PHONY: demo test test-kafka test-outage lint schemas timeline clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ test: $(STAMP)
 
 ## test-kafka: the integration (contract) suite on Apache Kafka assembled from Maven Central
 test-kafka: $(STAMP)
-	DIPWATCH_TEST_BROKER=kafka $(BIN)/python -m pytest -m integration $(ARGS)
+	DIPWATCH_TEST_BROKER=kafka $(BIN)/python -m pytest -m "integration and not outage" $(ARGS)
+
+## test-outage: stop Apache Kafka for 30 s mid-replay (known to fail today; see the test)
+test-outage: $(STAMP)
+	DIPWATCH_TEST_BROKER=kafka $(BIN)/python -m pytest -m outage -s $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
