@@ -37,7 +37,7 @@ from replay.publish import publish_events
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
 
-__all__ = ["BenchOptions", "run_bench"]
+__all__ = ["BenchOptions", "committed_offsets", "run_bench"]
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTITIONS = 4
@@ -95,12 +95,15 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def _committed(bootstrap: str, group: str, topic: str) -> int:
+async def committed_offsets(
+    bootstrap: str, group: str, topic: str, partitions: int = PARTITIONS
+) -> int:
+    """Return the sum of a consumer group's committed offsets on ``topic``."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
     await consumer.start()
     try:
         total = 0
-        for p in range(PARTITIONS):
+        for p in range(partitions):
             total += await consumer.committed(TopicPartition(topic, p)) or 0
         return total
     finally:
@@ -188,7 +191,7 @@ async def _drain(bootstrap: str, topics: Topics, worker: _Worker, count: int) ->
             at = next((i for i, x in enumerate(lines) if "Traceback" in x), len(lines) - 15)
             tail = lines[max(at - 5, 0) : at + 40]
             raise RuntimeError(f"worker exited with {worker.proc.returncode}:\n" + "\n".join(tail))
-        done = await _committed(bootstrap, worker.app_id, topics.events)
+        done = await committed_offsets(bootstrap, worker.app_id, topics.events)
         now = time.monotonic()
         if done and first is None:
             first = (now, done)

@@ -16,9 +16,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from bench.generate import Shape, generate
+from bench.run import committed_offsets
 from dipwatch.admin import ensure_topics
 from dipwatch.settings import Settings
 from dipwatch.topics import Topics
@@ -54,18 +55,6 @@ def _paced_publish(bootstrap: str, topic: str, events: list[DiplomaticEvent], ep
     asyncio.run(run())
 
 
-async def _committed(bootstrap: str, group: str, topic: str, partitions: int) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
-    await consumer.start()
-    try:
-        total = 0
-        for p in range(partitions):
-            total += await consumer.committed(TopicPartition(topic, p)) or 0
-        return total
-    finally:
-        await consumer.stop()
-
-
 def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -97,12 +86,15 @@ def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
     try:
         for _ in range(KILLS):
             time.sleep(rnd.uniform(2.0, 5.0))
-            before = asyncio.run(_committed(bootstrap, group, topics.events, partitions))
+            before = asyncio.run(committed_offsets(bootstrap, group, topics.events, partitions))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             restarted = time.monotonic()
             proc = _start(isolated, log)
-            while asyncio.run(_committed(bootstrap, group, topics.events, partitions)) <= before:
+            while (
+                asyncio.run(committed_offsets(bootstrap, group, topics.events, partitions))
+                <= before
+            ):
                 assert proc.poll() is None, log.read_text()[-3000:]
                 assert time.monotonic() - restarted < 120, "no progress after restart"
                 time.sleep(0.2)
