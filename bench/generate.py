@@ -22,7 +22,7 @@ import pycountry
 
 from schemas.events import DiplomaticEvent
 
-__all__ = ["Shape", "dyads", "generate"]
+__all__ = ["START", "Shape", "dyads", "generate"]
 
 #: (weight, action, cameo, actor kind) — roughly GDELT's quad-class shares.
 MIX: Final = (
@@ -41,7 +41,8 @@ MIX: Final = (
     (3, "entry_ban", "172", "government"),
     (2, "economic_pressure", "163", "government"),
 )
-_START: Final = datetime(2021, 1, 1, tzinfo=UTC)
+#: Where the generated event time begins.
+START: Final = datetime(2021, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,11 @@ class Shape:
     years: float = 5.0
     zipf: float = 1.1
     seed: int = 7
+
+    @property
+    def end(self) -> datetime:
+        """Where the generated event time ends."""
+        return START + timedelta(days=365.25 * self.years)
 
 
 def dyads(count: int, seed: int) -> list[tuple[str, str]]:
@@ -72,17 +78,17 @@ def generate(shape: Shape) -> Iterator[DiplomaticEvent]:
     pairs = dyads(shape.dyads, shape.seed)
     rnd.shuffle(pairs)
     weights = [1.0 / (rank + 1) ** shape.zipf for rank in range(len(pairs))]
-    span = timedelta(days=365.25 * shape.years)
+    span = shape.end - START
     offsets = sorted(rnd.random() for _ in range(shape.events))
     chosen = rnd.choices(pairs, weights=weights, k=shape.events)
     kinds = rnd.choices(MIX, weights=[m[0] for m in MIX], k=shape.events)
-    recorded = (_START + span + timedelta(days=1)).isoformat()
+    recorded = (START + span + timedelta(days=1)).isoformat()
     for i, (offset, pair, kind) in enumerate(zip(offsets, chosen, kinds, strict=True)):
         _, action, cameo, actor_kind = kind
         actor, target = pair if rnd.random() < 0.5 else pair[::-1]
         data: dict[str, object] = {
             "event_id": f"bench-{shape.seed}-{i}",
-            "occurred_at": (_START + span * offset).isoformat(),
+            "occurred_at": (START + span * offset).isoformat(),
             "date_precision": "day",
             "recorded_at": recorded,
             "actor": {"country": actor, "kind": actor_kind},

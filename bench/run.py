@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -205,7 +205,12 @@ async def _drain(bootstrap: str, topics: Topics, worker: _Worker, count: int) ->
 
 
 async def _latency(
-    bootstrap: str, topics: Topics, pairs: list[tuple[str, str]], rate: float, seconds: float
+    bootstrap: str,
+    topics: Topics,
+    pairs: list[tuple[str, str]],
+    rate: float,
+    seconds: float,
+    base: datetime,
 ) -> dict[str, float]:
     """Offer summonses at ``rate``/s; time each one's alert from send to receipt."""
     consumer = AIOKafkaConsumer(
@@ -219,7 +224,6 @@ async def _latency(
     await producer.start()
     sent: dict[str, float] = {}
     got: dict[str, float] = {}
-    base = generate_anchor()
     total = int(rate * seconds)
 
     async def receive() -> None:
@@ -281,13 +285,6 @@ async def _latency(
     }
 
 
-def generate_anchor() -> Any:
-    """The event time of the latency probe: right after the generated span."""
-    from bench.generate import _START
-
-    return _START + timedelta(days=365.25 * 30)
-
-
 async def _worker_run(
     bootstrap: str, shape: Shape, workdir: Path, tag: str
 ) -> tuple[dict[str, float], _Worker, Topics, list[DiplomaticEvent]]:
@@ -313,6 +310,7 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
                     dyads(min(shape.dyads, 500), shape.seed + 1),
                     options.rate,
                     options.latency_seconds,
+                    shape.end + timedelta(days=1),  # after every generated event
                 )
                 main["peak_rss_mb"] = _peak_rss_mb(worker.proc.pid)
             finally:

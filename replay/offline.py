@@ -32,7 +32,7 @@ def fold_offline(
     for event in events:
         try:
             for fold in folds:
-                check_horizon(tables[fold.name].get(event.dyad), event, horizon_days)
+                check_horizon(tables[fold.name].get(event.dyad), event)
         except TooLate as exc:
             if refused is not None:
                 refused.append((event, exc.reason))

@@ -90,12 +90,11 @@ def monthly_peaks(
     for dyad, series in points.items():
         of_dyad = sorted((e for e in events if e.dyad == dyad), key=lambda e: e.occurred_at)
         row: dict[str, float] = {}
+        prior, folded = fold.initial(dyad), 0
         for start in months:
-            prior = fold.initial(dyad)
-            for event in of_dyad:
-                if event.occurred_at >= start:
-                    break
-                prior, _ = fold.apply(prior, event)
+            while folded < len(of_dyad) and of_dyad[folded].occurred_at < start:
+                prior, _ = fold.apply(prior, of_dyad[folded])
+                folded += 1
             carried = fold.scores(prior, start)["conflict"] if prior.events else 0.0
             inside = [
                 p.conflict for p in series if (p.at.year, p.at.month) == (start.year, start.month)

@@ -98,12 +98,12 @@ def register_agents(app: faust.App, settings: Settings) -> None:
         current = {
             fold.name: pending[(fold.name, dyad)][0]
             if (fold.name, dyad) in pending
-            else tables[fold.name].get(dyad)
+            else Guarded.of(fold, dyad, tables[fold.name].get(dyad), horizon)
             for fold in folds
         }
         try:
             for fold in folds:
-                check_horizon(current[fold.name], event, horizon)
+                check_horizon(current[fold.name], event)
         except TooLate as exc:
             await to_dead_letter(message, where, exc.reason, bound)
             return

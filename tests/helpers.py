@@ -40,6 +40,18 @@ def make_event(**overrides: Any) -> DiplomaticEvent:
     return parse_event(event_dict(**overrides))
 
 
+def threat(event_id: str, occurred_at: str = "2022-10-04T00:00:00Z") -> DiplomaticEvent:
+    """Return Russia threatening Kazakhstan with force (CAMEO 138, Goldstein -7)."""
+    return make_event(
+        event_id=event_id,
+        occurred_at=occurred_at,
+        action="threaten",
+        cameo="138",
+        envoy=None,
+        target={"country": "KAZ", "kind": "state"},
+    )
+
+
 @contextmanager
 def worker_process(
     env: dict[str, str], log_path: Path, *args: str

@@ -161,17 +161,9 @@ class Guarded(Generic[S]):
         return alerts
 
 
-def check_horizon(
-    value: Guarded[Any] | dict[str, Any] | None, event: DiplomaticEvent, horizon_days: int
-) -> None:
+def check_horizon(value: Guarded[Any] | None, event: DiplomaticEvent) -> None:
     """Raise :class:`TooLate` if ``event`` falls behind the dedup horizon of ``value``."""
-    if value is None:
-        return
-    if isinstance(value, Guarded):
-        late = value.too_late(event)
-    else:
-        probe: Guarded[Any] = Guarded(value["seen"], value.get("clock"), None, horizon_days)
-        late = probe.too_late(event)
+    late = value.too_late(event) if value is not None else None
     if late is not None:
         raise late
 

@@ -139,89 +139,65 @@ class SummonsFold:
         )
         return new, alerts
 
-    @staticmethod
-    def _alert(
-        rule: str,
-        severity: Severity,
-        dyad: str,
-        event: DiplomaticEvent,
-        title: str,
-        detail: str,
-        figures: dict[str, float | int | str],
-        evidence: tuple[str, ...],
-        key: str = "",
-    ) -> Alert:
-        return event_alert(
-            rule,
-            severity,
-            dyad,
-            event,
-            title=title,
-            detail=detail,
-            figures=figures,
-            evidence=evidence,
-            key=key,
-        )
-
     def _opened(self, dyad: str, case: SummonsCase, event: DiplomaticEvent) -> Alert:
         who = case.envoy_name or f"the envoy of {case.envoy_of}"
-        return self._alert(
+        return event_alert(
             "summons.opened",
             Severity.WARNING,
             dyad,
             event,
-            f"{case.summoner} summoned {who}",
-            case.over,
-            {"summoner": case.summoner, "envoy_of": case.envoy_of},
-            case.evidence,
+            title=f"{case.summoner} summoned {who}",
+            detail=case.over,
+            figures={"summoner": case.summoner, "envoy_of": case.envoy_of},
+            evidence=case.evidence,
         )
 
     def _reciprocal(
         self, dyad: str, first: SummonsCase, second: SummonsCase, event: DiplomaticEvent
     ) -> Alert:
         days = abs((second.opened_at - first.opened_at).total_seconds()) / 86_400
-        return self._alert(
+        return event_alert(
             "summons.reciprocal",
             Severity.HIGH,
             dyad,
             event,
-            f"Tit-for-tat summons: {second.summoner} answered {first.summoner}",
-            f"{first.summoner} summoned {first.envoy_of}'s envoy on "
+            title=f"Tit-for-tat summons: {second.summoner} answered {first.summoner}",
+            detail=f"{first.summoner} summoned {first.envoy_of}'s envoy on "
             f"{first.opened_at.date()}; {second.summoner} summoned {second.envoy_of}'s envoy "
             f"{days:g} day(s) apart. {second.over}",
-            {
+            figures={
                 "days_apart": round(days, 3),
                 "first": first.summoner,
                 "second": second.summoner,
                 "summoner": second.summoner,
                 "envoy_of": second.envoy_of,
             },
-            tuple(sorted({*first.evidence, *second.evidence})),
+            evidence=tuple(sorted({*first.evidence, *second.evidence})),
         )
 
     def _several(self, dyad: str, cases: list[SummonsCase], event: DiplomaticEvent) -> Alert:
-        return self._alert(
+        return event_alert(
             "summons.several_open",
             Severity.HIGH,
             dyad,
             event,
-            f"{len(cases)} summons open at once on {dyad}",
-            "; ".join(
+            title=f"{len(cases)} summons open at once on {dyad}",
+            detail="; ".join(
                 f"{c.summoner} summoned {c.envoy_of}'s envoy on {c.opened_at.date()}" for c in cases
             ),
-            {"open": len(cases)},
-            tuple(sorted(c.case_id for c in cases)),
+            figures={"open": len(cases)},
+            evidence=tuple(sorted(c.case_id for c in cases)),
         )
 
     def _closed(self, dyad: str, case: SummonsCase, outcome: str, event: DiplomaticEvent) -> Alert:
-        return self._alert(
+        return event_alert(
             "summons.closed",
             Severity.INFO,
             dyad,
             event,
-            f"Summons of {case.envoy_of}'s envoy by {case.summoner} closed: {outcome}",
-            event.summary,
-            {"outcome": outcome, "opened_at": case.opened_at.isoformat()},
-            (case.case_id, event.event_id),
+            title=f"Summons of {case.envoy_of}'s envoy by {case.summoner} closed: {outcome}",
+            detail=event.summary,
+            figures={"outcome": outcome, "opened_at": case.opened_at.isoformat()},
+            evidence=(case.case_id, event.event_id),
             key=f"|{case.case_id}",
         )

@@ -160,17 +160,14 @@ class TensionFold:
             }
         )
         now = self.scores(new)
-        band = max(
-            fallen,
-            sum(1 for t in cfg.thresholds if now["conflict"] >= t),
-            self._floor(new, clock),
-        )
+        floor = self._floor(new, clock)
+        band = max(fallen, sum(1 for t in cfg.thresholds if now["conflict"] >= t), floor)
         # In armed conflict, conflict is the norm: a spike against the baseline says nothing.
-        spiking = self._spiking(state, new, before, now) and not self._floor(new, clock)
+        spiking = self._spiking(state, new, before, now) and not floor
         spike_starts = spiking and not state.spiking
         if band > fallen:
             # One alert per event: a spike that lifts the level is told by the level alert.
-            armed = self._floor(new, clock) == band
+            armed = floor == band
             alerts.append(
                 self._rise_alert(new, event, fallen, band, now, before, spike_starts, armed)
             )

@@ -13,27 +13,16 @@ from dipwatch.topics import REASON_HEADER, SOURCE_HEADER, Topics
 from replay.offline import fold_offline
 from schemas.codec import encode_event
 from streams.aggregates import build_folds
-from tests.helpers import event_dict, make_event, worker_process
+from tests.helpers import event_dict, threat, worker_process
 from tests.integration.kafka_io import collect_alerts, consume, produce, table_state
-
-
-def _threat(event_id: str, day: int):  # type: ignore[no-untyped-def]
-    return make_event(
-        event_id=event_id,
-        occurred_at=f"2022-10-{day:02d}T00:00:00Z",
-        action="threaten",
-        cameo="138",
-        envoy=None,
-        target={"country": "KAZ", "kind": "state"},
-    )
 
 
 def test_a_mix_of_garbage_and_events_straight_to_the_topic(
     isolated: dict[str, str], topics: Topics, tmp_path: Path
 ) -> None:
     bootstrap = isolated["DIPWATCH_BOOTSTRAP_SERVERS"]
-    valid = [_threat(f"ok-{i}", i + 1) for i in range(5)]
-    unkeyed = _threat("ok-unkeyed", 9)
+    valid = [threat(f"ok-{i}", f"2022-10-{i + 1:02d}T00:00:00Z") for i in range(5)]
+    unkeyed = threat("ok-unkeyed", "2022-10-09T00:00:00Z")
     invalid: dict[str, tuple[bytes, str]] = {
         "not JSON": (b"\x00\xffnot json {", "not JSON"),
         "wrong schema": (

@@ -25,6 +25,7 @@ from bench.generate import Shape, generate
 from dipwatch.brokers.probe import wait_until_ready
 from dipwatch.brokers.tansu import free_port
 from dipwatch.settings import Settings
+from dipwatch.topics import Topics
 from replay.offline import fold_offline
 from schemas.codec import encode_event
 from streams.aggregates import build_folds
@@ -89,10 +90,7 @@ def test_a_30_s_broker_outage_mid_replay_is_ridden_out(
         got = asyncio.run(
             collect_alerts(
                 bootstrap,
-                [
-                    f"{env['DIPWATCH_TOPIC_PREFIX']}.alerts.{a}"
-                    for a in ("tension", "summons", "envoys")
-                ],
+                Topics(env["DIPWATCH_TOPIC_PREFIX"]).all_alerts,
                 {a.alert_id for a in expected},
                 timeout_s=240,
             )

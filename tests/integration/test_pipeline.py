@@ -18,7 +18,7 @@ from replay.loader import bundled_corpus, load_paths
 from replay.offline import fold_offline
 from schemas.codec import encode_event
 from streams.aggregates import build_folds
-from tests.helpers import make_event, worker_process
+from tests.helpers import make_event, threat, worker_process
 from tests.integration.kafka_io import collect_alerts, consume, produce, table_state
 
 
@@ -50,14 +50,7 @@ def test_published_event_raises_alert_with_the_folds_content(
             envoy=None,
             target={"country": "KAZ", "kind": "state"},
         ),
-        make_event(
-            event_id="s2",
-            occurred_at="2022-10-04T06:00:00Z",
-            action="threaten",
-            cameo="138",
-            envoy=None,
-            target={"country": "KAZ", "kind": "state"},
-        ),
+        threat("s2", "2022-10-04T06:00:00Z"),
     ]
     _, expected = fold_offline(build_folds(Settings()), events)
     assert [(a.rule, a.figures["to_level"]) for a in expected] == [("tension.level_up", "elevated")]
@@ -126,13 +119,7 @@ def test_invalid_records_go_to_the_dead_letter_topic_and_the_worker_keeps_runnin
 ) -> None:
     bootstrap = isolated["DIPWATCH_BOOTSTRAP_SERVERS"]
     garbage = [b"not json at all", b'{"event_id": "x"}', json.dumps({"schema_version": 9}).encode()]
-    good = make_event(
-        event_id="after-garbage",
-        action="threaten",
-        cameo="138",
-        envoy=None,
-        target={"country": "KAZ", "kind": "state"},
-    )
+    good = threat("after-garbage")
     _, expected = fold_offline(build_folds(Settings()), [good])
     with worker_process(isolated, tmp_path / "worker.log") as proc:
         asyncio.run(
@@ -162,13 +149,7 @@ def test_mis_keyed_record_is_rekeyed_to_its_dyad_and_applied_once(
     isolated: dict[str, str], topics: Topics, tmp_path: Path
 ) -> None:
     bootstrap = isolated["DIPWATCH_BOOTSTRAP_SERVERS"]
-    event = make_event(
-        event_id="no-key",
-        action="threaten",
-        cameo="138",
-        envoy=None,
-        target={"country": "KAZ", "kind": "state"},
-    )
+    event = threat("no-key")
     _, expected = fold_offline(build_folds(Settings()), [event])
     with worker_process(isolated, tmp_path / "worker.log"):
         asyncio.run(produce(bootstrap, topics.events, [(None, encode_event(event))]))
