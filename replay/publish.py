@@ -25,15 +25,18 @@ Speed = float | None
 _CHUNK = 500
 
 
-def _producer(bootstrap: str) -> AIOKafkaProducer:
+def _producer(bootstrap: str, *, outage_s: float = 30.0) -> AIOKafkaProducer:
     # acks=all; no idempotence: the embedded broker has no InitProducerId, and
     # dedup by event_id in the worker makes a resent record harmless.
+    # A batch lives as long as one request may take (aiokafka's batch TTL is the request
+    # timeout): while it lives the producer retries it, one request per broker at a time,
+    # so a broker outage shorter than ``outage_s`` keeps every dyad's events in order.
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
         enable_idempotence=False,
         linger_ms=5,
-        request_timeout_ms=30_000,
+        request_timeout_ms=int(outage_s * 1000),
         max_request_size=2 * 1024 * 1024,
     )
 
@@ -49,22 +52,18 @@ async def publish_events(
 ) -> int:
     """Publish ``events`` (already sorted); key = dyad, timestamp = occurred_at.
 
-    A broker that goes away is waited for: the unacknowledged records are sent again
-    (the worker counts a record sent twice once) until ``max_outage_s`` pass without an
-    acknowledgement; then :class:`ReplayAborted` says how far it got and how to resume.
+    A broker that goes away is waited for, up to ``max_outage_s``: before the first
+    record, by reconnecting; after it, by the producer, which retries the pending batches
+    in order (a resend from here could land a dyad's events after later ones). Past
+    that, :class:`ReplayAborted` says how far it got and how to resume.
     """
     done = 0
-    last_ack = time.monotonic()
-    backoff = 0.5
-    producer: AIOKafkaProducer | None = None
+    producer = await _connect(bootstrap, max_outage_s)
     try:
         while done < len(events):
+            chunk = events[done : done + _CHUNK]
+            futures = []
             try:
-                if producer is None:
-                    producer = _producer(bootstrap)
-                    await producer.start()
-                chunk = events[done : done + _CHUNK]
-                futures = []
                 for i, item in enumerate(chunk):
                     index = done + i
                     if speed is not None and index > 0:
@@ -81,21 +80,33 @@ async def publish_events(
                 for future in futures:
                     await future
                     done += 1
-                    last_ack = time.monotonic()
-                    backoff = 0.5
                     if on_progress:
                         on_progress(1)
             except (KafkaError, OSError) as exc:
-                if time.monotonic() - last_ack > max_outage_s:
-                    raise _aborted(events, done, exc) from None
-                log.warning("broker_unavailable_retrying", acknowledged=done, error=str(exc))
-                await _close(producer)
-                producer = None
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                raise _aborted(events, done, exc) from None
     finally:
         await _close(producer)
     return done
+
+
+async def _connect(bootstrap: str, max_outage_s: float) -> AIOKafkaProducer:
+    """A started producer, retrying with backoff for up to ``max_outage_s``."""
+    deadline = time.monotonic() + max_outage_s
+    backoff = 0.5
+    while True:
+        producer = _producer(bootstrap, outage_s=max_outage_s)
+        try:
+            await producer.start()
+            return producer
+        except (KafkaError, OSError) as exc:
+            await _close(producer)
+            if time.monotonic() > deadline:
+                raise ReplayAborted(
+                    f"no broker at {bootstrap} for {max_outage_s:.0f} s ({exc})"
+                ) from None
+            log.warning("broker_unavailable_retrying", bootstrap=bootstrap, error=str(exc))
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
 
 
 def _aborted(events: Sequence[Loaded], done: int, exc: BaseException) -> ReplayAborted:

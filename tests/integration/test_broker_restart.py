@@ -2,12 +2,10 @@
 start it again; the replay and the worker resume on their own and the final state
 equals the offline fold.
 
-Known to fail today (issue #6 stays open): the replay and the worker do ride out the
-outage, but the replay's resend after the outage can put a dyad's events in a
-different order in the log than in the file, and the alert rules with memory (levels,
-envoy statuses) follow log order, so the alerts differ from the offline fold's. Run it
-with `make test-outage`; it is kept out of the CI gate until the folds evaluate alerts
-in event time.
+The replay's producer keeps its batches for as long as it is prepared to wait for the
+broker (aiokafka's batch TTL is the request timeout) and retries them in order, one
+request at a time, so the log holds every dyad's events in file order and the alerts,
+which follow log order, equal the offline fold's too. Part of `make test-kafka`.
 """
 
 from __future__ import annotations
