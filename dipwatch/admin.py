@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from dipwatch.logs import get_logger
-from dipwatch.topics import Topics
+from dipwatch.topics import Topics, TopicSpec
 
 __all__ = ["ensure_topics"]
 
@@ -14,14 +16,18 @@ log = get_logger(__name__)
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Topics, replication_factor: int = 1
+    bootstrap_servers: str,
+    topics: Topics | Sequence[TopicSpec],
+    replication_factor: int = 1,
 ) -> list[str]:
-    """Create every registry topic that does not exist yet; return those created."""
+    """Create every topic (of the registry, or these specs) not there yet; return those
+    created."""
+    specs = topics.specs() if isinstance(topics, Topics) else tuple(topics)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [s for s in topics.specs() if s.name not in existing]
+        missing = [s for s in specs if s.name not in existing]
         created = []
         for spec in missing:
             new = NewTopic(

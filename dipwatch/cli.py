@@ -155,6 +155,37 @@ def replay(
 
 
 @cli.command()
+def publish(
+    files: Annotated[list[Path], typer.Argument(help="JSON or YAML files: an event or a list.")],
+    dry_run: Annotated[bool, typer.Option(help="Validate only; publish nothing.")] = False,
+) -> None:
+    """Validate analysts' events (every field of every file first), then publish them."""
+    settings = _settings()
+    from dipwatch.topics import Topics
+    from replay.intake import read_document
+    from replay.loader import Loaded
+    from replay.publish import publish_events
+
+    try:
+        items = [
+            Loaded(event, str(path), index)
+            for path in files
+            for index, event in enumerate(read_document(path))
+        ]
+    except DipwatchError as exc:
+        _fail(f"publish: {exc}")
+    items.sort(key=lambda i: (i.event.occurred_at, i.event.event_id))
+    if not dry_run:
+        topic = Topics(settings.topic_prefix, settings.partitions).events
+        try:
+            asyncio.run(publish_events(_bootstrap(settings), topic, items, max_outage_s=30))
+        except DipwatchError as exc:
+            _fail(f"publish: {exc}")
+    for item in items:
+        typer.echo(f"{'valid' if dry_run else 'published'} {item.event.event_id} ({item.path})")
+
+
+@cli.command()
 def timeline(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Files or folders (default: the bundled corpus).")
@@ -337,14 +368,35 @@ def demo(
 
 
 @cli.command("topics")
-def topics_cmd() -> None:
-    """Print the topic registry as JSON (name, key, value, partitions, configs)."""
-    settings = Settings()
+def topics_cmd(
+    create: Annotated[
+        bool, typer.Option(help="Create the missing topics on the broker (compose's init).")
+    ] = False,
+) -> None:
+    """Print the topic registry as JSON (name, key, value, partitions, configs),
+    Faust's compacted changelogs included; with --create, create what is missing."""
+    settings = _settings()
     from dataclasses import asdict
 
+    from dipwatch.admin import ensure_topics
+    from dipwatch.brokers.probe import wait_until_ready
     from dipwatch.topics import Topics
 
-    specs = Topics(settings.topic_prefix, settings.partitions).specs()
+    topics = Topics(settings.topic_prefix, settings.partitions)
+    specs = (*topics.specs(), *topics.changelog_specs(settings.app_id))
+    if create:
+        bootstrap = _bootstrap(settings)
+
+        async def run() -> list[str]:
+            await wait_until_ready(bootstrap, settings.connect_timeout_s)
+            return await ensure_topics(bootstrap, specs, settings.replication_factor)
+
+        try:
+            created = asyncio.run(run())
+        except DipwatchError as exc:
+            _fail(f"topics: {exc}")
+        typer.echo(f"created {len(created)} of {len(specs)} topics: {', '.join(created) or '-'}")
+        return
     typer.echo(json.dumps([asdict(s) for s in specs], indent=2))
 
 

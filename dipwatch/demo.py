@@ -10,7 +10,7 @@ import time
 
 from dipwatch.admin import ensure_topics
 from dipwatch.brokers.probe import wait_until_ready
-from dipwatch.brokers.tansu import EmbeddedBroker
+from dipwatch.brokers.tansu import EmbeddedBroker, free_port, port_is_free
 from dipwatch.follow import follow_alerts, render_alert
 from dipwatch.settings import Settings
 from dipwatch.topics import Topics
@@ -43,6 +43,7 @@ async def run_demo(settings: Settings, *, exit_after_replay: bool, speed: Speed)
         loop.add_signal_handler(sig, stop.set)
     try:
         topics = Topics(settings.topic_prefix, settings.partitions)
+        web_port = settings.web_port if port_is_free(settings.web_port) else free_port()
         await wait_until_ready(bootstrap, settings.connect_timeout_s)
         await ensure_topics(bootstrap, topics, settings.replication_factor)
         # The worker's own logs would drown the alert lines: warnings and up only.
@@ -50,6 +51,8 @@ async def run_demo(settings: Settings, *, exit_after_replay: bool, speed: Speed)
             **os.environ,
             "DIPWATCH_BOOTSTRAP_SERVERS": bootstrap,
             "DIPWATCH_LOG_LEVEL": "warning",
+            "DIPWATCH_WEB_ENABLED": "true",
+            "DIPWATCH_WEB_PORT": str(web_port),
         }
         worker = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -59,7 +62,7 @@ async def run_demo(settings: Settings, *, exit_after_replay: bool, speed: Speed)
             env=env,
             stdout=asyncio.subprocess.DEVNULL,
         )
-        _say(f"worker started (pid {worker.pid})")
+        _say(f"worker started (pid {worker.pid}); dashboard on http://127.0.0.1:{web_port}/")
 
         report = load_paths([bundled_corpus()])
         _, expected = fold_offline(

@@ -34,10 +34,16 @@ class Settings(BaseSettings):
     # Static membership: a worker restarted under the same id keeps its partitions.
     instance_id: str | None = None
     data_dir: Path = Path(".dipwatch")
+    # The worker's HTTP side: query API, dashboard, alert stream, POST /events.
     web_enabled: bool = False
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=1, le=65535)
+    #: Required by POST /events (as "Authorization: Bearer …"); unset = publishing off.
     api_token: SecretStr | None = None
+    #: Largest request body POST /events accepts (413 beyond).
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    #: Alerts each worker keeps in memory for /api/alerts and the dashboard.
+    recent_alerts: int = Field(default=2000, gt=0)
 
     # Worker batching: up to batch_size events, or what arrived within batch_within_s.
     batch_size: int = Field(default=500, gt=0)

@@ -66,6 +66,23 @@ class Topics:
     def all_alerts(self) -> tuple[str, ...]:
         return tuple(self.alerts(a) for a in ALERT_AGGREGATES)
 
+    def changelog(self, app_id: str, aggregate: str) -> str:
+        """The changelog topic of an aggregate's Faust table (Faust names it)."""
+        return f"{app_id}-{aggregate}-state-changelog"
+
+    def changelog_specs(self, app_id: str) -> tuple[TopicSpec, ...]:
+        """Faust's changelog topics, as Faust creates them: compacted, one per table."""
+        return tuple(
+            TopicSpec(
+                self.changelog(app_id, a),
+                "dyad (JSON)",
+                "state and dedup digests",
+                self.partitions,
+                {"cleanup.policy": "compact"},
+            )
+            for a in ALERT_AGGREGATES
+        )
+
     def specs(self) -> tuple[TopicSpec, ...]:
         """Every topic the project creates, with its configs (Faust's changelogs aside)."""
         n = self.partitions

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -15,8 +16,9 @@ from dipwatch.topics import REASON_HEADER
 from replay.loader import Loaded, Problem
 from schemas.codec import encode_event
 from schemas.errors import ReplayAborted
+from schemas.events import DiplomaticEvent
 
-__all__ = ["Speed", "publish_dead_letters", "publish_events"]
+__all__ = ["Speed", "event_producer", "publish_dead_letters", "publish_events", "send_event"]
 
 log = get_logger(__name__)
 
@@ -25,7 +27,7 @@ Speed = float | None
 _CHUNK = 500
 
 
-def _producer(bootstrap: str, *, outage_s: float = 30.0) -> AIOKafkaProducer:
+def event_producer(bootstrap: str, *, outage_s: float = 30.0) -> AIOKafkaProducer:
     # acks=all; no idempotence: the embedded broker has no InitProducerId, and
     # dedup by event_id in the worker makes a resent record harmless.
     # A batch lives as long as one request may take (aiokafka's batch TTL is the request
@@ -39,6 +41,19 @@ def _producer(bootstrap: str, *, outage_s: float = 30.0) -> AIOKafkaProducer:
         request_timeout_ms=int(outage_s * 1000),
         max_request_size=2 * 1024 * 1024,
     )
+
+
+async def send_event(
+    producer: AIOKafkaProducer, topic: str, event: DiplomaticEvent
+) -> asyncio.Future[Any]:
+    """Queue one event: key = dyad, record timestamp = occurred_at; return its ack future."""
+    future: asyncio.Future[Any] = await producer.send(
+        topic,
+        key=event.dyad.encode(),
+        value=encode_event(event),
+        timestamp_ms=int(event.occurred_at.timestamp() * 1000),
+    )
+    return future
 
 
 async def publish_events(
@@ -69,14 +84,7 @@ async def publish_events(
                     if speed is not None and index > 0:
                         gap = item.event.occurred_at - events[index - 1].event.occurred_at
                         await asyncio.sleep(gap.total_seconds() / speed)
-                    futures.append(
-                        await producer.send(
-                            topic,
-                            key=item.event.dyad.encode(),
-                            value=encode_event(item.event),
-                            timestamp_ms=int(item.event.occurred_at.timestamp() * 1000),
-                        )
-                    )
+                    futures.append(await send_event(producer, topic, item.event))
                 for future in futures:
                     await future
                     done += 1
@@ -94,7 +102,7 @@ async def _connect(bootstrap: str, max_outage_s: float) -> AIOKafkaProducer:
     deadline = time.monotonic() + max_outage_s
     backoff = 0.5
     while True:
-        producer = _producer(bootstrap, outage_s=max_outage_s)
+        producer = event_producer(bootstrap, outage_s=max_outage_s)
         try:
             await producer.start()
             return producer
@@ -127,7 +135,7 @@ async def _close(producer: AIOKafkaProducer | None) -> None:
 
 async def publish_dead_letters(bootstrap: str, topic: str, problems: Sequence[Problem]) -> int:
     """Send invalid lines, as their original bytes, to the dead-letter topic."""
-    producer = _producer(bootstrap)
+    producer = event_producer(bootstrap)
     await producer.start()
     try:
         for problem in problems:

@@ -21,6 +21,7 @@ __all__ = [
     "describe_validation_error",
     "encode_alert",
     "encode_event",
+    "field_errors",
     "parse_event",
 ]
 
@@ -42,13 +43,17 @@ def encode_alert(alert: Alert) -> bytes:
     return alert.model_dump_json().encode()
 
 
+def field_errors(exc: ValidationError) -> tuple[tuple[str, str], ...]:
+    """Return pydantic's errors as (``field.path``, message) pairs."""
+    return tuple(
+        (".".join(str(p) for p in err["loc"]) or "record", err["msg"])
+        for err in exc.errors(include_url=False)
+    )
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """Return pydantic's errors as one line: ``field.path: message; …``."""
-    parts = []
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"]) or "record"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
+    return "; ".join(f"{loc}: {msg}" for loc, msg in field_errors(exc))
 
 
 def _upcast(data: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +79,7 @@ def parse_event(data: object) -> DiplomaticEvent:
     try:
         return DiplomaticEvent.model_validate(_upcast(data))
     except ValidationError as exc:
-        raise InvalidRecord(describe_validation_error(exc)) from None
+        raise InvalidRecord(describe_validation_error(exc), field_errors(exc)) from None
 
 
 def decode_event(raw: bytes | str | None) -> DiplomaticEvent:

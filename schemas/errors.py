@@ -18,9 +18,11 @@ class DipwatchError(Exception):
 class InvalidRecord(DipwatchError):
     """A record that does not satisfy the contract; ``reason`` says what and where."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, fields: tuple[tuple[str, str], ...] = ()) -> None:
         super().__init__(reason)
         self.reason = reason
+        #: (field path, message) pairs when the record was an object with bad fields.
+        self.fields = fields
 
 
 class BrokerError(DipwatchError):

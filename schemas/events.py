@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal, Self
 
@@ -22,9 +22,14 @@ from pydantic import (
 
 from schemas.codebook import ACTION_CAMEO, SCALE, Action, Scale, cameo_codes, goldstein
 
+#: How far after its log time (record timestamp, or the wall clock for live intake) an
+#: event may be dated: day-precision dates of events published the same day, clock skew.
+FUTURE_TOLERANCE: Final = timedelta(days=1)
+
 __all__ = [
     "EVENT_ID_NAMESPACE",
     "EVENT_SCHEMA_VERSION",
+    "FUTURE_TOLERANCE",
     "Country",
     "DatePrecision",
     "DiplomaticEvent",

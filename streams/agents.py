@@ -15,7 +15,7 @@ from dipwatch.settings import Settings
 from dipwatch.topics import ALERT_AGGREGATES, REASON_HEADER, SOURCE_HEADER, Topics
 from schemas.codec import decode_event, encode_alert
 from schemas.errors import InvalidRecord
-from schemas.events import DiplomaticEvent
+from schemas.events import FUTURE_TOLERANCE, DiplomaticEvent
 from streams.aggregates import build_folds
 from streams.folds.base import Guarded, TooLate, check_horizon, guarded_apply
 
@@ -23,9 +23,7 @@ __all__ = ["check_log_time", "register_agents"]
 
 log = get_logger(__name__)
 
-#: How far an event may lie after its record's timestamp: day-precision dates of events
-#: published the same day, and producers' clock skew.
-FUTURE_TOLERANCE_S: Final = 86_400.0
+FUTURE_TOLERANCE_S: Final = FUTURE_TOLERANCE.total_seconds()
 
 
 def check_log_time(event: DiplomaticEvent, record_timestamp: float | None) -> None:

@@ -42,13 +42,15 @@ def create_app(settings: Settings, bootstrap_servers: str) -> faust.App:
         "broker_request_timeout": max(settings.session_timeout_s * 4, 40.0),
         "stream_wait_empty": False,
         "table_standby_replicas": 0,
-        "web_enabled": settings.web_enabled,
-        "web_bind": settings.web_host,
-        "web_port": settings.web_port,
-        "web_host": settings.web_host,
+        # Faust's own web views stay off: the worker serves its API itself (streams/web.py).
+        "web_enabled": False,
     }
     if settings.instance_id:
         options["consumer_group_instance_id"] = settings.instance_id
     app = faust.App(settings.app_id, **options)
     register_agents(app, settings)
+    if settings.web_enabled:
+        from streams.service import register_web
+
+        register_web(app, settings, bootstrap_servers)
     return app

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
+from pydantic import Field
+
 from schemas.alerts import Alert, Severity, alert_id
 from schemas.events import DiplomaticEvent
 from streams.folds.base import StateModel
@@ -40,6 +42,7 @@ TRUCE_CODES: Final = ("0871", "0874")
 
 #: Level names by band; band 0 is calm.
 LEVELS: Final = ("calm", "elevated", "high", "critical")
+_WEEK: Final = timedelta(days=7)
 _RISE_SEVERITY: Final = (Severity.INFO, Severity.WARNING, Severity.HIGH, Severity.CRITICAL)
 
 
@@ -60,6 +63,8 @@ class TensionConfig:
     armed_conflict_floor: int = 3  # critical
     #: Armed conflict lapses this long after the last coded use of force.
     armed_conflict_lapse_days: float = 1095.0
+    #: Weeks of tension history kept per dyad for charts (the latest ones; about 5 years).
+    history_weeks: int = 260
 
 
 class TensionState(StateModel):
@@ -78,6 +83,10 @@ class TensionState(StateModel):
     #: maxima, so as order-free as the sums.
     last_force_at: datetime | None = None
     last_truce_at: datetime | None = None
+    #: History for charts: per week (index since EPOCH, a Monday), the conflict weight of
+    #: that week's events decayed to the week's end, in integer micro-points. Integer sums
+    #: of per-event terms, so as order-free as the scores; see ``TensionFold.history``.
+    weeks: dict[int, int] = Field(default_factory=dict)
 
 
 class TensionFold:
@@ -138,6 +147,7 @@ class TensionFold:
             baseline += term(w, event.occurred_at, cfg.baseline_half_life_days)
         else:
             cooperation += term(w, event.occurred_at, cfg.half_life_days)
+        weeks = self._with_week(state.weeks, w, event.occurred_at)
         first_at = min(filter(None, (state.first_at, event.occurred_at)))
         force_at, truce_at = state.last_force_at, state.last_truce_at
         if (
@@ -151,6 +161,7 @@ class TensionFold:
             update={
                 "last_force_at": force_at,
                 "last_truce_at": truce_at,
+                "weeks": weeks,
                 "conflict_sum": str(conflict),
                 "cooperation_sum": str(cooperation),
                 "baseline_sum": str(baseline),
@@ -174,6 +185,42 @@ class TensionFold:
         elif spike_starts:
             alerts.append(self._spike_alert(new, event, before, now))
         return new.model_copy(update={"band": band, "spiking": spiking}), alerts
+
+    def _with_week(self, weeks: dict[int, int], w: float, at: datetime) -> dict[int, int]:
+        """Return ``weeks`` with a conflict weight ``w`` at ``at`` added to its week."""
+        if w >= 0:
+            return weeks
+        week = (at - EPOCH) // _WEEK
+        age_days = (EPOCH + (week + 1) * _WEEK - at).total_seconds() / 86_400
+        units = round(-w * UNITS_PER_POINT * 2.0 ** (-age_days / self.config.half_life_days))
+        new = dict(weeks)
+        new[week] = new.get(week, 0) + units
+        if len(new) > self.config.history_weeks:
+            for old in sorted(new)[: len(new) - self.config.history_weeks]:
+                del new[old]
+        return new
+
+    def history(self, state: TensionState) -> list[tuple[datetime, float]]:
+        """Return (week end, conflict score at that moment) for each week with events:
+        each week's own weight plus every earlier kept week's, decayed."""
+        points: list[tuple[datetime, float]] = []
+        total, last = 0.0, None
+        for week in sorted(state.weeks):
+            if last is not None:
+                total *= 2.0 ** (-(week - last) * 7 / self.config.half_life_days)
+            total += state.weeks[week] / UNITS_PER_POINT
+            last = week
+            points.append((EPOCH + (week + 1) * _WEEK, round(total, 3)))
+        return points
+
+    def level_at(self, state: TensionState, at: datetime) -> int:
+        """Return the band the dyad would be in at ``at`` with no further events."""
+        conflict = self.scores(state, at)["conflict"]
+        return max(self._fall(state.band, conflict), self._floor(state, at))
+
+    def armed_conflict_until(self, state: TensionState) -> datetime | None:
+        """Return when the pair's armed conflict ends (or lapses); None if never in one."""
+        return self._armed_conflict_until(state)
 
     def _armed_conflict_until(self, state: TensionState) -> datetime | None:
         """Return when the pair's armed conflict ends (or lapses); None if never in one."""

@@ -1,0 +1,151 @@
+"""The query side: every worker's own copy of all dyads' state, read from the changelogs.
+
+A Faust table holds only the partitions its worker owns, and ``@app.table_route``, which
+forwards a request to the owner, returns defaults instead of the owner's value
+(faust-streaming #514). The read model avoids routing altogether: it follows every
+partition of the three changelog topics and the alert topics with a plain consumer (no
+group), keeps the latest state per dyad without its dedup digests, and so answers the
+same on every worker — seconds behind the folds at most, and never ahead of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from dipwatch.logs import get_logger
+from dipwatch.topics import ALERT_AGGREGATES, Topics
+from schemas.alerts import Alert
+from schemas.codec import decode_alert
+from schemas.errors import InvalidRecord
+from streams.folds.base import Fold, StateModel
+
+__all__ = ["ReadModel"]
+
+log = get_logger(__name__)
+
+
+class ReadModel:
+    """Latest state per aggregate and dyad, recent alerts, and live alert subscribers."""
+
+    def __init__(
+        self, folds: tuple[Fold[Any], ...], topics: Topics, app_id: str, max_alerts: int = 2000
+    ) -> None:
+        self.folds = {f.name: f for f in folds}
+        self.states: dict[str, dict[str, StateModel]] = {f.name: {} for f in folds}
+        self.max_alerts = max_alerts
+        self._alerts: OrderedDict[str, Alert] = OrderedDict()
+        self._subscribers: set[asyncio.Queue[Alert]] = set()
+        self._changelogs = {topics.changelog(app_id, a): a for a in ALERT_AGGREGATES}
+        self._alert_topics = topics.all_alerts
+        self._ends: dict[TopicPartition, int] | None = None
+        self.caught_up = asyncio.Event()
+
+    # -- applying records -------------------------------------------------------
+
+    def on_changelog(self, aggregate: str, key: bytes | None, value: bytes | None) -> None:
+        """Keep the state of a changelog record; a tombstone forgets the dyad."""
+        if key is None:
+            return
+        dyad = json.loads(key)
+        if value is None:
+            self.states[aggregate].pop(dyad, None)
+            return
+        fold = self.folds[aggregate]
+        self.states[aggregate][dyad] = fold.state_type.model_validate(json.loads(value)["state"])
+
+    def on_alert(self, value: bytes | None) -> Alert | None:
+        """Keep an alert (once per id) and hand it to live subscribers; None if known."""
+        if value is None:
+            return None
+        try:
+            alert = decode_alert(value)
+        except InvalidRecord as exc:
+            log.warning("alert_unreadable", reason=exc.reason)
+            return None
+        if alert.alert_id in self._alerts:
+            return None  # a redelivery after a worker restart: same id, same body
+        self._alerts[alert.alert_id] = alert
+        while len(self._alerts) > self.max_alerts:
+            self._alerts.popitem(last=False)
+        for queue in self._subscribers:
+            queue.put_nowait(alert)
+        return alert
+
+    def alerts(self) -> list[Alert]:
+        """The kept alerts, newest event time first."""
+        return sorted(self._alerts.values(), key=lambda a: (a.at, a.alert_id), reverse=True)
+
+    @contextlib.contextmanager
+    def subscribe(self) -> Iterator[asyncio.Queue[Alert]]:
+        """A queue that receives every alert read from now on, while the block runs."""
+        queue: asyncio.Queue[Alert] = asyncio.Queue()
+        self._subscribers.add(queue)
+        try:
+            yield queue
+        finally:
+            self._subscribers.discard(queue)
+
+    # -- following the topics ------------------------------------------------------
+
+    async def run(self, bootstrap: str) -> None:
+        """Follow the changelogs and alert topics from the beginning until cancelled."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=100,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        await consumer.start()
+        try:
+            await self._assign(consumer)
+            while True:
+                batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+                for tp, records in batch.items():
+                    aggregate = self._changelogs.get(tp.topic)
+                    for record in records:
+                        if aggregate is not None:
+                            self.on_changelog(aggregate, record.key, record.value)
+                        else:
+                            self.on_alert(record.value)
+                if not self.caught_up.is_set():
+                    await self._check_caught_up(consumer)
+        finally:
+            with contextlib.suppress(KafkaError, OSError, TimeoutError):
+                await consumer.stop()
+
+    async def _assign(self, consumer: AIOKafkaConsumer) -> None:
+        """Assign every partition of the topics; wait for topics the worker has not
+        created yet (its changelogs appear once its tables start)."""
+        names = [*self._changelogs, *self._alert_topics]
+        while True:
+            parts = [
+                TopicPartition(t, p)
+                for t in names
+                for p in sorted(consumer.partitions_for_topic(t) or ())
+            ]
+            if {tp.topic for tp in parts} == set(names):
+                break
+            await asyncio.sleep(1.0)
+            await consumer.topics()  # refreshes the cluster metadata
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        self._ends = await consumer.end_offsets(parts)
+        log.info("read_model_assigned", partitions=len(parts))
+
+    async def _check_caught_up(self, consumer: AIOKafkaConsumer) -> None:
+        assert self._ends is not None
+        for tp, end in self._ends.items():
+            if await consumer.position(tp) < end:
+                return
+        self.caught_up.set()
+        log.info("read_model_caught_up", dyads=len(self.states.get("tension", {})))

@@ -1,0 +1,68 @@
+"""The web service a worker runs next to its agents when ``DIPWATCH_WEB_ENABLED``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import faust
+import mode
+from aiohttp import web
+from aiokafka.errors import KafkaError
+
+from dipwatch.logs import get_logger
+from dipwatch.settings import Settings
+from dipwatch.topics import Topics
+from replay.publish import event_producer
+from streams.aggregates import build_folds
+from streams.readmodel import ReadModel
+from streams.web import build_web_app
+
+__all__ = ["register_web"]
+
+log = get_logger(__name__)
+
+
+def register_web(app: faust.App, settings: Settings, bootstrap: str) -> None:
+    """Start the read model, the HTTP server and the events producer with ``app``."""
+    topics = Topics(settings.topic_prefix, settings.partitions)
+
+    @app.service
+    class WebService(mode.Service):
+        model: ReadModel
+        runner: web.AppRunner
+        producer: Any
+        follower: asyncio.Task[None]
+
+        async def on_start(self) -> None:
+            self.model = ReadModel(
+                build_folds(settings), topics, settings.app_id, settings.recent_alerts
+            )
+            app.dipwatch_read_model = self.model  # type: ignore[attr-defined]
+            self.follower = asyncio.create_task(self._follow())
+            self.producer = event_producer(bootstrap)
+            await self.producer.start()
+            self.runner = web.AppRunner(
+                build_web_app(settings, self.model, self.producer, topics.events),
+                access_log=None,
+            )
+            await self.runner.setup()
+            await web.TCPSite(self.runner, settings.web_host, settings.web_port).start()
+            log.info("web_listening", host=settings.web_host, port=settings.web_port)
+
+        async def _follow(self) -> None:
+            while True:
+                try:
+                    await self.model.run(bootstrap)
+                except (KafkaError, OSError) as exc:
+                    log.warning("read_model_restarting", error=str(exc))
+                    await asyncio.sleep(2.0)
+
+        async def on_stop(self) -> None:
+            self.follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.follower
+            await self.runner.cleanup()
+            with contextlib.suppress(KafkaError, OSError, TimeoutError):
+                await asyncio.wait_for(self.producer.stop(), 10)

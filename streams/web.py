@@ -1,0 +1,224 @@
+"""The worker's HTTP side: query API, dashboard, live alert feed and ``POST /events``.
+
+Served with aiohttp (Faust's own web stack is built on it) from a service started with
+the Faust app. Every answer comes from the :class:`~streams.readmodel.ReadModel`, so
+any worker gives the same answer, whichever partitions it owns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+
+from dipwatch.logs import get_logger
+from dipwatch.settings import Settings
+from replay.intake import IntakeRefused, parse_document, validate_events
+from replay.publish import send_event
+from schemas.errors import InvalidRecord
+from schemas.events import DiplomaticEvent
+from streams.folds.envoys import EnvoysState
+from streams.folds.summons import SummonsFold, SummonsState
+from streams.folds.tension import TensionFold, TensionState
+from streams.readmodel import ReadModel
+from streams.views import alert_view, envoy_rows, open_summons, tension_summary, tension_view
+
+__all__ = ["build_web_app"]
+
+log = get_logger(__name__)
+
+_MODEL: web.AppKey[ReadModel] = web.AppKey("model", ReadModel)
+_SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+_PUBLISH: web.AppKey[Any] = web.AppKey("publish", object)
+_KEEPALIVE_S = 15.0
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False))
+
+
+def _today(request: web.Request) -> datetime:
+    """``?at=`` (ISO date) or the wall clock: projections are as of a day, not a log."""
+    at = request.query.get("at")
+    if not at:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(at)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"at: not an ISO date: {at!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _dyads(request: web.Request) -> set[str] | None:
+    wanted = request.query.getall("dyad", [])
+    return {d.upper() for d in wanted} or None
+
+
+def _tension_fold(model: ReadModel) -> TensionFold:
+    fold = model.folds["tension"]
+    assert isinstance(fold, TensionFold)
+    return fold
+
+
+async def tension_list(request: web.Request) -> web.Response:
+    """GET /api/tension[?dyad=…][&at=…]: every dyad's level, score and projection."""
+    model, wanted, today = request.app[_MODEL], _dyads(request), _today(request)
+    fold = _tension_fold(model)
+    rows = [
+        tension_summary(fold, state, today)
+        for dyad, state in sorted(model.states["tension"].items())
+        if isinstance(state, TensionState) and (wanted is None or dyad in wanted)
+    ]
+    rows.sort(key=lambda r: (-r["current"]["conflict"], r["dyad"]))
+    return _json({"dyads": rows})
+
+
+async def tension_one(request: web.Request) -> web.Response:
+    """GET /api/tension/{dyad}: the summary plus the weekly history points."""
+    model = request.app[_MODEL]
+    dyad = request.match_info["dyad"].upper()
+    state = model.states["tension"].get(dyad)
+    if not isinstance(state, TensionState):
+        raise web.HTTPNotFound(text=f"no events for dyad {dyad!r} (form: KAZ:RUS, sorted)")
+    return _json(tension_view(_tension_fold(model), state, _today(request)))
+
+
+async def summons(request: web.Request) -> web.Response:
+    """GET /api/summons[?dyad=…]: open summons cases."""
+    model, wanted, today = request.app[_MODEL], _dyads(request), _today(request)
+    fold = model.folds["summons"]
+    assert isinstance(fold, SummonsFold)
+    cases = [
+        case
+        for dyad, state in sorted(model.states["summons"].items())
+        if isinstance(state, SummonsState) and (wanted is None or dyad in wanted)
+        for case in open_summons(fold, state, today)
+    ]
+    return _json({"open": cases})
+
+
+async def envoys(request: web.Request) -> web.Response:
+    """GET /api/envoys[?dyad=…]: the envoy board."""
+    model, wanted = request.app[_MODEL], _dyads(request)
+    rows = [
+        row
+        for dyad, state in sorted(model.states["envoys"].items())
+        if isinstance(state, EnvoysState) and (wanted is None or dyad in wanted)
+        for row in envoy_rows(state)
+    ]
+    return _json({"envoys": rows})
+
+
+async def alerts(request: web.Request) -> web.Response:
+    """GET /api/alerts[?dyad=…&rule=…&limit=…]: recent alerts, newest event time first."""
+    model, wanted = request.app[_MODEL], _dyads(request)
+    rules = set(request.query.getall("rule", []))
+    try:
+        limit = min(int(request.query.get("limit", "100")), model.max_alerts)
+    except ValueError:
+        raise web.HTTPBadRequest(text="limit: not an integer") from None
+    rows = [
+        alert_view(a)
+        for a in model.alerts()
+        if (wanted is None or a.dyad in wanted)
+        and (not rules or a.rule in rules or a.aggregate in rules)
+    ]
+    return _json({"alerts": rows[:limit]})
+
+
+async def alert_stream(request: web.Request) -> web.StreamResponse:
+    """GET /api/alerts/stream: server-sent events, one ``alert`` event per new alert."""
+    model = request.app[_MODEL]
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    )
+    await response.prepare(request)
+    await response.write(b": dipwatch alerts\n\n")
+    with model.subscribe() as queue:
+        while True:
+            try:
+                alert = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
+            except TimeoutError:
+                await response.write(b": keepalive\n\n")
+                continue
+            body = json.dumps(alert_view(alert), ensure_ascii=False)
+            await response.write(f"id: {alert.alert_id}\nevent: alert\ndata: {body}\n\n".encode())
+
+
+async def health(request: web.Request) -> web.Response:
+    """GET /healthz: up; ``ready`` once the read model has caught up with the topics."""
+    model = request.app[_MODEL]
+    ready = model.caught_up.is_set()
+    counts = {name: len(states) for name, states in model.states.items()}
+    return _json({"status": "ok", "ready": ready, "dyads": counts}, 200 if ready else 503)
+
+
+async def post_events(request: web.Request) -> web.Response:
+    """POST /events (Bearer token): one event, a list, or {"events": [...]}; all or none."""
+    settings = request.app[_SETTINGS]
+    if settings.api_token is None:
+        raise web.HTTPServiceUnavailable(text="publishing is off: set DIPWATCH_API_TOKEN")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").encode()
+    if not hmac.compare_digest(given, settings.api_token.get_secret_value().encode()):
+        log.warning("publish_refused_token", remote=request.remote)
+        raise web.HTTPUnauthorized(text="a valid token is required: Authorization: Bearer …")
+    body = await request.read()  # over client_max_size: 413 from aiohttp
+    yaml_ok = "yaml" in request.content_type
+    try:
+        events = validate_events(
+            parse_document(body, yaml_allowed=yaml_ok), "body", now=datetime.now(UTC)
+        )
+    except IntakeRefused as exc:
+        errors = [{"index": e.index, "field": e.field, "message": e.message} for e in exc.errors]
+        log.info("publish_refused_invalid", remote=request.remote, errors=len(errors))
+        return _json({"errors": errors}, 422)
+    except InvalidRecord as exc:
+        return _json({"errors": [{"index": 0, "field": "body", "message": exc.reason}]}, 400)
+    await request.app[_PUBLISH](events)
+    log.info("events_published", remote=request.remote, event_ids=[e.event_id for e in events])
+    return _json({"accepted": len(events), "event_ids": [e.event_id for e in events]}, 202)
+
+
+async def dashboard(_: web.Request) -> web.Response:
+    """GET /: the dashboard page (static; it reads the JSON API and the alert stream)."""
+    page = resources.files("streams").joinpath("static/dashboard.html").read_text()
+    return web.Response(text=page, content_type="text/html")
+
+
+def build_web_app(
+    settings: Settings, model: ReadModel, producer: Any, topic: str
+) -> web.Application:
+    """Return the aiohttp application; ``producer`` publishes POSTed events to ``topic``."""
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    app[_MODEL] = model
+    app[_SETTINGS] = settings
+
+    async def publish(events: list[DiplomaticEvent]) -> None:
+        futures = [await send_event(producer, topic, e) for e in sorted(events, key=_order)]
+        for future in futures:
+            await future
+
+    app[_PUBLISH] = publish
+    app.add_routes(
+        [
+            web.get("/", dashboard),
+            web.get("/healthz", health),
+            web.get("/api/tension", tension_list),
+            web.get("/api/tension/{dyad}", tension_one),
+            web.get("/api/summons", summons),
+            web.get("/api/envoys", envoys),
+            web.get("/api/alerts", alerts),
+            web.get("/api/alerts/stream", alert_stream),
+            web.post("/events", post_events),
+        ]
+    )
+    return app
+
+
+def _order(event: DiplomaticEvent) -> tuple[datetime, str]:
+    return (event.occurred_at, event.event_id)

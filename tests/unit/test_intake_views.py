@@ -1,0 +1,96 @@
+"""Analyst intake (JSON/YAML, field errors) and the query views, without a broker."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from dipwatch.settings import Settings
+from replay.intake import IntakeRefused, parse_document, read_document, validate_events
+from replay.loader import bundled_corpus, load_paths
+from replay.offline import fold_offline
+from streams.aggregates import build_folds
+from streams.folds import TensionFold
+from streams.folds.tension import TensionState
+from streams.views import tension_view
+from tests.helpers import event_dict
+
+CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]
+
+
+def test_one_event_a_list_or_an_events_object_are_all_accepted() -> None:
+    one = event_dict(event_id="a1")
+    two = event_dict(event_id="a2")
+    assert [e.event_id for e in validate_events(one)] == ["a1"]
+    assert [e.event_id for e in validate_events([one, two])] == ["a1", "a2"]
+    assert [e.event_id for e in validate_events({"events": [two]})] == ["a2"]
+
+
+def test_every_bad_field_of_every_event_is_named_and_nothing_is_accepted() -> None:
+    good = event_dict(event_id="ok")
+    bad = event_dict(event_id="bad")
+    bad["actor"]["country"] = "XXX"
+    bad["goldstein"] = 42
+    with pytest.raises(IntakeRefused) as caught:
+        validate_events([good, bad, "not an object"], "events.yaml")
+    fields = {(e.index, e.field.split(".")[0]) for e in caught.value.errors}
+    assert (1, "actor") in fields and (1, "goldstein") in fields and (2, "record") in fields
+    assert all(e.index != 0 for e in caught.value.errors)
+    assert str(caught.value).startswith("events.yaml: event 1: ")
+
+
+def test_a_future_date_is_refused_against_the_wall_clock() -> None:
+    soon = event_dict(
+        event_id="f", occurred_at="2030-01-01T00:00:00Z", recorded_at="2030-01-01T00:00:00Z"
+    )
+    with pytest.raises(IntakeRefused, match=r"occurred_at: .* is in the future"):
+        validate_events(soon, now=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_yaml_documents_read_like_json_dates_included(tmp_path: Path) -> None:
+    import yaml
+
+    doc = [event_dict(event_id="y1"), event_dict(event_id="y2")]
+    path = tmp_path / "events.yaml"
+    # Unquoted ISO dates in YAML must not become datetime objects (naive ones would fail).
+    text = yaml.safe_dump(doc)
+    for date in ("2022-10-04T00:00:00Z", "2026-11-21T00:00:00Z"):
+        text = text.replace(f"'{date}'", date)
+    assert "occurred_at: 2022-10-04T00:00:00Z" in text
+    path.write_text(text)
+    assert [e.event_id for e in read_document(path)] == ["y1", "y2"]
+    assert parse_document(json.dumps(doc)) == doc
+    with pytest.raises(Exception, match="not JSON"):
+        parse_document(b"- a: 1", yaml_allowed=False)
+
+
+def test_tension_history_does_not_depend_on_arrival_order() -> None:
+    fold = TensionFold()
+    state = TensionState(dyad="KAZ:RUS")
+    for event in (e for e in CORPUS if e.dyad == "KAZ:RUS"):
+        state, _ = fold.apply(state, event)
+    shuffled = [e for e in CORPUS if e.dyad == "KAZ:RUS"]
+    random.Random(7).shuffle(shuffled)
+    other = TensionState(dyad="KAZ:RUS")
+    for event in shuffled:
+        other, _ = fold.apply(other, event)
+    assert other.weeks == state.weeks
+    assert fold.history(other) == fold.history(state)
+
+
+def test_the_chart_of_kazakhstan_russia_peaks_in_october_2022() -> None:
+    states, _ = fold_offline(build_folds(Settings()), CORPUS)
+    fold = TensionFold()
+    state = TensionState.model_validate(states["tension"]["KAZ:RUS"]["state"])
+    view = tension_view(fold, state, datetime(2026, 1, 1, tzinfo=UTC))
+    peak = max(view["history"], key=lambda p: p["conflict"])
+    assert peak["at"].startswith("2022-10")
+    # The last point is the score at the end of the dyad's last week with events.
+    assert view["history"][-1]["conflict"] == pytest.approx(
+        fold.scores(state, datetime.fromisoformat(view["history"][-1]["at"]))["conflict"], rel=1e-3
+    )
+    assert view["level"] == "high" and view["projected"]["level"] == "calm"
