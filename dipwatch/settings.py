@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -61,3 +61,9 @@ class Settings(BaseSettings):
     # Logs.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
+
+    @field_validator("api_token", "bootstrap_servers", "instance_id", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``VAR=`` (as compose writes ``${VAR:-}``) means unset, never an empty token."""
+        return None if isinstance(value, str) and not value.strip() else value
