@@ -1,0 +1,207 @@
+"""The worker's HTTP side on a real broker: POST /events, the query API, the alert stream.
+
+One worker process with the web enabled; the corpus goes in through POST /events (the
+analysts' way), so the answers can be checked against the offline fold of the same events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from dipwatch.brokers.tansu import free_port
+from dipwatch.settings import Settings
+from replay.loader import bundled_corpus, load_paths
+from replay.offline import fold_offline
+from streams.aggregates import build_folds
+from streams.folds import SummonsFold, TensionFold
+from streams.folds.envoys import EnvoysState
+from streams.folds.summons import SummonsState
+from streams.folds.tension import TensionState
+from streams.views import envoy_rows, open_summons, tension_view
+from tests.helpers import event_dict, worker_process
+
+TOKEN = "s3cret-token-for-tests"
+AT = "2026-01-01T00:00:00Z"
+
+
+def call(
+    port: int,
+    path: str,
+    body: bytes | None = None,
+    token: str | None = TOKEN,
+    ctype: str = "application/json",
+) -> tuple[int, Any]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body)
+    if body is not None:
+        request.add_header("Content-Type", ctype)
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        text = exc.read().decode()
+        try:
+            return exc.code, json.loads(text)
+        except json.JSONDecodeError:
+            return exc.code, text
+
+
+def wait_ready(port: int, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if call(port, "/healthz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("the worker's web side never became ready")
+
+
+def web_env(isolated: dict[str, str], port: int) -> dict[str, str]:
+    return {
+        **isolated,
+        "DIPWATCH_WEB_ENABLED": "true",
+        "DIPWATCH_WEB_PORT": str(port),
+        "DIPWATCH_API_TOKEN": TOKEN,
+        "DIPWATCH_MAX_BODY_BYTES": str(256 * 1024),
+    }
+
+
+def expected_views(events: list[Any]) -> dict[str, Any]:
+    """What the API must answer, computed from the offline fold of the same events."""
+    states, alerts = fold_offline(build_folds(Settings()), events)
+    today = datetime.fromisoformat(AT)
+    tension = {
+        d: tension_view(TensionFold(), TensionState.model_validate(v["state"]), today)
+        for d, v in states["tension"].items()
+    }
+    summons = [
+        c
+        for _, v in sorted(states["summons"].items())
+        for c in open_summons(SummonsFold(), SummonsState.model_validate(v["state"]), today)
+    ]
+    envoys = [
+        r
+        for _, v in sorted(states["envoys"].items())
+        for r in envoy_rows(EnvoysState.model_validate(v["state"]))
+    ]
+    return {"tension": tension, "summons": summons, "envoys": envoys, "alerts": alerts}
+
+
+def api_answers(port: int, dyads: list[str]) -> dict[str, Any]:
+    return {
+        "tension": {d: call(port, f"/api/tension/{d}?at={AT}")[1] for d in dyads},
+        "summons": call(port, f"/api/summons?at={AT}")[1]["open"],
+        "envoys": call(port, "/api/envoys")[1]["envoys"],
+    }
+
+
+def test_publish_over_http_then_query_and_stream(isolated: dict[str, str], tmp_path: Path) -> None:
+    port = free_port()
+    corpus = [item.event for item in load_paths([bundled_corpus()]).events]
+    raw = [json.loads(e.model_dump_json()) for e in corpus]
+    expected = expected_views(corpus)
+    log_path = tmp_path / "worker.log"
+    with worker_process(web_env(isolated, port), log_path):
+        wait_ready(port)
+        # Refusals first: nothing of these may reach the log.
+        assert call(port, "/events", json.dumps(raw[0]).encode(), token=None)[0] == 401
+        assert call(port, "/events", json.dumps(raw[0]).encode(), token="wrong")[0] == 401
+        assert call(port, "/events", b"x" * (300 * 1024))[0] == 413
+        bad = dict(raw[0], goldstein="very", actor={"country": "ZZZ", "kind": "state"})
+        status, body = call(port, "/events", json.dumps([raw[1], bad]).encode())
+        assert status == 422
+        assert {(e["index"], e["field"].split(".")[0]) for e in body["errors"]} >= {
+            (1, "goldstein"),
+            (1, "actor"),
+        }
+        assert call(port, "/events", b"{not json")[0] == 400
+        # The corpus, in two posts (JSON, then YAML): all 48 accepted.
+        half = len(raw) // 2
+        status, body = call(port, "/events", json.dumps(raw[:half]).encode())
+        assert status == 202 and body["accepted"] == half
+        import yaml
+
+        status, body = call(
+            port, "/events", yaml.safe_dump(raw[half:]).encode(), ctype="application/yaml"
+        )
+        assert status == 202 and body["accepted"] == len(raw) - half
+        dyads = sorted(expected["tension"])
+        deadline = time.monotonic() + 60
+        while len(call(port, "/api/alerts?limit=1000")[1]["alerts"]) < len(expected["alerts"]):
+            assert time.monotonic() < deadline, "alerts did not reach the read model"
+            time.sleep(0.5)
+        time.sleep(1.0)  # the last changelog writes follow the alerts of their batch
+        assert api_answers(port, dyads) == {
+            k: expected[k] for k in ("tension", "summons", "envoys")
+        }
+        got = call(port, "/api/alerts?limit=1000")[1]["alerts"]
+        assert {a["alert_id"] for a in got} == {a.alert_id for a in expected["alerts"]}
+        assert call(port, "/api/alerts?rule=summons&dyad=KAZ:RUS")[1]["alerts"][0][
+            "rule"
+        ].startswith("summons.")
+        assert call(port, "/api/tension/XXX:YYY")[0] == 404
+        delays = asyncio.run(_stream_delay(port, isolated))
+    log = log_path.read_text()
+    assert TOKEN not in log and "wrong" not in log
+    print(f"\nSSE: alert on the topic -> on the stream: {delays * 1000:.0f} ms")
+    assert delays < 1.0
+
+
+async def _stream_delay(port: int, isolated: dict[str, str]) -> float:
+    """POST an event that raises an alert; return topic arrival -> SSE arrival, seconds."""
+    from dipwatch.topics import Topics
+
+    topics = Topics(isolated["DIPWATCH_TOPIC_PREFIX"])
+    consumer = AIOKafkaConsumer(
+        *topics.all_alerts,
+        bootstrap_servers=isolated["DIPWATCH_BOOTSTRAP_SERVERS"],
+        group_id=None,
+        auto_offset_reset="latest",
+        fetch_max_wait_ms=50,
+    )
+    await consumer.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /api/alerts/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+    await writer.drain()
+    await reader.readuntil(b": dipwatch alerts\n\n")
+    try:
+        await asyncio.sleep(1.0)  # the consumer's partitions are assigned
+        now = datetime.now(UTC).replace(microsecond=0).isoformat()
+        fresh = event_dict(
+            event_id="live-summons-1",
+            occurred_at=now,
+            recorded_at=now,
+            actor={"country": "POL", "kind": "foreign_ministry"},
+            target={"country": "RUS", "kind": "envoy", "name": "Test Envoy"},
+            envoy={"name": "Test Envoy", "sending_country": "RUS", "host_country": "POL"},
+        )
+        status, _ = await asyncio.to_thread(call, port, "/events", json.dumps(fresh).encode())
+        assert status == 202
+
+        async def on_topic() -> float:
+            while True:
+                batch = await consumer.getmany(timeout_ms=100)
+                if any(batch.values()):
+                    return time.monotonic()
+
+        async def on_stream() -> float:
+            await reader.readuntil(b"event: alert\n")
+            return time.monotonic()
+
+        topic_at, stream_at = await asyncio.wait_for(asyncio.gather(on_topic(), on_stream()), 30)
+        return max(stream_at - topic_at, 0.0)
+    finally:
+        writer.close()
+        await consumer.stop()
