@@ -85,10 +85,9 @@ def test_the_dashboard_shows_the_corpus_and_live_alerts(
             shown_ms = page.evaluate("window.__seen")
             browser.close()
     raised = _raised_at(tmp_path / "worker.log")
-    print(
-        f"\nPOST -> page {shown_ms - sent * 1000:.0f} ms; alert raised -> page {shown_ms - raised * 1000:.0f} ms"
-    )
-    assert shown_ms - raised * 1000 < 1000
+    to_page_ms = shown_ms - raised * 1000
+    print(f"\nPOST -> page {shown_ms - sent * 1000:.0f} ms; raised -> page {to_page_ms:.0f} ms")
+    assert to_page_ms < 1000
 
 
 def _raised_at(log: Path) -> float:
