@@ -44,7 +44,7 @@ class ReadModel:
         self._alerts: OrderedDict[str, Alert] = OrderedDict()
         self._subscribers: set[asyncio.Queue[Alert]] = set()
         self._changelogs = {topics.changelog(app_id, a): a for a in ALERT_AGGREGATES}
-        self._alert_topics = topics.all_alerts
+        self._names = (*self._changelogs, *topics.all_alerts)
         self._ends: dict[TopicPartition, int] | None = None
         self.caught_up = asyncio.Event()
 
@@ -96,18 +96,23 @@ class ReadModel:
     # -- following the topics ------------------------------------------------------
 
     async def run(self, bootstrap: str) -> None:
-        """Follow the changelogs and alert topics from the beginning until cancelled."""
+        """Follow the changelogs and alert topics from the beginning until cancelled.
+
+        Subscribed without a group, the consumer is assigned every partition of every
+        topic, from the earliest offset; a topic created later (a changelog Faust makes
+        at its start) joins at the next metadata refresh, from its beginning too."""
         consumer = AIOKafkaConsumer(
+            *self._names,
             bootstrap_servers=bootstrap,
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=100,
+            metadata_max_age_ms=5000,
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         await consumer.start()
         try:
-            await self._assign(consumer)
             while True:
                 batch = await consumer.getmany(timeout_ms=500, max_records=5000)
                 for tp, records in batch.items():
@@ -123,27 +128,14 @@ class ReadModel:
             with contextlib.suppress(KafkaError, OSError, TimeoutError):
                 await consumer.stop()
 
-    async def _assign(self, consumer: AIOKafkaConsumer) -> None:
-        """Assign every partition of the topics; wait for topics the worker has not
-        created yet (its changelogs appear once its tables start)."""
-        names = [*self._changelogs, *self._alert_topics]
-        while True:
-            parts = [
-                TopicPartition(t, p)
-                for t in names
-                for p in sorted(consumer.partitions_for_topic(t) or ())
-            ]
-            if {tp.topic for tp in parts} == set(names):
-                break
-            await asyncio.sleep(1.0)
-            await consumer.topics()  # refreshes the cluster metadata
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        self._ends = await consumer.end_offsets(parts)
-        log.info("read_model_assigned", partitions=len(parts))
-
     async def _check_caught_up(self, consumer: AIOKafkaConsumer) -> None:
-        assert self._ends is not None
+        """Ready once every topic is assigned and read up to where it ended when it was."""
+        assigned = consumer.assignment()
+        if {tp.topic for tp in assigned} != set(self._names):
+            return
+        if self._ends is None:
+            self._ends = await consumer.end_offsets(list(assigned))
+            log.info("read_model_assigned", partitions=len(assigned))
         for tp, end in self._ends.items():
             if await consumer.position(tp) < end:
                 return

@@ -28,6 +28,10 @@ def register_web(app: faust.App, settings: Settings, bootstrap: str) -> None:
     """Start the read model, the HTTP server and the events producer with ``app``."""
     topics = Topics(settings.topic_prefix, settings.partitions)
 
+    def assigned() -> list[int]:
+        """The events-topic partitions this worker folds now."""
+        return sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.events)
+
     @app.service
     class WebService(mode.Service):
         model: ReadModel
@@ -44,7 +48,7 @@ def register_web(app: faust.App, settings: Settings, bootstrap: str) -> None:
             self.producer = event_producer(bootstrap)
             await self.producer.start()
             self.runner = web.AppRunner(
-                build_web_app(settings, self.model, self.producer, topics.events),
+                build_web_app(settings, self.model, self.producer, topics.events, assigned),
                 access_log=None,
             )
             await self.runner.setup()
@@ -55,8 +59,10 @@ def register_web(app: faust.App, settings: Settings, bootstrap: str) -> None:
             while True:
                 try:
                     await self.model.run(bootstrap)
-                except (KafkaError, OSError) as exc:
-                    log.warning("read_model_restarting", error=str(exc))
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the web side must outlive a read-model fault
+                    log.exception("read_model_restarting", error=repr(exc))
                     await asyncio.sleep(2.0)
 
         async def on_stop(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -35,6 +36,7 @@ log = get_logger(__name__)
 _MODEL: web.AppKey[ReadModel] = web.AppKey("model", ReadModel)
 _SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 _PUBLISH: web.AppKey[Any] = web.AppKey("publish", object)
+_ASSIGNED: web.AppKey[Any] = web.AppKey("assigned", object)
 _KEEPALIVE_S = 15.0
 
 
@@ -155,7 +157,8 @@ async def health(request: web.Request) -> web.Response:
     model = request.app[_MODEL]
     ready = model.caught_up.is_set()
     counts = {name: len(states) for name, states in model.states.items()}
-    return _json({"status": "ok", "ready": ready, "dyads": counts}, 200 if ready else 503)
+    body = {"status": "ok", "ready": ready, "dyads": counts, "partitions": request.app[_ASSIGNED]()}
+    return _json(body, 200 if ready else 503)
 
 
 async def post_events(request: web.Request) -> web.Response:
@@ -191,12 +194,18 @@ async def dashboard(_: web.Request) -> web.Response:
 
 
 def build_web_app(
-    settings: Settings, model: ReadModel, producer: Any, topic: str
+    settings: Settings,
+    model: ReadModel,
+    producer: Any,
+    topic: str,
+    assigned: Callable[[], list[int]] = list,
 ) -> web.Application:
-    """Return the aiohttp application; ``producer`` publishes POSTed events to ``topic``."""
+    """Return the aiohttp application; ``producer`` publishes POSTed events to ``topic``;
+    ``assigned`` tells which of its partitions this worker folds (for /healthz)."""
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[_MODEL] = model
     app[_SETTINGS] = settings
+    app[_ASSIGNED] = assigned
 
     async def publish(events: list[DiplomaticEvent]) -> None:
         futures = [await send_event(producer, topic, e) for e in sorted(events, key=_order)]

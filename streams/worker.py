@@ -23,9 +23,10 @@ log = get_logger(__name__)
 
 async def _preflight(settings: Settings, bootstrap: str) -> None:
     await wait_until_ready(bootstrap, settings.connect_timeout_s)
-    await ensure_topics(
-        bootstrap, Topics(settings.topic_prefix, settings.partitions), settings.replication_factor
-    )
+    topics = Topics(settings.topic_prefix, settings.partitions)
+    # Faust's changelogs too, so the web side's read model finds every topic at once.
+    specs = (*topics.specs(), *topics.changelog_specs(settings.app_id))
+    await ensure_topics(bootstrap, specs, settings.replication_factor)
 
 
 def run_worker(
