@@ -94,3 +94,9 @@ def test_the_chart_of_kazakhstan_russia_peaks_in_october_2022() -> None:
         fold.scores(state, datetime.fromisoformat(view["history"][-1]["at"]))["conflict"], rel=1e-3
     )
     assert view["level"] == "high" and view["projected"]["level"] == "calm"
+
+
+def test_the_documented_example_file_is_valid() -> None:
+    root = Path(__file__).resolve().parents[2]
+    events = read_document(root / "docs/examples/new-events.yaml")
+    assert [e.dyad for e in events] == ["KAZ:RUS"]
