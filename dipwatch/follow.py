@@ -99,6 +99,11 @@ async def follow_alerts(
                         alert = decode_alert(record.value)
                     except InvalidRecord:
                         continue
+                    # Offsets for times find the first record at or after the date; a
+                    # partition's timestamps need not be sorted, so earlier ones that
+                    # follow it are skipped too.
+                    if isinstance(start, datetime) and alert.at < start:
+                        continue
                     if alert_filter.accepts(alert):
                         on_alert(alert)
                         shown += 1
