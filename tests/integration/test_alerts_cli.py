@@ -10,8 +10,6 @@ import sys
 import time
 from datetime import UTC, datetime
 
-import pytest
-
 from dipwatch.settings import Settings
 from dipwatch.topics import Topics
 from replay.loader import bundled_corpus, load_paths
