@@ -17,10 +17,12 @@ from typing import Any
 
 from aiohttp import web
 
+from dipwatch.follow import AlertFilter
 from dipwatch.logs import get_logger
 from dipwatch.settings import Settings
 from replay.intake import IntakeRefused, parse_document, validate_events
 from replay.publish import send_event
+from schemas.alerts import Severity
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent
 from streams.folds.envoys import EnvoysState
@@ -117,19 +119,19 @@ async def envoys(request: web.Request) -> web.Response:
 
 
 async def alerts(request: web.Request) -> web.Response:
-    """GET /api/alerts[?dyad=…&rule=…&limit=…]: recent alerts, newest event time first."""
-    model, wanted = request.app[_MODEL], _dyads(request)
-    rules = set(request.query.getall("rule", []))
+    """GET /api/alerts[?dyad=…&rule=…&severity=…&limit=…]: recent alerts, newest event
+    time first; the filters of ``dipwatch alerts``."""
+    model = request.app[_MODEL]
     try:
         limit = min(int(request.query.get("limit", "100")), model.max_alerts)
-    except ValueError:
-        raise web.HTTPBadRequest(text="limit: not an integer") from None
-    rows = [
-        alert_view(a)
-        for a in model.alerts()
-        if (wanted is None or a.dyad in wanted)
-        and (not rules or a.rule in rules or a.aggregate in rules)
-    ]
+        wanted = AlertFilter(
+            dyads=frozenset(_dyads(request) or ()),
+            rules=frozenset(request.query.getall("rule", [])),
+            min_severity=Severity(request.query.get("severity", "info")),
+        )
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"limit or severity: {exc}") from None
+    rows = [alert_view(a) for a in model.alerts() if wanted.accepts(a)]
     return _json({"alerts": rows[:limit]})
 
 

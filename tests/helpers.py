@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,19 @@ def threat(event_id: str, occurred_at: str = "2022-10-04T00:00:00Z") -> Diplomat
         cameo="138",
         envoy=None,
         target={"country": "KAZ", "kind": "state"},
+    )
+
+
+def summons_now(event_id: str, summoner: str, envoy_of: str, name: str) -> dict[str, Any]:
+    """Return, as a dict, ``summoner`` summoning ``envoy_of``'s envoy ``name`` right now."""
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    return event_dict(
+        event_id=event_id,
+        occurred_at=now,
+        recorded_at=now,
+        actor={"country": summoner, "kind": "foreign_ministry"},
+        target={"country": envoy_of, "kind": "envoy", "name": name},
+        envoy={"name": name, "sending_country": envoy_of, "host_country": summoner},
     )
 
 

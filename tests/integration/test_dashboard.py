@@ -14,13 +14,13 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from dipwatch.brokers.tansu import free_port
-from tests.helpers import event_dict, worker_process
+from tests.helpers import summons_now, worker_process
 from tests.integration.conftest import ROOT
 from tests.integration.test_web import call, wait_ready, web_env
 
@@ -60,19 +60,7 @@ def test_the_dashboard_shows_the_corpus_and_live_alerts(
             page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
             # A live alert: an analyst posts a summons now; time it from the topic to the page.
-            now = datetime.now(UTC).replace(microsecond=0).isoformat()
-            fresh = event_dict(
-                event_id="live-dashboard-1",
-                occurred_at=now,
-                recorded_at=now,
-                actor={"country": "KAZ", "kind": "foreign_ministry"},
-                target={"country": "RUS", "kind": "envoy", "name": "Alexey Borodavkin"},
-                envoy={
-                    "name": "Alexey Borodavkin",
-                    "sending_country": "RUS",
-                    "host_country": "KAZ",
-                },
-            )
+            fresh = summons_now("live-dashboard-1", "KAZ", "RUS", "Alexey Borodavkin")
             page.evaluate(
                 """() => { window.__seen = null; new MutationObserver((_, obs) => {
                     if (document.querySelector('#alerts li.new')) {

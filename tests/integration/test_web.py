@@ -11,7 +11,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from streams.folds.envoys import EnvoysState
 from streams.folds.summons import SummonsState
 from streams.folds.tension import TensionState
 from streams.views import envoy_rows, open_summons, tension_view
-from tests.helpers import event_dict, worker_process
+from tests.helpers import summons_now, worker_process
 
 TOKEN = "s3cret-token-for-tests"
 AT = "2026-01-01T00:00:00Z"
@@ -178,15 +178,7 @@ async def _stream_delay(port: int, isolated: dict[str, str]) -> float:
     await reader.readuntil(b": dipwatch alerts\n\n")
     try:
         await asyncio.sleep(1.0)  # the consumer's partitions are assigned
-        now = datetime.now(UTC).replace(microsecond=0).isoformat()
-        fresh = event_dict(
-            event_id="live-summons-1",
-            occurred_at=now,
-            recorded_at=now,
-            actor={"country": "POL", "kind": "foreign_ministry"},
-            target={"country": "RUS", "kind": "envoy", "name": "Test Envoy"},
-            envoy={"name": "Test Envoy", "sending_country": "RUS", "host_country": "POL"},
-        )
+        fresh = summons_now("live-summons-1", "POL", "RUS", "Test Envoy")
         status, _ = await asyncio.to_thread(call, port, "/events", json.dumps(fresh).encode())
         assert status == 202
 
