@@ -323,6 +323,8 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
                 for label, sub in (
                     ("base", Shape(n, d, years, shape.zipf, shape.seed)),
                     ("2x events, same rate", Shape(2 * n, d, 2 * years, shape.zipf, shape.seed)),
+                    # Past the dedup horizon (2 y) the digests stop growing with history.
+                    ("4x events, same rate", Shape(4 * n, d, 4 * years, shape.zipf, shape.seed)),
                     ("2x dyads", Shape(n, 2 * d, years, shape.zipf, shape.seed)),
                 ):
                     figs, w, _, _ = await _worker_run(bootstrap, sub, workdir, "g")

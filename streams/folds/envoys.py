@@ -61,6 +61,9 @@ _SEVERITY: Final = {
 }
 
 
+HISTORY_KEPT: Final = 20
+
+
 class EnvoyStatus(StateModel):
     """One head of mission: who, status, since when, and the events that got it there."""
 
@@ -69,6 +72,8 @@ class EnvoyStatus(StateModel):
     name: str | None = None
     status: str = "accredited"
     since: datetime | None = None
+    #: The events behind the latest changes, oldest first: the last ``HISTORY_KEPT``
+    #: (a post's whole record is the log; the state stays the size of a board).
     history: tuple[str, ...] = ()
 
 
@@ -123,7 +128,7 @@ class EnvoysFold:
                 "name": new_name,
                 "status": status,
                 "since": event.occurred_at,
-                "history": (*old.history, event.event_id),
+                "history": (*old.history, event.event_id)[-HISTORY_KEPT:],
             }
         )
         alerts.append(

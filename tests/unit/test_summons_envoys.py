@@ -87,3 +87,22 @@ def test_redelivered_events_change_nothing() -> None:
     once = fold_all(SummonsFold(), "KAZ:RUS", events)
     twice = fold_all(SummonsFold(), "KAZ:RUS", events + events[::-1])
     assert once == twice
+
+
+def test_an_envoys_history_keeps_the_latest_changes_only() -> None:
+    from streams.folds.envoys import HISTORY_KEPT
+
+    events = [
+        _act(
+            i,
+            i,
+            "RUS",
+            KOSHERBAYEV,
+            *(("envoy_departed", "010") if i % 2 else ("summon_envoy", "110")),
+        )
+        for i in range(2 * HISTORY_KEPT)
+    ]
+    value, _ = fold_all(EnvoysFold(), "KAZ:RUS", events)
+    assert value is not None
+    history = value["state"]["envoys"]["KAZ>RUS"]["history"]
+    assert history == [f"s{i}" for i in range(HISTORY_KEPT, 2 * HISTORY_KEPT)]
