@@ -31,6 +31,9 @@ __all__ = ["ReadModel"]
 
 log = get_logger(__name__)
 
+#: Alerts a live subscriber may fall behind by before it is dropped.
+_SUBSCRIBER_BACKLOG = 1000
+
 
 class ReadModel:
     """Latest state per aggregate and dyad, recent alerts, and live alert subscribers."""
@@ -75,8 +78,14 @@ class ReadModel:
         self._alerts[alert.alert_id] = alert
         while len(self._alerts) > self.max_alerts:
             self._alerts.popitem(last=False)
-        for queue in self._subscribers:
-            queue.put_nowait(alert)
+        for queue in list(self._subscribers):
+            try:
+                queue.put_nowait(alert)
+            except asyncio.QueueFull:
+                # A client that stopped reading: drop it rather than buffer forever;
+                # its stream ends and an EventSource reconnects and reloads.
+                self._subscribers.discard(queue)
+                log.warning("alert_subscriber_dropped", backlog=queue.qsize())
         return alert
 
     def alerts(self) -> list[Alert]:
@@ -86,12 +95,16 @@ class ReadModel:
     @contextlib.contextmanager
     def subscribe(self) -> Iterator[asyncio.Queue[Alert]]:
         """A queue that receives every alert read from now on, while the block runs."""
-        queue: asyncio.Queue[Alert] = asyncio.Queue()
+        queue: asyncio.Queue[Alert] = asyncio.Queue(maxsize=_SUBSCRIBER_BACKLOG)
         self._subscribers.add(queue)
         try:
             yield queue
         finally:
             self._subscribers.discard(queue)
+
+    def subscribed(self, queue: asyncio.Queue[Alert]) -> bool:
+        """Whether ``queue`` still receives alerts (a lagging one is dropped)."""
+        return queue in self._subscribers
 
     # -- following the topics ------------------------------------------------------
 

@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from aiohttp import web
+from aiokafka.errors import KafkaError
 
 from dipwatch.follow import AlertFilter
 from dipwatch.logs import get_logger
@@ -144,7 +145,7 @@ async def alert_stream(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     await response.write(b": dipwatch alerts\n\n")
     with model.subscribe() as queue:
-        while True:
+        while model.subscribed(queue):
             try:
                 alert = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
             except TimeoutError:
@@ -152,6 +153,7 @@ async def alert_stream(request: web.Request) -> web.StreamResponse:
                 continue
             body = json.dumps(alert_view(alert), ensure_ascii=False)
             await response.write(f"id: {alert.alert_id}\nevent: alert\ndata: {body}\n\n".encode())
+    return response
 
 
 async def health(request: web.Request) -> web.Response:
@@ -184,7 +186,14 @@ async def post_events(request: web.Request) -> web.Response:
         return _json({"errors": errors}, 422)
     except InvalidRecord as exc:
         return _json({"errors": [{"index": 0, "field": "body", "message": exc.reason}]}, 400)
-    await request.app[_PUBLISH](events)
+    try:
+        await request.app[_PUBLISH](events)
+    except KafkaError as exc:
+        # Some may have gone out; event ids make a retry of the whole body harmless.
+        log.warning("publish_failed", remote=request.remote, error=str(exc))
+        raise web.HTTPServiceUnavailable(
+            text=f"the broker did not acknowledge the events ({exc}); retry the same body"
+        ) from None
     log.info("events_published", remote=request.remote, event_ids=[e.event_id for e in events])
     return _json({"accepted": len(events), "event_ids": [e.event_id for e in events]}, 202)
 

@@ -1,0 +1,64 @@
+"""The read model's bookkeeping, fed by hand (its consumer is tested on real brokers)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from dipwatch.settings import Settings
+from dipwatch.topics import Topics
+from replay.loader import bundled_corpus, load_paths
+from replay.offline import fold_offline
+from schemas.codec import encode_alert
+from streams import readmodel
+from streams.aggregates import build_folds
+from streams.readmodel import ReadModel
+
+EVENTS = [item.event for item in load_paths([bundled_corpus()]).events]
+
+
+def _model(max_alerts: int = 2000) -> ReadModel:
+    return ReadModel(build_folds(Settings()), Topics(), "app", max_alerts)
+
+
+def test_changelog_values_become_states_and_tombstones_forget() -> None:
+    states, _ = fold_offline(build_folds(Settings()), EVENTS)
+    model = _model()
+    for dyad, value in states["envoys"].items():
+        model.on_changelog("envoys", json.dumps(dyad).encode(), json.dumps(value).encode())
+    assert (
+        model.states["envoys"]["KAZ:UKR"].model_dump(mode="json")
+        == (states["envoys"]["KAZ:UKR"]["state"])
+    )
+    model.on_changelog("envoys", b'"KAZ:UKR"', None)
+    assert "KAZ:UKR" not in model.states["envoys"]
+
+
+def test_alerts_are_kept_once_newest_first_and_bounded() -> None:
+    _, alerts = fold_offline(build_folds(Settings()), EVENTS)
+    model = _model(max_alerts=10)
+    for alert in alerts + alerts:  # a redelivery carries the same ids
+        model.on_alert(encode_alert(alert))
+    kept = model.alerts()
+    assert len(kept) == 10
+    assert [a.at for a in kept] == sorted((a.at for a in kept), reverse=True)
+    assert model.on_alert(b"not an alert") is None
+
+
+def test_a_subscriber_that_stops_reading_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(readmodel, "_SUBSCRIBER_BACKLOG", 3)
+    _, alerts = fold_offline(build_folds(Settings()), EVENTS)
+    model = _model()
+
+    async def run() -> tuple[bool, bool, int]:
+        with model.subscribe() as slow, model.subscribe() as fast:
+            for alert in alerts[:5]:
+                model.on_alert(encode_alert(alert))
+                if not fast.empty():
+                    fast.get_nowait()
+            return model.subscribed(slow), model.subscribed(fast), slow.qsize()
+
+    slow_on, fast_on, backlog = asyncio.run(run())
+    assert (slow_on, fast_on, backlog) == (False, True, 3)
