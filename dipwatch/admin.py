@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from dipwatch.brokers.probe import wait_until_ready
 from dipwatch.logs import get_logger
+from dipwatch.settings import Settings
 from dipwatch.topics import Topics, TopicSpec
 
-__all__ = ["ensure_topics"]
+__all__ = ["ensure_topics", "prepare_topics", "project_topics"]
 
 log = get_logger(__name__)
 
@@ -47,3 +49,18 @@ async def ensure_topics(
         return created
     finally:
         await admin.close()
+
+
+def project_topics(settings: Settings) -> tuple[TopicSpec, ...]:
+    """Every topic of a deployment: the registry's and Faust's compacted changelogs."""
+    topics = Topics(settings.topic_prefix, settings.partitions)
+    return (*topics.specs(), *topics.changelog_specs(settings.app_id))
+
+
+async def prepare_topics(settings: Settings, bootstrap_servers: str) -> list[str]:
+    """Wait for the broker, then create every topic of the deployment that is missing
+    (worker start, demo, compose's init); return those created."""
+    await wait_until_ready(bootstrap_servers, settings.connect_timeout_s)
+    return await ensure_topics(
+        bootstrap_servers, project_topics(settings), settings.replication_factor
+    )

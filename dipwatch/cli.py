@@ -378,21 +378,12 @@ def topics_cmd(
     settings = _settings()
     from dataclasses import asdict
 
-    from dipwatch.admin import ensure_topics
-    from dipwatch.brokers.probe import wait_until_ready
-    from dipwatch.topics import Topics
+    from dipwatch.admin import prepare_topics, project_topics
 
-    topics = Topics(settings.topic_prefix, settings.partitions)
-    specs = (*topics.specs(), *topics.changelog_specs(settings.app_id))
+    specs = project_topics(settings)
     if create:
-        bootstrap = _bootstrap(settings)
-
-        async def run() -> list[str]:
-            await wait_until_ready(bootstrap, settings.connect_timeout_s)
-            return await ensure_topics(bootstrap, specs, settings.replication_factor)
-
         try:
-            created = asyncio.run(run())
+            created = asyncio.run(prepare_topics(settings, _bootstrap(settings)))
         except DipwatchError as exc:
             _fail(f"topics: {exc}")
         typer.echo(f"created {len(created)} of {len(specs)} topics: {', '.join(created) or '-'}")

@@ -8,8 +8,7 @@ import signal
 import sys
 import time
 
-from dipwatch.admin import ensure_topics
-from dipwatch.brokers.probe import wait_until_ready
+from dipwatch.admin import prepare_topics
 from dipwatch.brokers.tansu import EmbeddedBroker, free_port, port_is_free
 from dipwatch.follow import follow_alerts, render_alert
 from dipwatch.settings import Settings
@@ -44,8 +43,7 @@ async def run_demo(settings: Settings, *, exit_after_replay: bool, speed: Speed)
     try:
         topics = Topics(settings.topic_prefix, settings.partitions)
         web_port = settings.web_port if port_is_free(settings.web_port) else free_port()
-        await wait_until_ready(bootstrap, settings.connect_timeout_s)
-        await ensure_topics(bootstrap, topics, settings.replication_factor)
+        await prepare_topics(settings, bootstrap)
         # The worker's own logs would drown the alert lines: warnings and up only.
         env = {
             **os.environ,

@@ -9,24 +9,14 @@ import time
 
 import faust
 
-from dipwatch.admin import ensure_topics
-from dipwatch.brokers.probe import wait_until_ready
+from dipwatch.admin import prepare_topics
 from dipwatch.logs import get_logger
 from dipwatch.settings import Settings
-from dipwatch.topics import Topics
 from streams.app import create_app
 
 __all__ = ["run_worker"]
 
 log = get_logger(__name__)
-
-
-async def _preflight(settings: Settings, bootstrap: str) -> None:
-    await wait_until_ready(bootstrap, settings.connect_timeout_s)
-    topics = Topics(settings.topic_prefix, settings.partitions)
-    # Faust's changelogs too, so the web side's read model finds every topic at once.
-    specs = (*topics.specs(), *topics.changelog_specs(settings.app_id))
-    await ensure_topics(bootstrap, specs, settings.replication_factor)
 
 
 def run_worker(
@@ -40,7 +30,7 @@ def run_worker(
     ``max_runtime_s``; raise ``BrokerUnavailable`` if the broker does not answer."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    loop.run_until_complete(_preflight(settings, bootstrap))
+    loop.run_until_complete(prepare_topics(settings, bootstrap))
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     app = create_app(settings, bootstrap)
     started = time.monotonic()
