@@ -66,9 +66,14 @@ class Topics:
     def all_alerts(self) -> tuple[str, ...]:
         return tuple(self.alerts(a) for a in ALERT_AGGREGATES)
 
+    @staticmethod
+    def table(aggregate: str) -> str:
+        """The name of an aggregate's Faust table (state and dedup digests per dyad)."""
+        return f"{aggregate}-state"
+
     def changelog(self, app_id: str, aggregate: str) -> str:
-        """The changelog topic of an aggregate's Faust table (Faust names it)."""
-        return f"{app_id}-{aggregate}-state-changelog"
+        """The changelog topic of an aggregate's Faust table, as Faust names it."""
+        return f"{app_id}-{self.table(aggregate)}-changelog"
 
     def changelog_specs(self, app_id: str) -> tuple[TopicSpec, ...]:
         """Faust's changelog topics, as Faust creates them: compacted, one per table."""

@@ -52,7 +52,7 @@ def register_agents(app: faust.App, settings: Settings) -> None:
     folds = build_folds(settings)
     tables = {
         fold.name: app.Table(
-            f"{fold.name}-state",
+            topics.table(fold.name),
             default=None,
             partitions=settings.partitions,
             help=f"{fold.name} state and dedup set per dyad",

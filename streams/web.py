@@ -76,7 +76,7 @@ async def tension_list(request: web.Request) -> web.Response:
     fold = _tension_fold(model)
     rows = [
         tension_summary(fold, state, today)
-        for dyad, state in sorted(model.states["tension"].items())
+        for dyad, state in model.states["tension"].items()
         if isinstance(state, TensionState) and (wanted is None or dyad in wanted)
     ]
     rows.sort(key=lambda r: (-r["current"]["conflict"], r["dyad"]))

@@ -66,6 +66,19 @@ def summons_now(event_id: str, summoner: str, envoy_of: str, name: str) -> dict[
     )
 
 
+def stop_process(proc: subprocess.Popen[bytes] | None, timeout_s: float = 30) -> None:
+    """SIGTERM a process if it still runs (a worker commits on it); SIGKILL after
+    ``timeout_s``."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextmanager
 def worker_process(
     env: dict[str, str], log_path: Path, *args: str
@@ -81,10 +94,4 @@ def worker_process(
         try:
             yield proc
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)

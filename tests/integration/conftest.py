@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from dipwatch.brokers.probe import wait_until_ready
 from dipwatch.brokers.tansu import EmbeddedBroker, free_port
 from dipwatch.topics import Topics
+from tests.helpers import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,11 +74,7 @@ def bootstrap(tmp_path_factory: pytest.TempPathFactory, broker_kind: str) -> Ite
         asyncio.run(wait_until_ready(address, 120))
         yield address
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
 
 

@@ -27,6 +27,7 @@ from dipwatch.topics import Topics
 from replay.offline import fold_offline
 from schemas.codec import encode_event
 from streams.aggregates import build_folds
+from tests.helpers import stop_process
 from tests.integration.conftest import ROOT
 from tests.integration.kafka_io import collect_alerts, table_state
 
@@ -102,9 +103,7 @@ def test_a_30_s_broker_outage_mid_replay_is_ridden_out(
         assert worker.poll() is None, "the worker died with the broker"
     finally:
         for proc in (replay, worker, broker):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                proc.wait(60)
+            stop_process(proc, 60)
         worker_log.close()
     assert {a.alert_id for a in got} == {a.alert_id for a in expected}
     assert streamed == state

@@ -28,6 +28,7 @@ from dipwatch.topics import Topics
 from replay.loader import bundled_corpus, load_paths
 from replay.offline import fold_offline
 from streams.aggregates import build_folds
+from tests.helpers import stop_process
 from tests.integration.conftest import ROOT
 from tests.integration.kafka_io import collect_alerts
 
@@ -139,8 +140,7 @@ def test_the_compose_services_run_as_local_processes(
         assert {a.alert_id for a in got} == {a.alert_id for a in expected}
         assert worker.poll() is None
     finally:
-        worker.terminate()
-        worker.wait(60)
+        stop_process(worker, 60)
 
 
 @pytest.mark.parametrize("service", ["init", "worker", "replay", "alerts"])

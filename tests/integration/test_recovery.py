@@ -27,6 +27,7 @@ from replay.offline import fold_offline
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
 from streams.aggregates import build_folds
+from tests.helpers import stop_process
 from tests.integration.kafka_io import collect_alerts, table_state
 
 KILLS = 4
@@ -110,8 +111,7 @@ def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
             for name, values in state.items()
         }
     finally:
-        proc.terminate()
-        proc.wait(30)
+        stop_process(proc)
     by_id = {a.alert_id: a for a in expected}
     repeats = sum(n - 1 for n in Counter(a.alert_id for a in got).values())
     print(
