@@ -2,10 +2,13 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY dipwatch ./dipwatch
 COPY schemas ./schemas
 COPY streams ./streams
+COPY infra ./infra
+COPY alerts ./alerts
+COPY query ./query
 COPY replay ./replay
+COPY dipwatch ./dipwatch
 COPY bench ./bench
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 

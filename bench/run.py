@@ -1,4 +1,4 @@
-"""``dipwatch bench``: publish, worker and raw-consume rates, latency and memory.
+"""``python -m bench``: publish, worker and raw-consume rates, latency and memory.
 
 Each phase talks to a real broker (the embedded one or Apache Kafka, started here) and
 a real worker process — the same ``dipwatch worker`` users run. Figures are rates and
@@ -28,10 +28,10 @@ from typing import Any, Literal
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.generate import Shape, dyads, generate
-from dipwatch.admin import ensure_topics
-from dipwatch.brokers.probe import wait_until_ready
-from dipwatch.brokers.tansu import EmbeddedBroker, free_port
-from dipwatch.topics import Topics
+from infra.admin import ensure_topics
+from infra.brokers.probe import wait_until_ready
+from infra.brokers.tansu import EmbeddedBroker, free_port
+from infra.topics import Topics
 from replay.loader import Loaded
 from replay.publish import publish_events
 from schemas.codec import encode_event
@@ -243,22 +243,7 @@ async def _latency(
         delay = target_t - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        a, b = pairs[i % len(pairs)]
-        event = DiplomaticEvent.model_validate(
-            {
-                "event_id": f"lat-{uuid.uuid4().hex[:12]}",
-                "occurred_at": (base + timedelta(milliseconds=i)).isoformat(),
-                "date_precision": "day",
-                "recorded_at": (base + timedelta(days=1)).isoformat(),
-                "actor": {"country": a, "kind": "foreign_ministry"},
-                "target": {"country": b, "kind": "envoy"},
-                "action": "summon_envoy",
-                "cameo": "110",
-                "envoy": {"sending_country": b, "host_country": a},
-                "summary": "Synthetic summons for the latency probe.",
-                "sources": [{"publisher": "dipwatch bench", "title": "latency", "language": "en"}],
-            }
-        )
+        event = _probe_summons(pairs[i % len(pairs)], base + timedelta(milliseconds=i))
         sent[event.event_id] = time.perf_counter()
         await producer.send(
             topics.events,
@@ -273,6 +258,30 @@ async def _latency(
     reader.cancel()
     await producer.stop()
     await consumer.stop()
+    return _quantiles(rate, sent, got)
+
+
+def _probe_summons(pair: tuple[str, str], at: datetime) -> DiplomaticEvent:
+    """A summons from ``pair[0]`` of ``pair[1]``'s envoy at ``at``: raises one alert."""
+    a, b = pair
+    return DiplomaticEvent.model_validate(
+        {
+            "event_id": f"lat-{uuid.uuid4().hex[:12]}",
+            "occurred_at": at.isoformat(),
+            "date_precision": "day",
+            "recorded_at": (at + timedelta(days=1)).isoformat(),
+            "actor": {"country": a, "kind": "foreign_ministry"},
+            "target": {"country": b, "kind": "envoy"},
+            "action": "summon_envoy",
+            "cameo": "110",
+            "envoy": {"sending_country": b, "host_country": a},
+            "summary": "Synthetic summons for the latency probe.",
+            "sources": [{"publisher": "dipwatch bench", "title": "latency", "language": "en"}],
+        }
+    )
+
+
+def _quantiles(rate: float, sent: dict[str, float], got: dict[str, float]) -> dict[str, float]:
     lat = sorted((got[k] - sent[k]) * 1000 for k in got)
     q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [float("nan")] * 99
     return {

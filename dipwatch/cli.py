@@ -1,4 +1,4 @@
-"""The ``dipwatch`` command: broker, worker, replay, alerts, demo."""
+"""The ``dipwatch`` command: broker, worker, replay, publish, timeline, alerts, demo, topics."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from dipwatch.logs import configure_logging
-from dipwatch.settings import Settings
+from infra.logs import configure_logging
+from infra.settings import Settings
+from schemas.alerts import Alert
 from schemas.errors import DipwatchError
+from schemas.filters import AlertFilter
 
 __all__ = ["main"]
 
@@ -68,7 +70,7 @@ def broker(
 ) -> None:
     """Run the embedded broker (Tansu) on loopback until Ctrl-C or SIGTERM."""
     settings = _settings()
-    from dipwatch.brokers.tansu import EmbeddedBroker
+    from infra.brokers.tansu import EmbeddedBroker
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -96,11 +98,16 @@ def worker(
 ) -> None:
     """Run a Faust worker: fold events into state, raise alerts."""
     settings = _settings()
+    from query.service import register_web
     from streams.worker import run_worker
 
     try:
         run_worker(
-            settings, _bootstrap(settings), idle_timeout_s=idle_timeout, max_runtime_s=max_runtime
+            settings,
+            _bootstrap(settings),
+            idle_timeout_s=idle_timeout,
+            max_runtime_s=max_runtime,
+            extensions=[register_web] if settings.web_enabled else [],
         )
     except DipwatchError as exc:
         _fail(f"worker: {exc}")
@@ -161,10 +168,10 @@ def publish(
 ) -> None:
     """Validate analysts' events (every field of every file first), then publish them."""
     settings = _settings()
-    from dipwatch.topics import Topics
-    from replay.intake import read_document
+    from infra.topics import Topics
     from replay.loader import Loaded
     from replay.publish import publish_events
+    from schemas.intake import read_document
 
     try:
         items = [
@@ -176,7 +183,7 @@ def publish(
         _fail(f"publish: {exc}")
     items.sort(key=lambda i: (i.event.occurred_at, i.event.event_id))
     if not dry_run:
-        topic = Topics(settings.topic_prefix, settings.partitions).events
+        topic = Topics.from_settings(settings).events
         try:
             asyncio.run(publish_events(_bootstrap(settings), topic, items, max_outage_s=30))
         except DipwatchError as exc:
@@ -198,9 +205,9 @@ def timeline(
     """Fold the events offline and write the alerts and tension as a Markdown timeline."""
     settings = _settings()
     from replay.loader import bundled_corpus, load_paths
-    from replay.offline import fold_offline
     from replay.timeline import render_timeline, splice
-    from streams.aggregates import build_folds, tension_fold
+    from streams.folds.offline import fold_offline
+    from streams.folds.registry import build_folds, tension_fold
 
     chosen = list(paths or [bundled_corpus()])
     report = load_paths(chosen)
@@ -227,45 +234,6 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return path.name
-
-
-@cli.command()
-def bench(
-    broker_kind: Annotated[
-        str,
-        typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka, started here)."),
-    ] = "embedded",
-    events: Annotated[int, typer.Option(help="Synthetic events to publish and fold.")] = 200_000,
-    dyads: Annotated[int, typer.Option(help="Country pairs (Zipf-skewed activity).")] = 3_000,
-    years: Annotated[float, typer.Option(help="Years of event time the events span.")] = 5.0,
-    rate: Annotated[
-        float, typer.Option(help="Offered load of the latency probe, events/s.")
-    ] = 1000.0,
-    latency_seconds: Annotated[float, typer.Option(help="Length of the latency probe.")] = 20.0,
-    growth: Annotated[
-        bool, typer.Option(help="Also measure RSS growth with events and dyads.")
-    ] = True,
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Write the summary here.")
-    ] = None,
-) -> None:
-    """Measure publish, worker and raw-consume rates, publish-to-alert latency and RSS."""
-    from bench.generate import Shape
-    from bench.run import BenchOptions, run_bench
-
-    if broker_kind not in ("embedded", "kafka"):
-        _fail(f"bench: --broker must be embedded or kafka, not {broker_kind!r}")
-    settings = _settings()
-    options = BenchOptions(
-        broker=broker_kind,  # type: ignore[arg-type]
-        bootstrap=settings.bootstrap_servers,
-        shape=Shape(events=events, dyads=dyads, years=years),
-        rate=rate,
-        latency_seconds=latency_seconds,
-        growth=growth,
-        json_path=json_path,
-    )
-    run_bench(options)
 
 
 def _speed(value: str) -> float | None:
@@ -303,8 +271,6 @@ def alerts(
 ) -> None:
     """Follow the alert topics: from now (default), the beginning or a date."""
     settings = _settings()
-    from dipwatch.follow import AlertFilter, follow_alerts, render_alert
-    from dipwatch.topics import Topics
     from schemas.alerts import Severity
 
     try:
@@ -312,35 +278,41 @@ def alerts(
     except ValueError:
         _fail(f"unknown severity {severity!r}")
     start = "beginning" if from_beginning else (_date(since) or "end")
-    topics = Topics(settings.topic_prefix, settings.partitions)
-
-    def show(alert: object) -> None:
-        from schemas.alerts import Alert
-
-        assert isinstance(alert, Alert)
-        typer.echo(alert.model_dump_json() if as_json else render_alert(alert))
-
-    async def run() -> int:
-        from dipwatch.brokers.probe import wait_until_ready
-
-        bootstrap = _bootstrap(settings)
-        await wait_until_ready(bootstrap, settings.connect_timeout_s)
-        return await follow_alerts(
-            bootstrap,
-            topics.all_alerts,
-            show,
-            start=start,
-            alert_filter=AlertFilter(frozenset(dyad or ()), frozenset(rule or ()), chosen),
-            max_alerts=max_alerts,
-            idle_timeout_s=idle_timeout,
-        )
-
+    wanted = AlertFilter(frozenset(dyad or ()), frozenset(rule or ()), chosen)
     try:
-        asyncio.run(run())
+        asyncio.run(_follow(settings, wanted, start, as_json, max_alerts, idle_timeout))
     except KeyboardInterrupt:
         pass
     except DipwatchError as exc:
         _fail(f"alerts: {exc}")
+
+
+async def _follow(
+    settings: Settings,
+    wanted: AlertFilter,
+    start: str | datetime,
+    as_json: bool,
+    max_alerts: int | None,
+    idle_timeout_s: float | None,
+) -> int:
+    from alerts.follow import follow_alerts, render_alert
+    from infra.brokers.probe import wait_until_ready
+    from infra.topics import Topics
+
+    def show(alert: Alert) -> None:
+        typer.echo(alert.model_dump_json() if as_json else render_alert(alert))
+
+    bootstrap = _bootstrap(settings)
+    await wait_until_ready(bootstrap, settings.connect_timeout_s)
+    return await follow_alerts(
+        bootstrap,
+        Topics.from_settings(settings).all_alerts,
+        show,
+        start=start,
+        alert_filter=wanted,
+        max_alerts=max_alerts,
+        idle_timeout_s=idle_timeout_s,
+    )
 
 
 @cli.command()
@@ -378,7 +350,7 @@ def topics_cmd(
     settings = _settings()
     from dataclasses import asdict
 
-    from dipwatch.admin import prepare_topics, project_topics
+    from infra.admin import prepare_topics, project_topics
 
     specs = project_topics(settings)
     if create:

@@ -6,54 +6,23 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from dipwatch.logs import get_logger
-from dipwatch.topics import REASON_HEADER
+from infra.clients import event_producer, send_event
+from infra.logs import get_logger
+from infra.topics import REASON_HEADER
 from replay.loader import Loaded, Problem
-from schemas.codec import encode_event
 from schemas.errors import ReplayAborted
-from schemas.events import DiplomaticEvent
 
-__all__ = ["Speed", "event_producer", "publish_dead_letters", "publish_events", "send_event"]
+__all__ = ["Speed", "publish_dead_letters", "publish_events"]
 
 log = get_logger(__name__)
 
 #: ``None`` = as fast as possible; otherwise a factor of real time.
 Speed = float | None
 _CHUNK = 500
-
-
-def event_producer(bootstrap: str, *, outage_s: float = 30.0) -> AIOKafkaProducer:
-    # acks=all; no idempotence: the embedded broker has no InitProducerId, and
-    # dedup by event_id in the worker makes a resent record harmless.
-    # A batch lives as long as one request may take (aiokafka's batch TTL is the request
-    # timeout): while it lives the producer retries it, one request per broker at a time,
-    # so a broker outage shorter than ``outage_s`` keeps every dyad's events in order.
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=False,
-        linger_ms=5,
-        request_timeout_ms=int(outage_s * 1000),
-        max_request_size=2 * 1024 * 1024,
-    )
-
-
-async def send_event(
-    producer: AIOKafkaProducer, topic: str, event: DiplomaticEvent
-) -> asyncio.Future[Any]:
-    """Queue one event: key = dyad, record timestamp = occurred_at; return its ack future."""
-    future: asyncio.Future[Any] = await producer.send(
-        topic,
-        key=event.dyad.encode(),
-        value=encode_event(event),
-        timestamp_ms=int(event.occurred_at.timestamp() * 1000),
-    )
-    return future
 
 
 async def publish_events(

@@ -9,18 +9,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from dipwatch.admin import ensure_topics
-from dipwatch.brokers.probe import wait_until_ready
-from dipwatch.logs import get_logger
-from dipwatch.settings import Settings
-from dipwatch.topics import Topics
+from infra.admin import ensure_topics
+from infra.brokers.probe import wait_until_ready
+from infra.logs import get_logger
+from infra.settings import Settings
+from infra.topics import Topics
 from replay.loader import LoadReport, bundled_corpus, load_paths, select
-from replay.offline import fold_offline
 from replay.publish import Speed, publish_dead_letters, publish_events
 from replay.summary import summarise
 from schemas.codec import encode_alert
 from schemas.events import DiplomaticEvent
-from streams.aggregates import build_folds
+from streams.folds.offline import fold_offline
+from streams.folds.registry import build_folds
 
 __all__ = ["ReplayOptions", "run_replay"]
 
@@ -96,7 +96,7 @@ async def _publish(settings: Settings, report: LoadReport, chosen: list, speed: 
 
         raise BrokerUnavailable("no broker configured: set DIPWATCH_BOOTSTRAP_SERVERS=host:port")
     bootstrap = settings.bootstrap_servers
-    topics = Topics(settings.topic_prefix, settings.partitions)
+    topics = Topics.from_settings(settings)
     await wait_until_ready(bootstrap, settings.connect_timeout_s)
     await ensure_topics(bootstrap, topics, settings.replication_factor)
     if report.problems:

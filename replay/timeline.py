@@ -144,14 +144,27 @@ def render_timeline(
         "| dyad | peak | on | level then | highest score by half-year |",
         "|---|---:|---|---|---|",
     ]
-    for dyad in dyads:
+    out += _peak_rows(points)
+    out += _month_rows(dyads, peaks)
+    out += _alert_rows(alerts)
+    out += ["", END]
+    return "\n".join(out) + "\n"
+
+
+def _peak_rows(points: dict[str, list[Point]]) -> list[str]:
+    rows = []
+    for dyad in sorted(points):
         top = max(points[dyad], key=lambda p: (p.conflict, p.at))
         halves: dict[str, float] = {}
         for p in points[dyad]:
             halves[_half(p.at)] = max(halves.get(_half(p.at), 0.0), p.conflict)
         by_half = ", ".join(f"{h}: {v:.1f}" for h, v in sorted(halves.items()))
-        out.append(f"| {dyad} | {top.conflict:.1f} | {top.at.date()} | {top.level} | {by_half} |")
-    out += [
+        rows.append(f"| {dyad} | {top.conflict:.1f} | {top.at.date()} | {top.level} | {by_half} |")
+    return rows
+
+
+def _month_rows(dyads: list[str], peaks: dict[str, dict[str, float]]) -> list[str]:
+    rows = [
         "",
         "### Tension by month",
         "",
@@ -161,23 +174,25 @@ def render_timeline(
         "| month | " + " | ".join(dyads) + " |",
         "|---|" + "---|" * len(dyads),
     ]
-    months = sorted({m for row in peaks.values() for m in row})
-    for month in months:
+    for month in sorted({m for row in peaks.values() for m in row}):
         values = [peaks[d].get(month, 0.0) for d in dyads]
         if max(values) < 0.5:
             continue
         cells = [f"{v:5.1f} {_bar(v, 2.0)}" if v >= 0.05 else "" for v in values]
-        out.append(f"| {month} | " + " | ".join(cells) + " |")
-    out += ["", "### Alerts in event time", ""]
+        rows.append(f"| {month} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _alert_rows(alerts: Sequence[Alert]) -> list[str]:
+    rows = ["", "### Alerts in event time", ""]
     for alert in sorted(alerts, key=lambda a: (a.at, a.dyad)):
-        out += [
+        rows += [
             f"- **{alert.at.date()} · {alert.dyad} · `{alert.rule}` ({alert.severity.value})** — "
             f"{alert.title}.  ",
             f"  {alert.detail}  ",
             f"  Evidence: {', '.join(f'`{e}`' for e in alert.evidence)}",
         ]
-    out += ["", END]
-    return "\n".join(out) + "\n"
+    return rows
 
 
 def splice(document: str, generated: str) -> str:

@@ -19,7 +19,6 @@ __all__ = [
     "Action",
     "Scale",
     "cameo_codes",
-    "cameo_description",
     "goldstein",
 ]
 
@@ -123,6 +122,7 @@ def _table() -> dict[str, tuple[str, float]]:
     return {r["cameo_code"]: (r["description"], float(r["goldstein"])) for r in rows}
 
 
+@cache
 def cameo_codes() -> frozenset[str]:
     """Return every code of the pinned codebook."""
     return frozenset(_table())
@@ -131,11 +131,6 @@ def cameo_codes() -> frozenset[str]:
 def goldstein(code: str) -> float:
     """Return the Goldstein weight of a CAMEO code; ``KeyError`` for an unknown code."""
     return _table()[code][1]
-
-
-def cameo_description(code: str) -> str:
-    """Return the codebook's description of a CAMEO code."""
-    return _table()[code][0]
 
 
 def _check_vocabulary() -> None:

@@ -21,12 +21,14 @@ from pydantic import (
 )
 
 from schemas.codebook import ACTION_CAMEO, SCALE, Action, Scale, cameo_codes, goldstein
+from schemas.errors import InvalidRecord
 
 #: How far after its log time (record timestamp, or the wall clock for live intake) an
 #: event may be dated: day-precision dates of events published the same day, clock skew.
 FUTURE_TOLERANCE: Final = timedelta(days=1)
 
 __all__ = [
+    "EPOCH",
     "EVENT_ID_NAMESPACE",
     "EVENT_SCHEMA_VERSION",
     "FUTURE_TOLERANCE",
@@ -37,6 +39,7 @@ __all__ = [
     "Party",
     "PartyKind",
     "Source",
+    "check_log_time",
     "derive_event_id",
     "dyad_of",
 ]
@@ -44,8 +47,10 @@ __all__ = [
 EVENT_SCHEMA_VERSION: Final = 1
 #: Namespace of derived event ids: uuid5(EVENT_ID_NAMESPACE, canonical content).
 EVENT_ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://dipwatch.org/events")
-# Before this date exact decay sums would need huge integers; no source needs it.
-EARLIEST: Final = datetime(1900, 1, 1, tzinfo=UTC)
+#: The project's one epoch: the earliest time a record may carry, day 0 of the dedup
+#: clock and the origin of the decay sums (before it exact sums would need huge integers;
+#: no source needs it).
+EPOCH: Final = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 def _alpha3(value: str) -> str:
@@ -61,8 +66,8 @@ def _language(value: str) -> str:
 
 
 def _utc(value: datetime) -> datetime:
-    if value < EARLIEST:
-        raise ValueError(f"{value.isoformat()} is before {EARLIEST.date()}")
+    if value < EPOCH:
+        raise ValueError(f"{value.isoformat()} is before {EPOCH.date()}")
     return value.astimezone(UTC)
 
 
@@ -202,6 +207,19 @@ class DiplomaticEvent(BaseModel):
     def content_digest(self) -> str:
         """Hash of everything but ``recorded_at``: two records of one fact agree on it."""
         return hashlib.sha256(_canonical(self.model_dump(mode="json"))).hexdigest()
+
+
+def check_log_time(event: DiplomaticEvent, record_timestamp_s: float | None) -> None:
+    """Refuse an event dated after the record that carries it (log time, not wall clock:
+    a replay of the same log decides the same)."""
+    if record_timestamp_s is None or record_timestamp_s <= 0:
+        return
+    if event.occurred_at.timestamp() > record_timestamp_s + FUTURE_TOLERANCE.total_seconds():
+        logged = datetime.fromtimestamp(record_timestamp_s, UTC).isoformat(timespec="seconds")
+        raise InvalidRecord(
+            f"occurred_at {event.occurred_at.isoformat()} is in the future of its record "
+            f"(record timestamp {logged}): an event cannot be published before it happens"
+        )
 
 
 def dyad_of(a: str, b: str) -> str:

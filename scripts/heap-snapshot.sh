@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events="${1:?events}" years="${2:?years}" work="$(mktemp -d)"
-port="$(.venv/bin/python -c 'from dipwatch.brokers.tansu import free_port; print(free_port())')"
+port="$(.venv/bin/python -c 'from infra.brokers.tansu import free_port; print(free_port())')"
 .venv/bin/dipwatch broker --port "$port" >"$work/broker.log" 2>&1 &
 broker=$!
 trap 'kill $broker 2>/dev/null; rm -rf "$work"' EXIT

@@ -1,55 +1,77 @@
-"""Thin Faust adapters: decode, re-key or dead-letter, dedup+fold per aggregate, store, send."""
+"""The Faust agent: Kafka I/O around :class:`~streams.processing.Batch`, nothing else."""
 
 from __future__ import annotations
 
 import time
-import weakref
-from datetime import UTC, datetime
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Any
 
 import faust
-from faust.streams import _current_event
 
-from dipwatch.logs import get_logger
-from dipwatch.settings import Settings
-from dipwatch.topics import ALERT_AGGREGATES, REASON_HEADER, SOURCE_HEADER, Topics
-from schemas.codec import decode_event, encode_alert
-from schemas.errors import InvalidRecord
-from schemas.events import FUTURE_TOLERANCE, DiplomaticEvent
-from streams.aggregates import build_folds
-from streams.folds.base import Guarded, TooLate, check_horizon, guarded_apply
+from infra.logs import get_logger
+from infra.settings import Settings
+from infra.topics import REASON_HEADER, SOURCE_HEADER, Topics
+from schemas.codec import encode_alert
+from streams.compat import on_behalf_of
+from streams.folds.base import Fold
+from streams.processing import Batch, Outcome, Verdict
 
-__all__ = ["check_log_time", "register_agents"]
+__all__ = ["register_agents"]
 
 log = get_logger(__name__)
 
-FUTURE_TOLERANCE_S: Final = FUTURE_TOLERANCE.total_seconds()
+
+class Outlets:
+    """The topics the agent writes to: dead letters, re-keyed events, alerts."""
+
+    def __init__(self, app: faust.App, topics: Topics, partitions: int) -> None:
+        raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+        self.events = app.topic(topics.events, partitions=partitions, **raw)
+        self.dead_letter = app.topic(topics.dead_letter, partitions=1, **raw)
+        self.alerts = {
+            name: app.topic(topics.alerts(name), partitions=partitions, **raw)
+            for name in topics.aggregate_names
+        }
+
+    async def carry_out(self, outcome: Outcome, message: Any) -> None:
+        """Send what ``outcome`` asks for: a dead letter, a re-keyed record or alerts."""
+        where = f"{message.topic}:{message.partition}:{message.offset}"
+        bound = log.bind(topic=message.topic, partition=message.partition, offset=message.offset)
+        if outcome.verdict is Verdict.DEAD_LETTER:
+            await self.dead_letter.send(
+                key=message.key,
+                value=message.value,
+                headers=[(REASON_HEADER, outcome.reason.encode()), (SOURCE_HEADER, where.encode())],
+            )
+            bound.warning("record_dead_lettered", reason=outcome.reason)
+        elif outcome.verdict is Verdict.REKEY:
+            # State lives in the dyad's partition: send the record there, once.
+            assert outcome.event is not None
+            await self.events.send(
+                key=outcome.dyad.encode(),
+                value=message.value,
+                timestamp=outcome.event.occurred_at.timestamp(),
+                headers=[(SOURCE_HEADER, where.encode())],
+            )
+            bound.warning("record_rekeyed", event_id=outcome.event.event_id, key=message.key)
+        elif outcome.folded is not None and outcome.event is not None:
+            for name in outcome.folded.duplicate_in:
+                bound.info("event_duplicate_skipped", event_id=outcome.event.event_id, fold=name)
+            for alert in outcome.folded.alerts:
+                await self.alerts[alert.aggregate].send(
+                    key=outcome.dyad.encode(),
+                    value=encode_alert(alert),
+                    timestamp=alert.at.timestamp(),
+                )
+                bound.info("alert_raised", alert_id=alert.alert_id, rule=alert.rule)
 
 
-def check_log_time(event: DiplomaticEvent, record_timestamp: float | None) -> None:
-    """Refuse an event dated after the record that carries it (log time, not wall clock:
-    a replay of the same log decides the same)."""
-    if record_timestamp is None or record_timestamp <= 0:
-        return
-    if event.occurred_at.timestamp() > record_timestamp + FUTURE_TOLERANCE_S:
-        logged = datetime.fromtimestamp(record_timestamp, UTC).isoformat(timespec="seconds")
-        raise InvalidRecord(
-            f"occurred_at {event.occurred_at.isoformat()} is in the future of its record "
-            f"(record timestamp {logged}): an event cannot be published before it happens"
-        )
-
-
-def register_agents(app: faust.App, settings: Settings) -> None:
-    """Declare the topics, tables and the folding agent on ``app``."""
-    topics = Topics(settings.topic_prefix, settings.partitions)
-    raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
-    events = app.topic(topics.events, partitions=settings.partitions, **raw)
-    dead_letter = app.topic(topics.dead_letter, partitions=1, **raw)
-    alert_topics = {
-        a: app.topic(topics.alerts(a), partitions=settings.partitions, **raw)
-        for a in ALERT_AGGREGATES
-    }
-    folds = build_folds(settings)
+def register_agents(
+    app: faust.App, settings: Settings, topics: Topics, folds: Sequence[Fold[Any]]
+) -> dict[str, Any]:
+    """Declare the topics, one table per aggregate and the folding agent on ``app``;
+    return the tables by aggregate name."""
+    outlets = Outlets(app, topics, settings.partitions)
     tables = {
         fold.name: app.Table(
             topics.table(fold.name),
@@ -59,81 +81,24 @@ def register_agents(app: faust.App, settings: Settings) -> None:
         )
         for fold in folds
     }
-    app.dipwatch_tables = tables  # type: ignore[attr-defined]  # for the web views
 
-    horizon = settings.dedup_horizon_days
+    def read(name: str, dyad: str) -> Any:
+        return tables[name].get(dyad)
 
-    async def to_dead_letter(message: Any, where: str, reason: str, bound: Any) -> None:
-        await dead_letter.send(
-            key=message.key,
-            value=message.value,
-            headers=[(REASON_HEADER, reason.encode()), (SOURCE_HEADER, where.encode())],
-        )
-        bound.warning("record_dead_lettered", reason=reason)
-
-    async def handle(record: Any, pending: dict[tuple[str, str], tuple[Guarded[Any], Any]]) -> None:
-        """Fold one record; touched table values wait in ``pending`` for the batch end."""
-        message = record.message
-        where = f"{message.topic}:{message.partition}:{message.offset}"
-        bound = log.bind(topic=message.topic, partition=message.partition, offset=message.offset)
-        try:
-            event = decode_event(message.value)
-            check_log_time(event, message.timestamp)
-        except InvalidRecord as exc:
-            await to_dead_letter(message, where, exc.reason, bound)
-            return
-        dyad = event.dyad
-        if message.key != dyad.encode():
-            # State lives in the dyad's partition: send the record there, once.
-            await events.send(
-                key=dyad.encode(),
-                value=message.value,
-                timestamp=event.occurred_at.timestamp(),
-                headers=[(SOURCE_HEADER, where.encode())],
-            )
-            bound.warning("record_rekeyed", event_id=event.event_id, key=message.key)
-            return
-        current = {
-            fold.name: pending[(fold.name, dyad)][0]
-            if (fold.name, dyad) in pending
-            else Guarded.of(fold, dyad, tables[fold.name].get(dyad), horizon)
-            for fold in folds
-        }
-        try:
-            for fold in folds:
-                check_horizon(current[fold.name], event)
-        except TooLate as exc:
-            await to_dead_letter(message, where, exc.reason, bound)
-            return
-        for fold in folds:
-            value, alerts = guarded_apply(fold, dyad, current[fold.name], event, horizon)
-            if value is None:
-                bound.info("event_duplicate_skipped", event_id=event.event_id, fold=fold.name)
-                continue
-            pending[(fold.name, dyad)] = (value, record)
-            for alert in alerts:
-                await alert_topics[alert.aggregate].send(
-                    key=dyad.encode(),
-                    value=encode_alert(alert),
-                    timestamp=alert.at.timestamp(),
-                )
-                bound.info("alert_raised", alert_id=alert.alert_id, rule=alert.rule, dyad=dyad)
-
-    @app.agent(events, name="dipwatch.fold", concurrency=1)
+    @app.agent(outlets.events, name="dipwatch.fold", concurrency=1)
     async def fold_events(stream: faust.StreamT[Any]) -> None:
         # Batches: a dyad touched n times in a batch costs one changelog write, not n.
         batches = stream.take_events(settings.batch_size, within=settings.batch_within_s)  # type: ignore[attr-defined]
-        async for batch in batches:
+        async for records in batches:
             app.dipwatch_last_event = time.monotonic()  # type: ignore[attr-defined]
-            pending: dict[tuple[str, str], tuple[Guarded[Any], Any]] = {}
-            for record in batch:
-                await handle(record, pending)
-            for (name, dyad), (value, record) in pending.items():
-                # The changelog partition is the record's: Faust reads it from the
-                # current-event context variable, which a batch does not set. Only
-                # this task's context is touched, not the stream's shared attribute.
-                token = _current_event.set(weakref.ref(record))
-                try:
+            batch: Batch[Any] = Batch(folds, read, settings.dedup_horizon_days)
+            for record in records:
+                message = record.message
+                outcome = batch.process(message.key, message.value, message.timestamp, record)
+                await outlets.carry_out(outcome, message)
+            for name, dyad, value, record in batch.writes():
+                # The changelog partition is the record's (see streams/compat.py).
+                with on_behalf_of(record):
                     tables[name][dyad] = value
-                finally:
-                    _current_event.reset(token)
+
+    return tables

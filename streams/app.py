@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import faust
 
-from dipwatch.settings import Settings
-from dipwatch.topics import DEAD_LETTER_MAX_BYTES
+from infra.settings import Settings
+from infra.topics import DEAD_LETTER_MAX_BYTES, Topics
+from streams.agents import register_agents
+from streams.folds.registry import AGGREGATES, Aggregate, build_folds
 
-__all__ = ["create_app"]
+__all__ = ["Extension", "create_app"]
+
+#: Something started with the app, e.g. the query side's web service:
+#: ``extension(app, settings, bootstrap_servers, topics)``.
+Extension = Callable[[faust.App, Settings, str, Topics], None]
 
 
-def create_app(settings: Settings, bootstrap_servers: str) -> faust.App:
-    """Return a Faust app with the agents registered; every setting passed explicitly,
-    so faust's own unprefixed environment variables cannot override ours."""
-    from streams.agents import register_agents
+def create_app(
+    settings: Settings,
+    bootstrap_servers: str,
+    *,
+    aggregates: Sequence[Aggregate] = AGGREGATES,
+    extensions: Sequence[Extension] = (),
+) -> faust.App:
+    """Return a Faust app with a table per aggregate and the folding agent registered;
+    every setting passed explicitly, so faust's own unprefixed environment variables
+    cannot override ours."""
+    app = faust.App(settings.app_id, **_options(settings, bootstrap_servers))
+    topics = Topics.from_settings(settings, aggregates)
+    register_agents(app, settings, topics, build_folds(settings, aggregates))
+    for extend in extensions:
+        extend(app, settings, bootstrap_servers, topics)
+    return app
 
+
+def _options(settings: Settings, bootstrap_servers: str) -> dict[str, Any]:
     options: dict[str, Any] = {
         "broker": f"kafka://{bootstrap_servers}",
         "store": "memory://",
@@ -42,15 +63,9 @@ def create_app(settings: Settings, bootstrap_servers: str) -> faust.App:
         "broker_request_timeout": max(settings.session_timeout_s * 4, 40.0),
         "stream_wait_empty": False,
         "table_standby_replicas": 0,
-        # Faust's own web views stay off: the worker serves its API itself (streams/web.py).
+        # Faust's own web views stay off: the query side serves its own (query/web.py).
         "web_enabled": False,
     }
     if settings.instance_id:
         options["consumer_group_instance_id"] = settings.instance_id
-    app = faust.App(settings.app_id, **options)
-    register_agents(app, settings)
-    if settings.web_enabled:
-        from streams.service import register_web
-
-        register_web(app, settings, bootstrap_servers)
-    return app
+    return options

@@ -6,13 +6,14 @@ import asyncio
 import os
 import signal
 import time
+from collections.abc import Sequence
 
 import faust
 
-from dipwatch.admin import prepare_topics
-from dipwatch.logs import get_logger
-from dipwatch.settings import Settings
-from streams.app import create_app
+from infra.admin import prepare_topics
+from infra.logs import get_logger
+from infra.settings import Settings
+from streams.app import Extension, create_app
 
 __all__ = ["run_worker"]
 
@@ -25,6 +26,7 @@ def run_worker(
     *,
     idle_timeout_s: float | None = None,
     max_runtime_s: float | None = None,
+    extensions: Sequence[Extension] = (),
 ) -> None:
     """Run until SIGINT/SIGTERM, or until idle for ``idle_timeout_s`` or past
     ``max_runtime_s``; raise ``BrokerUnavailable`` if the broker does not answer."""
@@ -32,7 +34,7 @@ def run_worker(
     asyncio.set_event_loop(loop)
     loop.run_until_complete(prepare_topics(settings, bootstrap))
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
-    app = create_app(settings, bootstrap)
+    app = create_app(settings, bootstrap, extensions=extensions)
     started = time.monotonic()
 
     if idle_timeout_s is not None or max_runtime_s is not None:

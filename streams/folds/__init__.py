@@ -1,22 +1,38 @@
-"""Pure folds: ``apply(state, event) -> (state, alerts)``; no Faust, no clock, no I/O."""
+"""Pure folds: ``apply(state, event) -> (state, alerts)``; no Faust, no clock, no I/O.
 
-from streams.folds.base import Fold, Guarded, event_digest, fold_all, guarded_apply
+``registry`` declares the aggregates, ``guard`` dedups, ``pipeline`` is the engine's one
+step over all of them, ``offline`` runs that step in memory.
+"""
+
+from streams.folds.base import Fold, StateModel
 from streams.folds.envoys import EnvoysFold, EnvoysState
+from streams.folds.guard import Guarded, TooLate, event_digest, fold_all, guarded_apply
+from streams.folds.offline import fold_offline
+from streams.folds.pipeline import Folded, apply_all
+from streams.folds.registry import AGGREGATES, Aggregate, build_folds
 from streams.folds.summons import SummonsConfig, SummonsFold, SummonsState
 from streams.folds.tension import TensionConfig, TensionFold, TensionState
 
 __all__ = [
+    "AGGREGATES",
+    "Aggregate",
     "EnvoysFold",
     "EnvoysState",
     "Fold",
+    "Folded",
     "Guarded",
+    "StateModel",
     "SummonsConfig",
     "SummonsFold",
     "SummonsState",
     "TensionConfig",
     "TensionFold",
     "TensionState",
+    "TooLate",
+    "apply_all",
+    "build_folds",
     "event_digest",
     "fold_all",
+    "fold_offline",
     "guarded_apply",
 ]

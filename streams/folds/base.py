@@ -1,33 +1,18 @@
-"""What every fold shares: the fold protocol and dedup by event id.
+"""What every fold shares: the fold protocol, its state base and the alert helper.
 
 A fold is pure: ``apply(state, event) -> (state, alerts)``, no clock, no I/O, no Faust.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from schemas.alerts import Alert, Severity, alert_id
-from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent
 
-__all__ = [
-    "DEDUP_HORIZON_DAYS",
-    "Fold",
-    "Guarded",
-    "StateModel",
-    "TooLate",
-    "check_horizon",
-    "event_alert",
-    "event_digest",
-    "fold_all",
-    "guarded_apply",
-]
+__all__ = ["Fold", "StateModel", "event_alert"]
 
 S = TypeVar("S", bound="StateModel")
 
@@ -51,157 +36,6 @@ class Fold(Protocol, Generic[S]):
     def apply(self, state: S, event: DiplomaticEvent) -> tuple[S, list[Alert]]:
         """Fold one event into the state; return the new state and the alerts raised."""
         ...
-
-
-def event_digest(event_id: str) -> str:
-    """Return a short, fixed-size digest of an event id for the dedup set."""
-    return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
-
-
-#: Default dedup horizon (days of event time behind a dyad's clock).
-DEDUP_HORIZON_DAYS: Final = 730
-_EPOCH_DAY: Final = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _day(at: datetime) -> int:
-    return (at - _EPOCH_DAY).days
-
-
-class TooLate(InvalidRecord):
-    """An event older than the dedup horizon: a redelivery cannot be told from news."""
-
-
-#: How often (days of clock advance) the dedup set is swept of expired digests.
-_SWEEP_EVERY_DAYS: Final = 30
-
-
-class Guarded(Generic[S]):
-    """A fold's state together with the digests of the events it already holds.
-
-    Dedup lives in the same table value as the state it guards, so a changelog
-    replay restores both at once and a redelivered event can never count twice.
-    Digests are kept with their event day and forgotten once they fall more than the
-    horizon behind the dyad's clock (its latest event day): the value's size follows the
-    dyad's event rate, not its history. An event older than the horizon is refused.
-
-    The table holds this object itself (Faust serialises it through ``__json__``), so
-    an event costs O(1) in the hot path, not a re-validation of the whole value; the
-    digest map is updated in place by its single writer, the dyad's agent.
-    """
-
-    __slots__ = ("clock", "horizon", "seen", "state", "swept")
-
-    def __init__(self, seen: dict[str, int], clock: int | None, state: S, horizon: int) -> None:
-        self.seen = seen
-        self.clock = clock
-        self.state = state
-        self.horizon = horizon
-        self.swept = clock
-
-    @classmethod
-    def of(
-        cls, fold: Fold[S], key: str, value: Guarded[S] | dict[str, Any] | None, horizon: int
-    ) -> Guarded[S]:
-        """Return the guard for a table value: as held, restored from JSON, or new."""
-        if isinstance(value, Guarded):
-            return value
-        if value is None:
-            return cls({}, None, fold.initial(key), horizon)
-        return cls(
-            dict(value["seen"]),
-            value.get("clock"),
-            fold.state_type.model_validate(value["state"]),
-            horizon,
-        )
-
-    def dump(self) -> dict[str, Any]:
-        """Return the table value as JSON-able data; only the digests within the horizon,
-        so the value is equal whatever the order of arrival and sweeps (as a mapping: its
-        key order follows arrival)."""
-        floor = (self.clock or 0) - self.horizon
-        return {
-            "seen": {d: t for d, t in self.seen.items() if t >= floor},
-            "clock": self.clock,
-            "state": self.state.model_dump(mode="json"),
-        }
-
-    def __json__(self) -> dict[str, Any]:
-        return self.dump()
-
-    def too_late(self, event: DiplomaticEvent) -> TooLate | None:
-        """Return why ``event`` falls behind the dedup horizon, or None."""
-        day = _day(event.occurred_at)
-        if self.clock is None or day >= self.clock - self.horizon:
-            return None
-        if event_digest(event.event_id) in self.seen:
-            return None  # a duplicate still remembered: apply() skips it
-        return TooLate(
-            f"event {event.event_id!r} of {event.occurred_at.date()} is more than "
-            f"{self.horizon} days behind {event.dyad}'s latest event "
-            f"({(_EPOCH_DAY + timedelta(days=self.clock)).date()}); past the dedup horizon "
-            "a redelivery cannot be told from a new event, so it is not applied"
-        )
-
-    def apply(self, fold: Fold[S], event: DiplomaticEvent) -> list[Alert] | None:
-        """Fold ``event`` in unless seen (None); raise :class:`TooLate` past the horizon."""
-        late = self.too_late(event)
-        if late is not None:
-            raise late
-        digest = event_digest(event.event_id)
-        if digest in self.seen:
-            return None
-        self.state, alerts = fold.apply(self.state, event)
-        day = _day(event.occurred_at)
-        self.seen[digest] = day
-        self.clock = day if self.clock is None else max(self.clock, day)
-        if self.swept is None or self.clock - self.swept >= _SWEEP_EVERY_DAYS:
-            floor = self.clock - self.horizon
-            self.seen = {d: t for d, t in self.seen.items() if t >= floor}
-            self.swept = self.clock
-        return alerts
-
-
-def check_horizon(value: Guarded[Any] | None, event: DiplomaticEvent) -> None:
-    """Raise :class:`TooLate` if ``event`` falls behind the dedup horizon of ``value``."""
-    late = value.too_late(event) if value is not None else None
-    if late is not None:
-        raise late
-
-
-def guarded_apply(
-    fold: Fold[S],
-    key: str,
-    value: Guarded[S] | dict[str, Any] | None,
-    event: DiplomaticEvent,
-    horizon_days: int = DEDUP_HORIZON_DAYS,
-) -> tuple[Guarded[S] | None, list[Alert]]:
-    """Apply ``event`` unless already seen; return (the guard to store or None, alerts).
-
-    Raises :class:`TooLate` for an event older than the horizon.
-    """
-    guarded = Guarded.of(fold, key, value, horizon_days)
-    alerts = guarded.apply(fold, event)
-    if alerts is None:
-        return None, []
-    return guarded, alerts
-
-
-def fold_all(
-    fold: Fold[S],
-    key: str,
-    events: Iterable[DiplomaticEvent],
-    horizon_days: int = DEDUP_HORIZON_DAYS,
-) -> tuple[dict[str, Any] | None, list[Alert]]:
-    """Fold events of one key in the given order, with dedup; for tests and references.
-    Returns the table value as JSON-able data."""
-    guarded: Guarded[S] | None = None
-    raised: list[Alert] = []
-    for event in events:
-        new, alerts = guarded_apply(fold, key, guarded, event, horizon_days)
-        if new is not None:
-            guarded = new
-        raised.extend(alerts)
-    return (guarded.dump() if guarded is not None else None), raised
 
 
 def event_alert(

@@ -11,12 +11,13 @@ the growth of the terms with time costs only bytes (about one bit per half-life)
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
+
+from schemas.events import EPOCH
 
 __all__ = ["EPOCH", "UNITS_PER_POINT", "decayed_value", "term"]
 
-EPOCH: Final = datetime(1900, 1, 1, tzinfo=UTC)
 UNITS_PER_POINT: Final = 1_000_000
 _SECONDS_PER_DAY: Final = 86_400.0
 

@@ -16,7 +16,7 @@ from schemas.codebook import Action
 from schemas.events import DiplomaticEvent
 from streams.folds.base import StateModel, event_alert
 
-__all__ = ["STATUSES", "EnvoyStatus", "EnvoysFold", "EnvoysState"]
+__all__ = ["EnvoyStatus", "EnvoysFold", "EnvoysState"]
 
 _STATUS_OF: Final = {
     Action.ENVOY_ACCREDITED: "accredited",
@@ -28,7 +28,6 @@ _STATUS_OF: Final = {
     Action.ENVOY_EXPELLED: "expelled",
     Action.ENVOY_REPLACED: "replaced",
 }
-STATUSES: Final = ("accredited", *(s for s in _STATUS_OF.values() if s != "accredited"))
 _ACTIVE: Final = frozenset({"accredited", "summoned", "returned", "replacement_requested"})
 #: status -> statuses it may move to.
 _ALLOWED: Final = {

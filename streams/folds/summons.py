@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, Protocol
 
 from pydantic import Field
 
@@ -14,7 +14,13 @@ from schemas.codebook import Action
 from schemas.events import DiplomaticEvent
 from streams.folds.base import StateModel, event_alert
 
-__all__ = ["SummonsCase", "SummonsConfig", "SummonsFold", "SummonsState"]
+__all__ = [
+    "SummonsCase",
+    "SummonsConfig",
+    "SummonsFold",
+    "SummonsSettings",
+    "SummonsState",
+]
 
 #: Outcomes the summoning side seeks; each closes the cases against that envoy.
 _OUTCOMES: Final = {
@@ -26,6 +32,17 @@ _OUTCOMES: Final = {
 }
 
 
+class SummonsSettings(Protocol):
+    """The settings the summons fold reads."""
+
+    @property
+    def summons_expiry_days(self) -> float: ...
+    @property
+    def reciprocal_window_days(self) -> float: ...
+    @property
+    def several_open(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class SummonsConfig:
     """Case expiry and the reciprocity window, in days of event time."""
@@ -33,6 +50,15 @@ class SummonsConfig:
     expiry_days: float = 90.0
     reciprocal_window_days: float = 14.0
     several_open: int = 2
+
+    @classmethod
+    def from_settings(cls, settings: SummonsSettings) -> SummonsConfig:
+        """Return the configuration the deployment's settings describe."""
+        return cls(
+            expiry_days=settings.summons_expiry_days,
+            reciprocal_window_days=settings.reciprocal_window_days,
+            several_open=settings.several_open,
+        )
 
 
 class SummonsCase(StateModel):
@@ -92,36 +118,7 @@ class SummonsFold:
         several_told = state.several_told and len(still_open) >= cfg.several_open
         alerts: list[Alert] = []
         if event.action is Action.SUMMON_ENVOY and event.envoy is not None:
-            case = SummonsCase(
-                case_id=event.event_id,
-                summoner=event.actor.country,
-                envoy_of=event.envoy.sending_country,
-                envoy_name=event.envoy.name,
-                opened_at=event.occurred_at,
-                over=event.summary,
-                evidence=(event.event_id,),
-            )
-            mirror = [
-                c
-                for c in recent
-                if c.summoner == case.envoy_of
-                and c.envoy_of == case.summoner
-                and abs(c.opened_at - case.opened_at) <= window
-            ]
-            # One alert per summons: a tit-for-tat summons is told as such, not twice.
-            if mirror:
-                alerts.append(self._reciprocal(state.dyad, mirror[0], case, event))
-            else:
-                alerts.append(self._opened(state.dyad, case, event))
-            still_open.append(case)
-            recent.append(case)
-            told_by_reciprocal = {c.case_id for c in still_open} <= {
-                case.case_id,
-                *(m.case_id for m in mirror[:1]),
-            }
-            if not several_told and len(still_open) >= cfg.several_open and not told_by_reciprocal:
-                alerts.append(self._several(state.dyad, still_open, event))
-                several_told = True
+            several_told = self._open(state.dyad, event, still_open, recent, several_told, alerts)
         elif event.action in _OUTCOMES and event.envoy is not None:
             outcome = _OUTCOMES[event.action]
             ending = [c for c in still_open if c.envoy_of == event.envoy.sending_country]
@@ -138,6 +135,51 @@ class SummonsFold:
             several_told=several_told and len(still_open) >= cfg.several_open,
         )
         return new, alerts
+
+    def _open(
+        self,
+        dyad: str,
+        event: DiplomaticEvent,
+        still_open: list[SummonsCase],
+        recent: list[SummonsCase],
+        several_told: bool,
+        alerts: list[Alert],
+    ) -> bool:
+        """Open a case for a summons (in place); return whether several-open is told."""
+        assert event.envoy is not None
+        cfg = self.config
+        window = timedelta(days=cfg.reciprocal_window_days)
+        case = SummonsCase(
+            case_id=event.event_id,
+            summoner=event.actor.country,
+            envoy_of=event.envoy.sending_country,
+            envoy_name=event.envoy.name,
+            opened_at=event.occurred_at,
+            over=event.summary,
+            evidence=(event.event_id,),
+        )
+        mirror = [
+            c
+            for c in recent
+            if c.summoner == case.envoy_of
+            and c.envoy_of == case.summoner
+            and abs(c.opened_at - case.opened_at) <= window
+        ]
+        # One alert per summons: a tit-for-tat summons is told as such, not twice.
+        if mirror:
+            alerts.append(self._reciprocal(dyad, mirror[0], case, event))
+        else:
+            alerts.append(self._opened(dyad, case, event))
+        still_open.append(case)
+        recent.append(case)
+        told_by_reciprocal = {c.case_id for c in still_open} <= {
+            case.case_id,
+            *(m.case_id for m in mirror[:1]),
+        }
+        if not several_told and len(still_open) >= cfg.several_open and not told_by_reciprocal:
+            alerts.append(self._several(dyad, still_open, event))
+            several_told = True
+        return several_told
 
     def _opened(self, dyad: str, case: SummonsCase, event: DiplomaticEvent) -> Alert:
         who = case.envoy_name or f"the envoy of {case.envoy_of}"

@@ -8,16 +8,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
-
-from pydantic import Field
+from typing import Final, Protocol
 
 from schemas.alerts import Alert, Severity, alert_id
 from schemas.events import DiplomaticEvent
 from streams.folds.base import StateModel
 from streams.folds.decay import EPOCH, UNITS_PER_POINT, decayed_value, term
 
-__all__ = ["ACTOR_WEIGHTS", "LEVELS", "TensionConfig", "TensionFold", "TensionState"]
+__all__ = [
+    "ACTOR_WEIGHTS",
+    "LEVELS",
+    "TensionConfig",
+    "TensionFold",
+    "TensionSettings",
+    "TensionState",
+]
 
 #: Weight of an act by the kind of body that acts; states and their organs count fully.
 ACTOR_WEIGHTS: Final = {
@@ -42,8 +47,28 @@ TRUCE_CODES: Final = ("0871", "0874")
 
 #: Level names by band; band 0 is calm.
 LEVELS: Final = ("calm", "elevated", "high", "critical")
-_WEEK: Final = timedelta(days=7)
 _RISE_SEVERITY: Final = (Severity.INFO, Severity.WARNING, Severity.HIGH, Severity.CRITICAL)
+
+
+class TensionSettings(Protocol):
+    """The settings the tension fold reads (the deployment's settings object has them)."""
+
+    @property
+    def half_life_days(self) -> float: ...
+    @property
+    def baseline_half_life_days(self) -> float: ...
+    @property
+    def tension_thresholds(self) -> tuple[float, float, float]: ...
+    @property
+    def tension_hysteresis(self) -> float: ...
+    @property
+    def spike_ratio(self) -> float: ...
+    @property
+    def spike_min_points(self) -> float: ...
+    @property
+    def spike_min_history_days(self) -> float: ...
+    @property
+    def armed_conflict_lapse_days(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -63,8 +88,24 @@ class TensionConfig:
     armed_conflict_floor: int = 3  # critical
     #: Armed conflict lapses this long after the last coded use of force.
     armed_conflict_lapse_days: float = 1095.0
-    #: Weeks of tension history kept per dyad for charts (the latest ones; about 5 years).
-    history_weeks: int = 260
+
+    @classmethod
+    def from_settings(cls, settings: TensionSettings) -> TensionConfig:
+        """Return the configuration the deployment's settings describe."""
+        return cls(
+            half_life_days=settings.half_life_days,
+            baseline_half_life_days=settings.baseline_half_life_days,
+            thresholds=settings.tension_thresholds,
+            hysteresis=settings.tension_hysteresis,
+            spike_ratio=settings.spike_ratio,
+            spike_min_points=settings.spike_min_points,
+            spike_min_history_days=settings.spike_min_history_days,
+            armed_conflict_lapse_days=settings.armed_conflict_lapse_days,
+        )
+
+    def weight(self, event: DiplomaticEvent) -> float:
+        """Return the event's Goldstein weight scaled by who acts."""
+        return event.goldstein * self.actor_weights.get(event.actor.kind.value, 1.0)
 
 
 class TensionState(StateModel):
@@ -83,10 +124,6 @@ class TensionState(StateModel):
     #: maxima, so as order-free as the sums.
     last_force_at: datetime | None = None
     last_truce_at: datetime | None = None
-    #: History for charts: per week (index since EPOCH, a Monday), the conflict weight of
-    #: that week's events decayed to the week's end, in integer micro-points. Integer sums
-    #: of per-event terms, so as order-free as the scores; see ``TensionFold.history``.
-    weeks: dict[int, int] = Field(default_factory=dict)
 
 
 class TensionFold:
@@ -136,7 +173,7 @@ class TensionFold:
         fallen = max(self._fall(state.band, before["conflict"]), self._floor(state, clock))
         if fallen < state.band:
             alerts.append(self._fall_alert(state, event, fallen, clock, before))
-        w = event.goldstein * cfg.actor_weights.get(event.actor.kind.value, 1.0)
+        w = cfg.weight(event)
         conflict, cooperation, baseline = (
             int(state.conflict_sum),
             int(state.cooperation_sum),
@@ -147,21 +184,12 @@ class TensionFold:
             baseline += term(w, event.occurred_at, cfg.baseline_half_life_days)
         else:
             cooperation += term(w, event.occurred_at, cfg.half_life_days)
-        weeks = self._with_week(state.weeks, w, event.occurred_at)
         first_at = min(filter(None, (state.first_at, event.occurred_at)))
-        force_at, truce_at = state.last_force_at, state.last_truce_at
-        if (
-            event.cameo.startswith(FORCE_ROOTS)
-            and cfg.actor_weights.get(event.actor.kind.value, 1.0) >= 1.0
-        ):
-            force_at = max(filter(None, (force_at, event.occurred_at)))
-        elif event.cameo in TRUCE_CODES:
-            truce_at = max(filter(None, (truce_at, event.occurred_at)))
+        force_at, truce_at = self._force_and_truce(state, event)
         new = state.model_copy(
             update={
                 "last_force_at": force_at,
                 "last_truce_at": truce_at,
-                "weeks": weeks,
                 "conflict_sum": str(conflict),
                 "cooperation_sum": str(cooperation),
                 "baseline_sum": str(baseline),
@@ -186,32 +214,18 @@ class TensionFold:
             alerts.append(self._spike_alert(new, event, before, now))
         return new.model_copy(update={"band": band, "spiking": spiking}), alerts
 
-    def _with_week(self, weeks: dict[int, int], w: float, at: datetime) -> dict[int, int]:
-        """Return ``weeks`` with a conflict weight ``w`` at ``at`` added to its week."""
-        if w >= 0:
-            return weeks
-        week = (at - EPOCH) // _WEEK
-        age_days = (EPOCH + (week + 1) * _WEEK - at).total_seconds() / 86_400
-        units = round(-w * UNITS_PER_POINT * 2.0 ** (-age_days / self.config.half_life_days))
-        new = dict(weeks)
-        new[week] = new.get(week, 0) + units
-        if len(new) > self.config.history_weeks:
-            for old in sorted(new)[: len(new) - self.config.history_weeks]:
-                del new[old]
-        return new
-
-    def history(self, state: TensionState) -> list[tuple[datetime, float]]:
-        """Return (week end, conflict score at that moment) for each week with events:
-        each week's own weight plus every earlier kept week's, decayed."""
-        points: list[tuple[datetime, float]] = []
-        total, last = 0.0, None
-        for week in sorted(state.weeks):
-            if last is not None:
-                total *= 2.0 ** (-(week - last) * 7 / self.config.half_life_days)
-            total += state.weeks[week] / UNITS_PER_POINT
-            last = week
-            points.append((EPOCH + (week + 1) * _WEEK, round(total, 3)))
-        return points
+    def _force_and_truce(
+        self, state: TensionState, event: DiplomaticEvent
+    ) -> tuple[datetime | None, datetime | None]:
+        """Return the latest use of force by a state organ and the latest truce, with
+        ``event`` counted (maxima: as order-free as the sums)."""
+        force_at, truce_at = state.last_force_at, state.last_truce_at
+        by_state = self.config.actor_weights.get(event.actor.kind.value, 1.0) >= 1.0
+        if event.cameo.startswith(FORCE_ROOTS) and by_state:
+            force_at = max(filter(None, (force_at, event.occurred_at)))
+        elif event.cameo in TRUCE_CODES:
+            truce_at = max(filter(None, (truce_at, event.occurred_at)))
+        return force_at, truce_at
 
     def level_at(self, state: TensionState, at: datetime) -> int:
         """Return the band the dyad would be in at ``at`` with no further events."""
@@ -219,10 +233,6 @@ class TensionFold:
         return max(self._fall(state.band, conflict), self._floor(state, at))
 
     def armed_conflict_until(self, state: TensionState) -> datetime | None:
-        """Return when the pair's armed conflict ends (or lapses); None if never in one."""
-        return self._armed_conflict_until(state)
-
-    def _armed_conflict_until(self, state: TensionState) -> datetime | None:
         """Return when the pair's armed conflict ends (or lapses); None if never in one."""
         force, truce = state.last_force_at, state.last_truce_at
         if force is None:
@@ -233,7 +243,7 @@ class TensionFold:
 
     def _floor(self, state: TensionState, at: datetime) -> int:
         """Return the band the level cannot fall below at ``at`` (armed conflict)."""
-        until = self._armed_conflict_until(state)
+        until = self.armed_conflict_until(state)
         in_conflict = until is not None and state.last_force_at is not None
         if in_conflict and state.last_force_at <= at < until:  # type: ignore[operator]
             return self.config.armed_conflict_floor
@@ -253,7 +263,7 @@ class TensionFold:
             return clock
         half_lives = math.log2(total) - math.log2(line * UNITS_PER_POINT)
         crossed = EPOCH + timedelta(seconds=round(half_lives * self.config.half_life_days * 86400))
-        until = self._armed_conflict_until(state)
+        until = self.armed_conflict_until(state)
         if until is not None and until > state.as_of:
             crossed = max(crossed, until)  # the floor held the level up until then
         return min(max(crossed, state.as_of), clock)

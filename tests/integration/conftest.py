@@ -17,9 +17,9 @@ from typing import Literal
 import pytest
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dipwatch.brokers.probe import wait_until_ready
-from dipwatch.brokers.tansu import EmbeddedBroker, free_port
-from dipwatch.topics import Topics
+from infra.brokers.probe import wait_until_ready
+from infra.brokers.tansu import EmbeddedBroker, free_port
+from infra.topics import Topics
 from tests.helpers import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
-from dipwatch.follow import follow_alerts
+from alerts.follow import follow_alerts
 from schemas.alerts import Alert
 
 

@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from bench.generate import Shape, generate
-from dipwatch.brokers.probe import wait_until_ready
-from dipwatch.brokers.tansu import free_port
-from dipwatch.settings import Settings
-from dipwatch.topics import Topics
-from replay.offline import fold_offline
+from infra.brokers.probe import wait_until_ready
+from infra.brokers.tansu import free_port
+from infra.settings import Settings
+from infra.topics import Topics
 from schemas.codec import encode_event
-from streams.aggregates import build_folds
+from streams.folds.offline import fold_offline
+from streams.folds.registry import build_folds
 from tests.helpers import stop_process
 from tests.integration.conftest import ROOT
 from tests.integration.kafka_io import collect_alerts, table_state
@@ -71,7 +71,15 @@ def test_a_30_s_broker_outage_mid_replay_is_ridden_out(
         )
         with replay_log.open("wb") as out:  # about 60 s of replay at this speed
             replay = subprocess.Popen(
-                [sys.executable, "-m", "replay", str(corpus), "--speed", str(span / 60)],
+                [
+                    sys.executable,
+                    "-m",
+                    "dipwatch",
+                    "replay",
+                    str(corpus),
+                    "--speed",
+                    str(span / 60),
+                ],
                 env={**os.environ, **env},
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -22,12 +22,12 @@ import jsonschema
 import pytest
 import yaml
 
-from dipwatch.brokers.tansu import free_port
-from dipwatch.settings import Settings
-from dipwatch.topics import Topics
+from infra.brokers.tansu import free_port
+from infra.settings import Settings
+from infra.topics import Topics
 from replay.loader import bundled_corpus, load_paths
-from replay.offline import fold_offline
-from streams.aggregates import build_folds
+from streams.folds.offline import fold_offline
+from streams.folds.registry import build_folds
 from tests.helpers import stop_process
 from tests.integration.conftest import ROOT
 from tests.integration.kafka_io import collect_alerts

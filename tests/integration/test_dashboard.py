@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from dipwatch.brokers.tansu import free_port
+from infra.brokers.tansu import free_port
 from tests.helpers import summons_now, worker_process
 from tests.integration.conftest import ROOT
 from tests.integration.test_web import call, wait_ready, web_env
@@ -39,7 +39,7 @@ def test_the_dashboard_shows_the_corpus_and_live_alerts(
     with worker_process(env, tmp_path / "worker.log"):
         wait_ready(port)
         replay = subprocess.run(
-            [sys.executable, "-m", "replay"],
+            [sys.executable, "-m", "dipwatch", "replay"],
             env={**os.environ, **env},
             capture_output=True,
             timeout=120,

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from dipwatch.brokers.tansu import EmbeddedBroker, free_port
+from infra.brokers.tansu import EmbeddedBroker, free_port
 from schemas.errors import BrokerError
 
 
@@ -62,7 +62,7 @@ def test_embedded_broker_stops_cleanly_and_leaves_no_process() -> None:
 
 def test_embedded_broker_dies_with_its_parent_even_on_sigkill() -> None:
     code = (
-        "import asyncio,sys;from dipwatch.brokers.tansu import EmbeddedBroker;"
+        "import asyncio,sys;from infra.brokers.tansu import EmbeddedBroker;"
         "b=EmbeddedBroker();asyncio.run(b.start());print(b.pid,flush=True);"
         "import time;time.sleep(60)"
     )

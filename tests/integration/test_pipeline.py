@@ -12,19 +12,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dipwatch.settings import Settings
-from dipwatch.topics import REASON_HEADER, SOURCE_HEADER, Topics
+from infra.settings import Settings
+from infra.topics import REASON_HEADER, SOURCE_HEADER, Topics
 from replay.loader import bundled_corpus, load_paths
-from replay.offline import fold_offline
 from schemas.codec import encode_event
-from streams.aggregates import build_folds
+from streams.folds.offline import fold_offline
+from streams.folds.registry import build_folds
 from tests.helpers import make_event, threat, worker_process
 from tests.integration.kafka_io import collect_alerts, consume, produce, table_state
 
 
 def _replay(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "replay", *args],
+        [sys.executable, "-m", "dipwatch", "replay", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from bench.generate import Shape, generate
-from dipwatch.brokers.tansu import free_port
-from dipwatch.settings import Settings
-from dipwatch.topics import Topics
+from infra.brokers.tansu import free_port
+from infra.settings import Settings
+from infra.topics import Topics
 from schemas.codec import encode_event
 from tests.helpers import worker_process
 from tests.integration.kafka_io import collect_alerts, table_state
@@ -34,8 +34,8 @@ def test_two_workers_split_the_partitions_and_agree_with_one(
 ) -> None:
     if broker_kind != "kafka":
         pytest.skip("scale-out is specified on Apache Kafka (make test-kafka)")
-    from replay.offline import fold_offline
-    from streams.aggregates import build_folds
+    from streams.folds.offline import fold_offline
+    from streams.folds.registry import build_folds
 
     events = list(generate(Shape(events=2_000, dyads=60, years=3.0, seed=29)))
     corpus = tmp_path / "events.jsonl"
@@ -50,7 +50,15 @@ def test_two_workers_split_the_partitions_and_agree_with_one(
         wait_ready(ports[0])
         with (tmp_path / "replay.log").open("wb") as out:  # about 30 s of replay
             replay = subprocess.Popen(
-                [sys.executable, "-m", "replay", str(corpus), "--speed", str(span / 30)],
+                [
+                    sys.executable,
+                    "-m",
+                    "dipwatch",
+                    "replay",
+                    str(corpus),
+                    "--speed",
+                    str(span / 30),
+                ],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

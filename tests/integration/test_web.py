@@ -17,16 +17,17 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
-from dipwatch.brokers.tansu import free_port
-from dipwatch.settings import Settings
+from infra.brokers.tansu import free_port
+from infra.settings import Settings
+from query.views import envoy_rows, open_summons, tension_view
 from replay.loader import bundled_corpus, load_paths
-from replay.offline import fold_offline
-from streams.aggregates import build_folds
-from streams.folds import SummonsFold, TensionFold
+from streams.folds import SummonsFold, TensionFold, fold_all
 from streams.folds.envoys import EnvoysState
+from streams.folds.history import ConflictHistory, HistoryState
+from streams.folds.offline import fold_offline
+from streams.folds.registry import build_folds
 from streams.folds.summons import SummonsState
 from streams.folds.tension import TensionState
-from streams.views import envoy_rows, open_summons, tension_view
 from tests.helpers import summons_now, worker_process
 
 TOKEN = "s3cret-token-for-tests"
@@ -78,12 +79,24 @@ def web_env(isolated: dict[str, str], port: int) -> dict[str, str]:
     }
 
 
+def _history_of(dyad: str, events: list[Any]) -> HistoryState:
+    value, _ = fold_all(ConflictHistory(), dyad, [e for e in events if e.dyad == dyad])
+    assert value is not None
+    return HistoryState.model_validate(value["state"])
+
+
 def expected_views(events: list[Any]) -> dict[str, Any]:
     """What the API must answer, computed from the offline fold of the same events."""
     states, alerts = fold_offline(build_folds(Settings()), events)
     today = datetime.fromisoformat(AT)
+    history = ConflictHistory()
     tension = {
-        d: tension_view(TensionFold(), TensionState.model_validate(v["state"]), today)
+        d: tension_view(
+            TensionFold(),
+            TensionState.model_validate(v["state"]),
+            history.points(_history_of(d, events)),
+            today,
+        )
         for d, v in states["tension"].items()
     }
     summons = [
@@ -161,7 +174,7 @@ def test_publish_over_http_then_query_and_stream(isolated: dict[str, str], tmp_p
 
 async def _stream_delay(port: int, isolated: dict[str, str]) -> float:
     """POST an event that raises an alert; return topic arrival -> SSE arrival, seconds."""
-    from dipwatch.topics import Topics
+    from infra.topics import Topics
 
     topics = Topics(isolated["DIPWATCH_TOPIC_PREFIX"])
     consumer = AIOKafkaConsumer(

@@ -9,14 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from dipwatch.settings import Settings
-from replay.intake import IntakeRefused, parse_document, read_document, validate_events
+from infra.settings import Settings
+from query.views import tension_view
 from replay.loader import bundled_corpus, load_paths
-from replay.offline import fold_offline
-from streams.aggregates import build_folds
+from schemas.events import DiplomaticEvent
+from schemas.intake import IntakeRefused, parse_document, read_document, validate_events
 from streams.folds import TensionFold
+from streams.folds.history import ConflictHistory, HistoryState
+from streams.folds.offline import fold_offline
+from streams.folds.registry import build_folds
 from streams.folds.tension import TensionState
-from streams.views import tension_view
 from tests.helpers import event_dict
 
 CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]
@@ -68,25 +70,29 @@ def test_yaml_documents_read_like_json_dates_included(tmp_path: Path) -> None:
         parse_document(b"- a: 1", yaml_allowed=False)
 
 
+def _history(events: list[DiplomaticEvent]) -> HistoryState:
+    history = ConflictHistory()
+    state = history.initial("KAZ:RUS")
+    for event in events:
+        state, _ = history.apply(state, event)
+    return state
+
+
 def test_tension_history_does_not_depend_on_arrival_order() -> None:
-    fold = TensionFold()
-    state = TensionState(dyad="KAZ:RUS")
-    for event in (e for e in CORPUS if e.dyad == "KAZ:RUS"):
-        state, _ = fold.apply(state, event)
-    shuffled = [e for e in CORPUS if e.dyad == "KAZ:RUS"]
+    ordered = [e for e in CORPUS if e.dyad == "KAZ:RUS"]
+    shuffled = list(ordered)
     random.Random(7).shuffle(shuffled)
-    other = TensionState(dyad="KAZ:RUS")
-    for event in shuffled:
-        other, _ = fold.apply(other, event)
-    assert other.weeks == state.weeks
-    assert fold.history(other) == fold.history(state)
+    state, other = _history(ordered), _history(shuffled)
+    assert other.weeks == state.weeks and state.weeks
+    assert ConflictHistory().points(other) == ConflictHistory().points(state)
 
 
 def test_the_chart_of_kazakhstan_russia_peaks_in_october_2022() -> None:
     states, _ = fold_offline(build_folds(Settings()), CORPUS)
     fold = TensionFold()
     state = TensionState.model_validate(states["tension"]["KAZ:RUS"]["state"])
-    view = tension_view(fold, state, datetime(2026, 1, 1, tzinfo=UTC))
+    history = ConflictHistory().points(_history([e for e in CORPUS if e.dyad == "KAZ:RUS"]))
+    view = tension_view(fold, state, history, datetime(2026, 1, 1, tzinfo=UTC))
     peak = max(view["history"], key=lambda p: p["conflict"])
     assert peak["at"].startswith("2022-10")
     # The last point is the score at the end of the dyad's last week with events.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dipwatch.settings import Settings
+from infra.settings import Settings
 from replay.loader import bundled_corpus, load_paths, select
 from replay.run import ReplayOptions, run_replay
 from tests.helpers import event_dict

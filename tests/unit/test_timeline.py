@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dipwatch.settings import Settings
+from infra.settings import Settings
 from replay.loader import bundled_corpus, load_paths
-from replay.offline import fold_offline
 from replay.timeline import BEGIN, END, render_timeline, splice, tension_points
-from streams.aggregates import build_folds, tension_fold
+from streams.folds.offline import fold_offline
+from streams.folds.registry import build_folds, tension_fold
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "TIMELINE.md"
 EVENTS = [item.event for item in load_paths([bundled_corpus()]).events]

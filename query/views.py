@@ -6,15 +6,24 @@ fold and either worker's read model give the same answer for the same log.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from schemas.alerts import Alert
+from streams.folds.base import StateModel
 from streams.folds.envoys import EnvoysState
 from streams.folds.summons import SummonsFold, SummonsState
 from streams.folds.tension import LEVELS, TensionFold, TensionState
 
-__all__ = ["alert_view", "envoy_rows", "open_summons", "tension_summary", "tension_view"]
+__all__ = [
+    "alert_view",
+    "envoy_rows",
+    "open_summons",
+    "state_rows",
+    "tension_summary",
+    "tension_view",
+]
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -41,11 +50,25 @@ def tension_summary(fold: TensionFold, state: TensionState, today: datetime) -> 
     }
 
 
-def tension_view(fold: TensionFold, state: TensionState, today: datetime) -> dict[str, Any]:
+def tension_view(
+    fold: TensionFold,
+    state: TensionState,
+    history: list[tuple[datetime, float]],
+    today: datetime,
+) -> dict[str, Any]:
     """:func:`tension_summary` plus the weekly history points for a chart."""
     return tension_summary(fold, state, today) | {
-        "history": [{"at": at.isoformat(), "conflict": v} for at, v in fold.history(state)]
+        "history": [{"at": at.isoformat(), "conflict": v} for at, v in history]
     }
+
+
+def state_rows(states: Mapping[str, StateModel], wanted: set[str] | None) -> list[dict[str, Any]]:
+    """Any aggregate's states as JSON rows, one per dyad, in dyad order."""
+    return [
+        {"dyad": dyad, "state": state.model_dump(mode="json")}
+        for dyad, state in sorted(states.items())
+        if wanted is None or dyad in wanted
+    ]
 
 
 def open_summons(fold: SummonsFold, state: SummonsState, today: datetime) -> list[dict[str, Any]]:

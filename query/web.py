@@ -1,7 +1,7 @@
 """The worker's HTTP side: query API, dashboard, live alert feed and ``POST /events``.
 
 Served with aiohttp (Faust's own web stack is built on it) from a service started with
-the Faust app. Every answer comes from the :class:`~streams.readmodel.ReadModel`, so
+the Faust app. Every answer comes from the :class:`~query.readmodel.ReadModel`, so
 any worker gives the same answer, whichever partitions it owns.
 """
 
@@ -18,19 +18,26 @@ from typing import Any
 from aiohttp import web
 from aiokafka.errors import KafkaError
 
-from dipwatch.follow import AlertFilter
-from dipwatch.logs import get_logger
-from dipwatch.settings import Settings
-from replay.intake import IntakeRefused, parse_document, validate_events
-from replay.publish import send_event
+from infra.clients import send_event
+from infra.logs import get_logger
+from infra.settings import Settings
+from query.readmodel import ReadModel
+from query.views import (
+    alert_view,
+    envoy_rows,
+    open_summons,
+    state_rows,
+    tension_summary,
+    tension_view,
+)
 from schemas.alerts import Severity
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent
+from schemas.filters import AlertFilter
+from schemas.intake import IntakeRefused, parse_document, validate_events
 from streams.folds.envoys import EnvoysState
 from streams.folds.summons import SummonsFold, SummonsState
 from streams.folds.tension import TensionFold, TensionState
-from streams.readmodel import ReadModel
-from streams.views import alert_view, envoy_rows, open_summons, tension_summary, tension_view
 
 __all__ = ["build_web_app"]
 
@@ -90,7 +97,8 @@ async def tension_one(request: web.Request) -> web.Response:
     state = model.states["tension"].get(dyad)
     if not isinstance(state, TensionState):
         raise web.HTTPNotFound(text=f"no events for dyad {dyad!r} (form: KAZ:RUS, sorted)")
-    return _json(tension_view(_tension_fold(model), state, _today(request)))
+    history = model.history_points(dyad)
+    return _json(tension_view(_tension_fold(model), state, history, _today(request)))
 
 
 async def summons(request: web.Request) -> web.Response:
@@ -117,6 +125,16 @@ async def envoys(request: web.Request) -> web.Response:
         for row in envoy_rows(state)
     ]
     return _json({"envoys": rows})
+
+
+async def aggregate_states(request: web.Request) -> web.Response:
+    """GET /api/state/{aggregate}[?dyad=…]: any aggregate's state per dyad, as stored."""
+    model, wanted = request.app[_MODEL], _dyads(request)
+    name = request.match_info["aggregate"]
+    if name not in model.states:
+        known = ", ".join(sorted(model.states))
+        raise web.HTTPNotFound(text=f"no aggregate {name!r} (known: {known})")
+    return _json({name: state_rows(model.states[name], wanted)})
 
 
 async def alerts(request: web.Request) -> web.Response:
@@ -200,7 +218,7 @@ async def post_events(request: web.Request) -> web.Response:
 
 async def dashboard(_: web.Request) -> web.Response:
     """GET /: the dashboard page (static; it reads the JSON API and the alert stream)."""
-    page = resources.files("streams").joinpath("static/dashboard.html").read_text()
+    page = resources.files("query").joinpath("static/dashboard.html").read_text()
     return web.Response(text=page, content_type="text/html")
 
 
@@ -232,6 +250,7 @@ def build_web_app(
             web.get("/api/tension/{dyad}", tension_one),
             web.get("/api/summons", summons),
             web.get("/api/envoys", envoys),
+            web.get("/api/state/{aggregate}", aggregate_states),
             web.get("/api/alerts", alerts),
             web.get("/api/alerts/stream", alert_stream),
             web.post("/events", post_events),

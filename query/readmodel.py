@@ -3,9 +3,12 @@
 A Faust table holds only the partitions its worker owns, and ``@app.table_route``, which
 forwards a request to the owner, returns defaults instead of the owner's value
 (faust-streaming #514). The read model avoids routing altogether: it follows every
-partition of the three changelog topics and the alert topics with a plain consumer (no
+partition of the aggregates' changelog topics and alert topics with a plain consumer (no
 group), keeps the latest state per dyad without its dedup digests, and so answers the
 same on every worker — seconds behind the folds at most, and never ahead of them.
+
+It also follows the events topic to fold the weekly conflict history of each dyad for
+the charts (a query-side projection: the tension state does not carry it).
 """
 
 from __future__ import annotations
@@ -19,13 +22,19 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
+from pydantic import ValidationError
 
-from dipwatch.logs import get_logger
-from dipwatch.topics import ALERT_AGGREGATES, Topics
+from infra.clients import plain_consumer
+from infra.logs import get_logger
+from infra.topics import Topics
 from schemas.alerts import Alert
-from schemas.codec import decode_alert
+from schemas.codec import decode_alert, decode_event
 from schemas.errors import InvalidRecord
+from schemas.events import check_log_time
 from streams.folds.base import Fold, StateModel
+from streams.folds.guard import DEDUP_HORIZON_DAYS, Guarded, TooLate
+from streams.folds.history import ConflictHistory, HistoryState
+from streams.folds.tension import TensionFold
 
 __all__ = ["ReadModel"]
 
@@ -39,30 +48,75 @@ class ReadModel:
     """Latest state per aggregate and dyad, recent alerts, and live alert subscribers."""
 
     def __init__(
-        self, folds: tuple[Fold[Any], ...], topics: Topics, app_id: str, max_alerts: int = 2000
+        self,
+        folds: tuple[Fold[Any], ...],
+        topics: Topics,
+        app_id: str,
+        max_alerts: int = 2000,
+        horizon_days: int = DEDUP_HORIZON_DAYS,
     ) -> None:
         self.folds = {f.name: f for f in folds}
         self.states: dict[str, dict[str, StateModel]] = {f.name: {} for f in folds}
         self.max_alerts = max_alerts
+        tension = self.folds.get("tension")
+        self.history = ConflictHistory(tension.config if isinstance(tension, TensionFold) else None)
+        self._histories: dict[str, Guarded[HistoryState]] = {}
+        self._horizon_days = horizon_days
+        #: Records skipped because they could not be read, by topic.
+        self.unreadable: dict[str, int] = {}
         self._alerts: OrderedDict[str, Alert] = OrderedDict()
         self._subscribers: set[asyncio.Queue[Alert]] = set()
-        self._changelogs = {topics.changelog(app_id, a): a for a in ALERT_AGGREGATES}
-        self._names = (*self._changelogs, *topics.all_alerts)
+        self._changelogs = {topics.changelog(app_id, a): a for a in topics.aggregate_names}
+        self._events = topics.events
+        self._names = (*self._changelogs, *topics.all_alerts, topics.events)
         self._ends: dict[TopicPartition, int] | None = None
         self.caught_up = asyncio.Event()
 
     # -- applying records -------------------------------------------------------
 
     def on_changelog(self, aggregate: str, key: bytes | None, value: bytes | None) -> None:
-        """Keep the state of a changelog record; a tombstone forgets the dyad."""
+        """Keep the state of a changelog record; a tombstone forgets the dyad. A record
+        that cannot be read is skipped with a logged reason and counted, never fatal."""
         if key is None:
             return
-        dyad = json.loads(key)
-        if value is None:
-            self.states[aggregate].pop(dyad, None)
+        try:
+            dyad = json.loads(key)
+            if value is None:
+                self.states[aggregate].pop(dyad, None)
+                return
+            state = self.folds[aggregate].state_type.model_validate(json.loads(value)["state"])
+        except (ValueError, TypeError, KeyError, RecursionError, ValidationError) as exc:
+            self._unreadable(aggregate, repr(exc)[:200])
             return
-        fold = self.folds[aggregate]
-        self.states[aggregate][dyad] = fold.state_type.model_validate(json.loads(value)["state"])
+        self.states[aggregate][dyad] = state
+
+    def on_event(self, key: bytes | None, value: bytes | None, timestamp_s: float | None) -> None:
+        """Fold an events-topic record into its dyad's chart history, as the worker
+        would fold it: invalid, mis-keyed (the worker re-sends those) and too-late records
+        are skipped; a redelivery counts once."""
+        try:
+            event = decode_event(value)
+            check_log_time(event, timestamp_s)
+        except InvalidRecord:
+            return
+        dyad = event.dyad
+        if key != dyad.encode():
+            return
+        guard = Guarded.of(self.history, dyad, self._histories.get(dyad), self._horizon_days)
+        try:
+            guard.apply(self.history, event)
+        except TooLate:
+            return
+        self._histories[dyad] = guard
+
+    def history_points(self, dyad: str) -> list[tuple[Any, float]]:
+        """The dyad's weekly conflict history: (week end, score) per week with events."""
+        guard = self._histories.get(dyad)
+        return self.history.points(guard.state) if guard is not None else []
+
+    def _unreadable(self, topic: str, reason: str) -> None:
+        self.unreadable[topic] = self.unreadable.get(topic, 0) + 1
+        log.warning("read_model_record_skipped", topic=topic, reason=reason)
 
     def on_alert(self, value: bytes | None) -> Alert | None:
         """Keep an alert (once per id) and hand it to live subscribers; None if known."""
@@ -114,11 +168,9 @@ class ReadModel:
         Subscribed without a group, the consumer is assigned every partition of every
         topic, from the earliest offset; a topic created later (a changelog Faust makes
         at its start) joins at the next metadata refresh, from its beginning too."""
-        consumer = AIOKafkaConsumer(
+        consumer = plain_consumer(
+            bootstrap,
             *self._names,
-            bootstrap_servers=bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=100,
             metadata_max_age_ms=5000,
@@ -129,17 +181,22 @@ class ReadModel:
             while True:
                 batch = await consumer.getmany(timeout_ms=500, max_records=5000)
                 for tp, records in batch.items():
-                    aggregate = self._changelogs.get(tp.topic)
-                    for record in records:
-                        if aggregate is not None:
-                            self.on_changelog(aggregate, record.key, record.value)
-                        else:
-                            self.on_alert(record.value)
+                    self._on_records(tp.topic, records)
                 if not self.caught_up.is_set():
                     await self._check_caught_up(consumer)
         finally:
             with contextlib.suppress(KafkaError, OSError, TimeoutError):
                 await consumer.stop()
+
+    def _on_records(self, topic: str, records: list[Any]) -> None:
+        aggregate = self._changelogs.get(topic)
+        for record in records:
+            if aggregate is not None:
+                self.on_changelog(aggregate, record.key, record.value)
+            elif topic == self._events:
+                self.on_event(record.key, record.value, record.timestamp / 1000)
+            else:
+                self.on_alert(record.value)
 
     async def _check_caught_up(self, consumer: AIOKafkaConsumer) -> None:
         """Ready once every topic is assigned and read up to where it ended when it was."""

@@ -5,34 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from schemas.alerts import Alert, Severity
+from infra.clients import plain_consumer, refresh_metadata
+from schemas.alerts import Alert
 from schemas.codec import decode_alert
 from schemas.errors import InvalidRecord
+from schemas.filters import AlertFilter
 
-__all__ = ["AlertFilter", "follow_alerts", "render_alert"]
-
-_SEVERITY_ORDER = list(Severity)
-
-
-@dataclass(frozen=True)
-class AlertFilter:
-    """Which alerts to show."""
-
-    dyads: frozenset[str] = frozenset()
-    rules: frozenset[str] = frozenset()
-    min_severity: Severity = Severity.INFO
-
-    def accepts(self, alert: Alert) -> bool:
-        return (
-            (not self.dyads or alert.dyad in self.dyads)
-            and (not self.rules or alert.rule in self.rules or alert.aggregate in self.rules)
-            and _SEVERITY_ORDER.index(alert.severity) >= _SEVERITY_ORDER.index(self.min_severity)
-        )
+__all__ = ["follow_alerts", "render_alert"]
 
 
 def render_alert(alert: Alert) -> str:
@@ -59,32 +42,13 @@ async def follow_alerts(
     ``start`` is ``"end"`` (from now), ``"beginning"``, or an event time (the alert
     topics' record timestamps are the alerts' event time).
     """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        group_id=None,
-        auto_offset_reset="earliest" if start == "beginning" else "latest",
+    consumer = plain_consumer(
+        bootstrap, auto_offset_reset="earliest" if start == "beginning" else "latest"
     )
     await consumer.start()
     shown = 0
     try:
-        parts = [
-            TopicPartition(t, p) for t in topics for p in sorted(await _partitions(consumer, t))
-        ]
-        consumer.assign(parts)
-        if start == "beginning":
-            await consumer.seek_to_beginning(*parts)
-        elif start == "end":
-            await consumer.seek_to_end(*parts)
-        else:
-            assert isinstance(start, datetime)
-            stamp = int(start.timestamp() * 1000)
-            offsets = await consumer.offsets_for_times({tp: stamp for tp in parts})
-            for tp, found in offsets.items():
-                if found is None:
-                    await consumer.seek_to_end(tp)
-                else:
-                    consumer.seek(tp, found.offset)
+        await _seek_start(consumer, topics, start)
         last = time.monotonic()
         while not (stop and stop.is_set()):
             batch = await consumer.getmany(timeout_ms=200)
@@ -114,11 +78,32 @@ async def follow_alerts(
         await consumer.stop()
 
 
+async def _seek_start(
+    consumer: AIOKafkaConsumer, topics: Sequence[str], start: str | datetime
+) -> None:
+    """Assign every partition of ``topics`` and seek each to where ``start`` says."""
+    parts = [TopicPartition(t, p) for t in topics for p in sorted(await _partitions(consumer, t))]
+    consumer.assign(parts)
+    if start == "beginning":
+        await consumer.seek_to_beginning(*parts)
+    elif start == "end":
+        await consumer.seek_to_end(*parts)
+    else:
+        assert isinstance(start, datetime)
+        stamp = int(start.timestamp() * 1000)
+        offsets = await consumer.offsets_for_times({tp: stamp for tp in parts})
+        for tp, found in offsets.items():
+            if found is None:
+                await consumer.seek_to_end(tp)
+            else:
+                consumer.seek(tp, found.offset)
+
+
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     for _ in range(50):
         parts = consumer.partitions_for_topic(topic)
         if parts:
             return set(parts)
-        await consumer._client.force_metadata_update()  # topic may be brand new
+        await refresh_metadata(consumer)  # the topic may be brand new
         await asyncio.sleep(0.1)
     return {0}

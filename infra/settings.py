@@ -5,8 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.folds.guard import DEDUP_HORIZON_DAYS
+from streams.folds.summons import SummonsConfig
+from streams.folds.tension import TensionConfig
+
+# The domain defaults live with the folds that use them; settings only expose them.
+_TENSION = TensionConfig()
+_SUMMONS = SummonsConfig()
 
 __all__ = ["Settings"]
 
@@ -49,18 +57,35 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=500, gt=0)
     batch_within_s: float = Field(default=0.05, gt=0)
 
-    # Domain parameters (event time).
-    half_life_days: float = Field(default=30.0, gt=0)
-    baseline_half_life_days: float = Field(default=365.0, gt=0)
+    # Domain parameters, all in event time (docs/TENSION.md explains each).
+    half_life_days: float = Field(default=_TENSION.half_life_days, gt=0)
+    baseline_half_life_days: float = Field(default=_TENSION.baseline_half_life_days, gt=0)
+    #: Conflict scores at which a dyad becomes elevated, high, critical (ascending).
+    tension_thresholds: tuple[float, float, float] = _TENSION.thresholds
+    #: A level falls only once the score is below this share of its threshold.
+    tension_hysteresis: float = Field(default=_TENSION.hysteresis, gt=0, le=1)
+    spike_ratio: float = Field(default=_TENSION.spike_ratio, gt=1)
+    spike_min_points: float = Field(default=_TENSION.spike_min_points, ge=0)
+    spike_min_history_days: float = Field(default=_TENSION.spike_min_history_days, ge=0)
+    armed_conflict_lapse_days: float = Field(default=_TENSION.armed_conflict_lapse_days, gt=0)
     #: Days of event time behind a dyad's latest event within which duplicates are caught;
     #: older events go to the dead-letter topic (bounds the dedup memory per dyad).
-    dedup_horizon_days: int = Field(default=730, gt=0)
-    summons_expiry_days: float = Field(default=90.0, gt=0)
-    reciprocal_window_days: float = Field(default=14.0, gt=0)
+    dedup_horizon_days: int = Field(default=DEDUP_HORIZON_DAYS, gt=0)
+    summons_expiry_days: float = Field(default=_SUMMONS.expiry_days, gt=0)
+    reciprocal_window_days: float = Field(default=_SUMMONS.reciprocal_window_days, gt=0)
+    #: Open summons on one dyad at which ``summons.several_open`` is raised.
+    several_open: int = Field(default=_SUMMONS.several_open, ge=2)
 
     # Logs.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
+
+    @model_validator(mode="after")
+    def _ascending_thresholds(self) -> Settings:
+        low, mid, high = self.tension_thresholds
+        if not 0 < low < mid < high:
+            raise ValueError("tension_thresholds must be three ascending positive scores")
+        return self
 
     @field_validator("api_token", "bootstrap_servers", "instance_id", mode="before")
     @classmethod

@@ -5,12 +5,17 @@ Used by the worker, the replay tool, the CLI, the tests and the compose init.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from streams.folds.registry import AGGREGATES, Aggregate
+
+if TYPE_CHECKING:
+    from infra.settings import Settings
 
 __all__ = [
-    "ALERT_AGGREGATES",
     "DEAD_LETTER_MAX_BYTES",
     "REASON_HEADER",
     "SOURCE_HEADER",
@@ -22,7 +27,6 @@ __all__ = [
 REASON_HEADER: Final = "dipwatch.reason"
 SOURCE_HEADER: Final = "dipwatch.source"
 
-ALERT_AGGREGATES: Final = ("tension", "summons", "envoys")
 _FOREVER: Final = MappingProxyType({"retention.ms": "-1", "retention.bytes": "-1"})
 
 
@@ -43,10 +47,23 @@ class TopicSpec:
 
 @dataclass(frozen=True)
 class Topics:
-    """All topic names under one prefix (``dipwatch`` by default)."""
+    """All topic names under one prefix (``dipwatch`` by default), for the aggregates of
+    the registry: one alert topic and one changelog per aggregate."""
 
     prefix: str = "dipwatch"
     partitions: int = 4
+    aggregates: tuple[Aggregate, ...] = AGGREGATES
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, aggregates: Sequence[Aggregate] = AGGREGATES
+    ) -> Topics:
+        """Return the topics of the deployment ``settings`` describe."""
+        return cls(settings.topic_prefix, settings.partitions, tuple(aggregates))
+
+    @property
+    def aggregate_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.aggregates)
 
     @property
     def events(self) -> str:
@@ -58,13 +75,13 @@ class Topics:
 
     def alerts(self, aggregate: str) -> str:
         """Return the alert topic of an aggregate (``tension``, ``summons``, ``envoys``)."""
-        if aggregate not in ALERT_AGGREGATES:
+        if aggregate not in self.aggregate_names:
             raise ValueError(f"no alert topic for {aggregate!r}")
         return f"{self.prefix}.alerts.{aggregate}"
 
     @property
     def all_alerts(self) -> tuple[str, ...]:
-        return tuple(self.alerts(a) for a in ALERT_AGGREGATES)
+        return tuple(self.alerts(a) for a in self.aggregate_names)
 
     @staticmethod
     def table(aggregate: str) -> str:
@@ -85,7 +102,7 @@ class Topics:
                 self.partitions,
                 {"cleanup.policy": "compact"},
             )
-            for a in ALERT_AGGREGATES
+            for a in self.aggregate_names
         )
 
     def specs(self) -> tuple[TopicSpec, ...]:
@@ -110,6 +127,6 @@ class Topics:
             ),
             *(
                 TopicSpec(self.alerts(a), "dyad", "Alert", n, {"retention.ms": "-1"})
-                for a in ALERT_AGGREGATES
+                for a in self.aggregate_names
             ),
         )

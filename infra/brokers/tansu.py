@@ -17,7 +17,7 @@ import subprocess
 from types import TracebackType
 from typing import Self
 
-from dipwatch.brokers.probe import wait_until_ready
+from infra.brokers.probe import wait_until_ready
 from schemas.errors import BrokerError
 
 __all__ = ["EmbeddedBroker", "free_port", "port_is_free", "resolve_binary"]

@@ -11,22 +11,22 @@ import mode
 from aiohttp import web
 from aiokafka.errors import KafkaError
 
-from dipwatch.logs import get_logger
-from dipwatch.settings import Settings
-from dipwatch.topics import Topics
-from replay.publish import event_producer
-from streams.aggregates import build_folds
-from streams.readmodel import ReadModel
-from streams.web import build_web_app
+from infra.clients import event_producer
+from infra.logs import get_logger
+from infra.settings import Settings
+from infra.topics import Topics
+from query.readmodel import ReadModel
+from query.web import build_web_app
+from streams.folds.registry import build_folds
 
 __all__ = ["register_web"]
 
 log = get_logger(__name__)
 
 
-def register_web(app: faust.App, settings: Settings, bootstrap: str) -> None:
-    """Start the read model, the HTTP server and the events producer with ``app``."""
-    topics = Topics(settings.topic_prefix, settings.partitions)
+def register_web(app: faust.App, settings: Settings, bootstrap: str, topics: Topics) -> None:
+    """Start the read model, the HTTP server and the events producer with ``app`` (an
+    extension of the engine's app: ``create_app(..., extensions=[register_web])``)."""
 
     def assigned() -> list[int]:
         """The events-topic partitions this worker folds now."""
@@ -41,9 +41,12 @@ def register_web(app: faust.App, settings: Settings, bootstrap: str) -> None:
 
         async def on_start(self) -> None:
             self.model = ReadModel(
-                build_folds(settings), topics, settings.app_id, settings.recent_alerts
+                build_folds(settings, topics.aggregates),
+                topics,
+                settings.app_id,
+                settings.recent_alerts,
+                settings.dedup_horizon_days,
             )
-            app.dipwatch_read_model = self.model  # type: ignore[attr-defined]
             self.follower = asyncio.create_task(self._follow())
             self.producer = event_producer(bootstrap)
             await self.producer.start()

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from dipwatch.brokers.probe import wait_until_ready
-from dipwatch.logs import get_logger
-from dipwatch.settings import Settings
-from dipwatch.topics import Topics, TopicSpec
+from infra.brokers.probe import wait_until_ready
+from infra.logs import get_logger
+from infra.settings import Settings
+from infra.topics import Topics, TopicSpec
 
 __all__ = ["ensure_topics", "prepare_topics", "project_topics"]
 
@@ -53,7 +53,7 @@ async def ensure_topics(
 
 def project_topics(settings: Settings) -> tuple[TopicSpec, ...]:
     """Every topic of a deployment: the registry's and Faust's compacted changelogs."""
-    topics = Topics(settings.topic_prefix, settings.partitions)
+    topics = Topics.from_settings(settings)
     return (*topics.specs(), *topics.changelog_specs(settings.app_id))
 
 

@@ -1,4 +1,4 @@
-"""The offline reference: fold events in memory, exactly as the worker would."""
+"""The offline reference: the engine's pipeline run over a sequence of events in memory."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 
 from schemas.alerts import Alert
 from schemas.events import DiplomaticEvent
-from streams.folds.base import DEDUP_HORIZON_DAYS, Fold, TooLate, check_horizon, guarded_apply
+from streams.folds.base import Fold
+from streams.folds.guard import DEDUP_HORIZON_DAYS, Guarded, TooLate
+from streams.folds.pipeline import apply_all
 
 __all__ = ["OfflineResult", "fold_offline"]
 
@@ -27,23 +29,20 @@ def fold_offline(
     tables hold; alerts come in the order they are raised. Events past the dedup
     horizon are refused, as the worker refuses them, and listed in ``refused``.
     """
-    tables: dict[str, dict[str, Any]] = {fold.name: {} for fold in folds}
+    tables: dict[str, dict[str, Guarded[Any]]] = {fold.name: {} for fold in folds}
     raised: list[Alert] = []
     for event in events:
+        dyad = event.dyad
         try:
-            for fold in folds:
-                check_horizon(tables[fold.name].get(event.dyad), event)
+            folded = apply_all(
+                folds, {n: t.get(dyad) for n, t in tables.items()}, event, horizon_days
+            )
         except TooLate as exc:
             if refused is not None:
                 refused.append((event, exc.reason))
             continue
-        for fold in folds:
-            table = tables[fold.name]
-            value, alerts = guarded_apply(
-                fold, event.dyad, table.get(event.dyad), event, horizon_days
-            )
-            if value is not None:
-                table[event.dyad] = value
-            raised.extend(alerts)
+        for name, guard in folded.updated.items():
+            tables[name][dyad] = guard
+        raised.extend(folded.alerts)
     state = {name: {k: g.dump() for k, g in t.items()} for name, t in tables.items()}
     return state, raised

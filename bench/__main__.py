@@ -1,0 +1,57 @@
+"""``python -m bench``: the benchmark, a developer tool beside the ``dipwatch`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bench.generate import Shape
+from bench.run import BenchOptions, run_bench
+from infra.logs import configure_logging
+from infra.settings import Settings
+
+cli = typer.Typer(add_completion=False, help=__doc__)
+
+
+@cli.command()
+def bench(
+    broker_kind: Annotated[
+        str,
+        typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka, started here)."),
+    ] = "embedded",
+    events: Annotated[int, typer.Option(help="Synthetic events to publish and fold.")] = 200_000,
+    dyads: Annotated[int, typer.Option(help="Country pairs (Zipf-skewed activity).")] = 3_000,
+    years: Annotated[float, typer.Option(help="Years of event time the events span.")] = 5.0,
+    rate: Annotated[
+        float, typer.Option(help="Offered load of the latency probe, events/s.")
+    ] = 1000.0,
+    latency_seconds: Annotated[float, typer.Option(help="Length of the latency probe.")] = 20.0,
+    growth: Annotated[
+        bool, typer.Option(help="Also measure RSS growth with events and dyads.")
+    ] = True,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the summary here.")
+    ] = None,
+) -> None:
+    """Measure publish, worker and raw-consume rates, publish-to-alert latency and RSS."""
+    if broker_kind not in ("embedded", "kafka"):
+        typer.secho(f"bench: --broker must be embedded or kafka, not {broker_kind!r}", err=True)
+        raise typer.Exit(2)
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    options = BenchOptions(
+        broker=broker_kind,  # type: ignore[arg-type]
+        bootstrap=settings.bootstrap_servers,
+        shape=Shape(events=events, dyads=dyads, years=years),
+        rate=rate,
+        latency_seconds=latency_seconds,
+        growth=growth,
+        json_path=json_path,
+    )
+    run_bench(options)
+
+
+if __name__ == "__main__":
+    cli(prog_name="python -m bench")

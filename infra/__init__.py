@@ -1,0 +1,1 @@
+"""Infrastructure: settings, logging, the topic registry, admin, brokers and clients."""

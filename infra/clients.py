@@ -1,0 +1,71 @@
+"""Kafka client factories: every producer and consumer of the project is made here.
+
+One place to give every client the same connection options (and, later, credentials).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from infra.topics import DEAD_LETTER_MAX_BYTES
+from schemas.codec import encode_event
+from schemas.events import DiplomaticEvent
+
+__all__ = ["event_producer", "plain_consumer", "refresh_metadata", "send_event"]
+
+
+def event_producer(bootstrap: str, *, outage_s: float = 30.0) -> AIOKafkaProducer:
+    """Return the producer of events and dead letters (not started).
+
+    acks=all; no idempotence: the embedded broker has no InitProducerId, and dedup by
+    event_id in the worker makes a resent record harmless. A batch lives as long as one
+    request may take (aiokafka's batch TTL is the request timeout): while it lives the
+    producer retries it, one request per broker at a time, so a broker outage shorter
+    than ``outage_s`` keeps every dyad's events in order.
+    """
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=5,
+        request_timeout_ms=int(outage_s * 1000),
+        max_request_size=DEAD_LETTER_MAX_BYTES,
+    )
+
+
+def plain_consumer(bootstrap: str, *topics: str, **options: Any) -> AIOKafkaConsumer:
+    """Return a consumer without a group and without commits (not started): the read
+    model's and the alert follower's. ``options`` are aiokafka's."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        **options,
+    )
+
+
+async def send_event(
+    producer: AIOKafkaProducer, topic: str, event: DiplomaticEvent
+) -> asyncio.Future[Any]:
+    """Queue one event: key = dyad, record timestamp = occurred_at; return its ack future."""
+    future: asyncio.Future[Any] = await producer.send(
+        topic,
+        key=event.dyad.encode(),
+        value=encode_event(event),
+        timestamp_ms=int(event.occurred_at.timestamp() * 1000),
+    )
+    return future
+
+
+async def refresh_metadata(consumer: AIOKafkaConsumer) -> None:
+    """Fetch the cluster metadata now, so a topic created a moment ago has partitions.
+
+    aiokafka has no public call for this (``topics()`` fetches metadata into a copy that
+    ``partitions_for_topic`` does not read), so this is the one place that reaches into
+    its client; ``tests/unit/test_dependency_seams.py`` fails if aiokafka changes it.
+    """
+    await consumer._client.force_metadata_update()

@@ -1,0 +1,1 @@
+"""The query side: read model, JSON views, HTTP API and dashboard."""

@@ -1,0 +1,79 @@
+"""Weekly conflict history of a dyad, for charts: a projection, not an aggregate.
+
+It is folded by the query side from the events topic (with the same dedup guard as the
+aggregates), so the tension state — and every changelog write of it — does not carry
+years of chart data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Final
+
+from pydantic import Field
+
+from schemas.alerts import Alert
+from schemas.events import EPOCH, DiplomaticEvent
+from streams.folds.base import StateModel
+from streams.folds.decay import UNITS_PER_POINT
+from streams.folds.tension import TensionConfig
+
+__all__ = ["ConflictHistory", "HistoryState"]
+
+_WEEK: Final = timedelta(days=7)
+
+
+class HistoryState(StateModel):
+    """Per week (index since EPOCH, a Monday), the conflict weight of that week's events
+    decayed to the week's end, in integer micro-points: integer sums of per-event terms,
+    so as order-free as the tension scores."""
+
+    dyad: str
+    weeks: dict[int, int] = Field(default_factory=dict)
+
+
+class ConflictHistory:
+    """Folds events into weekly conflict sums: ``apply(state, event) -> (state, [])``."""
+
+    name = "history"
+    state_type = HistoryState
+
+    def __init__(self, config: TensionConfig | None = None, weeks_kept: int = 260) -> None:
+        self.config = config or TensionConfig()
+        #: The latest weeks kept per dyad (about 5 years).
+        self.weeks_kept = weeks_kept
+
+    def initial(self, key: str) -> HistoryState:
+        """Return the history of a dyad with no events."""
+        return HistoryState(dyad=key)
+
+    def apply(
+        self, state: HistoryState, event: DiplomaticEvent
+    ) -> tuple[HistoryState, list[Alert]]:
+        """Add the event's conflict weight to its week; raises no alerts."""
+        w = self.config.weight(event)
+        if w >= 0:
+            return state, []
+        at = event.occurred_at
+        week = (at - EPOCH) // _WEEK
+        age_days = (EPOCH + (week + 1) * _WEEK - at).total_seconds() / 86_400
+        units = round(-w * UNITS_PER_POINT * 2.0 ** (-age_days / self.config.half_life_days))
+        weeks = dict(state.weeks)
+        weeks[week] = weeks.get(week, 0) + units
+        if len(weeks) > self.weeks_kept:
+            for old in sorted(weeks)[: len(weeks) - self.weeks_kept]:
+                del weeks[old]
+        return state.model_copy(update={"weeks": weeks}), []
+
+    def points(self, state: HistoryState) -> list[tuple[datetime, float]]:
+        """Return (week end, conflict score at that moment) for each week with events:
+        each week's own weight plus every earlier kept week's, decayed."""
+        points: list[tuple[datetime, float]] = []
+        total, last = 0.0, None
+        for week in sorted(state.weeks):
+            if last is not None:
+                total *= 2.0 ** (-(week - last) * 7 / self.config.half_life_days)
+            total += state.weeks[week] / UNITS_PER_POINT
+            last = week
+            points.append((EPOCH + (week + 1) * _WEEK, round(total, 3)))
+        return points

@@ -1,0 +1,48 @@
+"""The two places that reach into a dependency's internals still work as assumed.
+
+If faust-streaming or aiokafka changes them, these fail before the worker does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from contextvars import ContextVar
+
+from aiokafka import AIOKafkaConsumer
+from faust.streams import _current_event, current_event
+
+from infra.clients import refresh_metadata
+from streams.compat import on_behalf_of
+
+
+class _Event:
+    """Stands in for a Faust event: the wrapper only keeps a weak reference to it."""
+
+
+def test_faust_reads_the_current_event_from_the_context_variable_we_set() -> None:
+    assert isinstance(_current_event, ContextVar)
+    event = _Event()
+    assert current_event() is None
+    with on_behalf_of(event):
+        assert current_event() is event
+    assert current_event() is None
+
+
+def test_faust_tables_find_the_changelog_partition_through_current_event() -> None:
+    from faust.tables.base import Collection
+
+    assert "current_event()" in inspect.getsource(Collection.partition_for_key)
+
+
+def test_aiokafka_consumers_can_still_force_a_metadata_update() -> None:
+    # The behaviour itself is exercised through a real broker by the alerts CLI tests.
+    async def check() -> bool:
+        consumer = AIOKafkaConsumer(bootstrap_servers="127.0.0.1:9")
+        try:
+            return callable(getattr(consumer._client, "force_metadata_update", None))
+        finally:
+            await consumer._client.close()
+
+    assert asyncio.run(check())
+    assert inspect.iscoroutinefunction(refresh_metadata)
