@@ -153,6 +153,7 @@ def replay(
         skip_invalid=skip_invalid,
         offline=offline,
         state_path=state,
+        now=datetime.now(UTC),
     )
     try:
         code = run_replay(settings, options)
@@ -177,7 +178,7 @@ def publish(
         items = [
             Loaded(event, str(path), index)
             for path in files
-            for index, event in enumerate(read_document(path))
+            for index, event in enumerate(read_document(path, now=datetime.now(UTC)))
         ]
     except DipwatchError as exc:
         _fail(f"publish: {exc}")

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.folds.decay import MIN_HALF_LIFE_DAYS
 from streams.folds.guard import DEDUP_HORIZON_DAYS
 from streams.folds.summons import SummonsConfig
 from streams.folds.tension import TensionConfig
@@ -23,7 +24,9 @@ class Settings(BaseSettings):
     """Everything configurable. Built once by the CLI and passed down; nothing else
     reads the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="DIPWATCH_", frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="DIPWATCH_", frozen=True, extra="forbid", allow_inf_nan=False
+    )
 
     # Brokers. Empty bootstrap servers = start the embedded broker (demo, tests).
     bootstrap_servers: str | None = None
@@ -58,8 +61,12 @@ class Settings(BaseSettings):
     batch_within_s: float = Field(default=0.05, gt=0)
 
     # Domain parameters, all in event time (docs/TENSION.md explains each).
-    half_life_days: float = Field(default=_TENSION.half_life_days, gt=0)
-    baseline_half_life_days: float = Field(default=_TENSION.baseline_half_life_days, gt=0)
+    # Half-lives of at least MIN_HALF_LIFE_DAYS keep the exact decay sums of any date the
+    # contract allows (before LATEST) printable as JSON integers (streams/folds/decay.py).
+    half_life_days: float = Field(default=_TENSION.half_life_days, ge=MIN_HALF_LIFE_DAYS)
+    baseline_half_life_days: float = Field(
+        default=_TENSION.baseline_half_life_days, ge=MIN_HALF_LIFE_DAYS
+    )
     #: Conflict scores at which a dyad becomes elevated, high, critical (ascending).
     tension_thresholds: tuple[float, float, float] = _TENSION.thresholds
     #: A level falls only once the score is below this share of its threshold.

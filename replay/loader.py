@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
-from schemas.codec import parse_event
+from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
-from schemas.events import DiplomaticEvent
+from schemas.events import DiplomaticEvent, check_not_future
 
 __all__ = ["LoadReport", "Loaded", "Problem", "bundled_corpus", "load_paths", "select"]
 
@@ -73,24 +72,25 @@ def _lines(path: Path) -> Iterable[tuple[int, bytes]]:
                 yield number, raw.rstrip(b"\r\n")
 
 
-def load_paths(paths: Sequence[Path]) -> LoadReport:
+def load_paths(paths: Sequence[Path], *, now: datetime | None = None) -> LoadReport:
     """Validate every line of every file; sort the valid events by event time.
 
     The same event twice (same id and content) is counted once; an id reused with
-    different content is a problem at the later line.
+    different content is a problem at the later line. With ``now`` (the entry's clock),
+    an event dated in its future is a problem too.
     """
     report = LoadReport()
     first_seen: dict[str, tuple[str, Loaded]] = {}
     for path in _files(paths):
         for number, raw in _lines(path):
             try:
-                try:
-                    data = json.loads(raw)
-                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                    raise InvalidRecord(f"not JSON ({exc})") from None
-                event = parse_event(data)
+                event = decode_event(raw)
+                if now is not None:
+                    check_not_future(event, now)
             except InvalidRecord as exc:
-                report.problems.append(Problem(str(path), number, exc.reason, raw))
+                # file:line already says where; "record: " would say it twice.
+                reason = exc.reason.removeprefix("record: ")
+                report.problems.append(Problem(str(path), number, reason, raw))
                 continue
             here = Loaded(event, str(path), number)
             digest = event.content_digest()

@@ -40,11 +40,13 @@ class ReplayOptions:
     skip_invalid: bool = False
     offline: bool = False
     state_path: Path | None = None
+    #: The entry's clock: events dated after it (+ tolerance) are refused.
+    now: datetime | None = None
 
 
 def run_replay(settings: Settings, options: ReplayOptions) -> int:
     """Run a replay; return the process exit code."""
-    report = load_paths(list(options.paths) or [bundled_corpus()])
+    report = load_paths(list(options.paths) or [bundled_corpus()], now=options.now)
     if report.problems and not options.skip_invalid:
         for problem in report.problems:
             print(problem, file=sys.stderr)

@@ -80,6 +80,8 @@ def parse_event(data: object) -> DiplomaticEvent:
         return DiplomaticEvent.model_validate(_upcast(data))
     except ValidationError as exc:
         raise InvalidRecord(describe_validation_error(exc), field_errors(exc)) from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise InvalidRecord(f"record: cannot be validated ({_brief(exc)})") from None
 
 
 def decode_event(raw: bytes | str | None) -> DiplomaticEvent:
@@ -92,7 +94,15 @@ def decode_event(raw: bytes | str | None) -> DiplomaticEvent:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidRecord(f"record: not JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        # Valid JSON that Python will not build: a number of over 4,300 digits, nesting
+        # deeper than the interpreter's stack. Poison for any reader: refuse it here.
+        raise InvalidRecord(f"record: JSON beyond this reader's limits ({_brief(exc)})") from None
     return parse_event(data)
+
+
+def _brief(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 def decode_alert(raw: bytes | str) -> Alert:
@@ -101,3 +111,5 @@ def decode_alert(raw: bytes | str) -> Alert:
         return Alert.model_validate_json(raw)
     except ValidationError as exc:
         raise InvalidRecord(describe_validation_error(exc)) from None
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRecord(f"alert: cannot be read ({_brief(exc)})") from None

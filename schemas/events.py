@@ -32,6 +32,7 @@ __all__ = [
     "EVENT_ID_NAMESPACE",
     "EVENT_SCHEMA_VERSION",
     "FUTURE_TOLERANCE",
+    "LATEST",
     "Country",
     "DatePrecision",
     "DiplomaticEvent",
@@ -40,6 +41,7 @@ __all__ = [
     "PartyKind",
     "Source",
     "check_log_time",
+    "check_not_future",
     "derive_event_id",
     "dyad_of",
 ]
@@ -51,6 +53,10 @@ EVENT_ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://dipwatch.org
 #: clock and the origin of the decay sums (before it exact sums would need huge integers;
 #: no source needs it).
 EPOCH: Final = datetime(1900, 1, 1, tzinfo=UTC)
+#: No record is dated at or after this: a bound for every date of the contract (the
+#: intake entries also refuse anything after their clock + FUTURE_TOLERANCE), so the
+#: folds' exact decay sums stay within bounds (see streams/folds/decay.py).
+LATEST: Final = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def _alpha3(value: str) -> str:
@@ -68,6 +74,8 @@ def _language(value: str) -> str:
 def _utc(value: datetime) -> datetime:
     if value < EPOCH:
         raise ValueError(f"{value.isoformat()} is before {EPOCH.date()}")
+    if value >= LATEST:
+        raise ValueError(f"{value.isoformat()} is not before {LATEST.date()}")
     return value.astimezone(UTC)
 
 
@@ -207,6 +215,18 @@ class DiplomaticEvent(BaseModel):
     def content_digest(self) -> str:
         """Hash of everything but ``recorded_at``: two records of one fact agree on it."""
         return hashlib.sha256(_canonical(self.model_dump(mode="json"))).hexdigest()
+
+
+def check_not_future(event: DiplomaticEvent, now: datetime) -> None:
+    """Refuse an event dated more than ``FUTURE_TOLERANCE`` after ``now`` (the entry's
+    clock: ``publish``, ``replay``, ``POST /events``): an act is reported after it happens."""
+    if event.occurred_at > now + FUTURE_TOLERANCE:
+        raise InvalidRecord(
+            f"occurred_at: {event.occurred_at.isoformat()} is in the future "
+            f"(more than {FUTURE_TOLERANCE.total_seconds() / 3600:g} h after "
+            f"{now.isoformat(timespec='seconds')})",
+            (("occurred_at", f"{event.occurred_at.isoformat()} is in the future"),),
+        )
 
 
 def check_log_time(event: DiplomaticEvent, record_timestamp_s: float | None) -> None:

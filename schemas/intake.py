@@ -16,7 +16,7 @@ import yaml
 
 from schemas.codec import parse_event
 from schemas.errors import InvalidRecord
-from schemas.events import FUTURE_TOLERANCE, DiplomaticEvent
+from schemas.events import DiplomaticEvent, check_not_future
 
 __all__ = ["FieldError", "IntakeRefused", "parse_document", "read_document", "validate_events"]
 
@@ -87,19 +87,22 @@ def validate_events(
             pairs = exc.fields or (("record", exc.reason),)
             errors.extend(FieldError(index, f, m) for f, m in pairs)
             continue
-        if now is not None and event.occurred_at > now + FUTURE_TOLERANCE:
-            errors.append(FieldError(index, "occurred_at", f"{event.occurred_at} is in the future"))
-            continue
+        if now is not None:
+            try:
+                check_not_future(event, now)
+            except InvalidRecord as exc:
+                errors.extend(FieldError(index, f, m) for f, m in exc.fields)
+                continue
         events.append(event)
     if errors:
         raise IntakeRefused(where, errors)
     return events
 
 
-def read_document(path: Path) -> list[DiplomaticEvent]:
-    """Read and validate a JSON or YAML file of events."""
+def read_document(path: Path, *, now: datetime | None = None) -> list[DiplomaticEvent]:
+    """Read and validate a JSON or YAML file of events (with ``now``: none in the future)."""
     try:
         text = path.read_bytes()
     except OSError as exc:
         raise InvalidRecord(f"{path}: cannot read ({exc.strerror})") from None
-    return validate_events(parse_document(text), str(path))
+    return validate_events(parse_document(text), str(path), now=now)

@@ -18,7 +18,7 @@ from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent, check_log_time
 from streams.folds.base import Fold
-from streams.folds.guard import Guarded, TooLate
+from streams.folds.guard import Guarded
 from streams.folds.pipeline import Folded, TableValue, apply_all
 
 __all__ = ["Batch", "Outcome", "Verdict"]
@@ -77,13 +77,15 @@ class Batch(Generic[R]):
             check_log_time(event, timestamp_s)
         except InvalidRecord as exc:
             return Outcome(Verdict.DEAD_LETTER, reason=exc.reason)
+        except Exception as exc:  # no record may stop the worker: set it aside, say why
+            return Outcome(Verdict.DEAD_LETTER, reason=f"record: unreadable ({exc!r:.300})")
         dyad = event.dyad
         if key != dyad.encode():
             return Outcome(Verdict.REKEY, event)
         values = {f.name: self._value(f.name, dyad) for f in self.folds}
         try:
             folded = apply_all(self.folds, values, event, self.horizon_days)
-        except TooLate as exc:
+        except InvalidRecord as exc:  # TooLate, FoldFailed: the record's, not the worker's
             return Outcome(Verdict.DEAD_LETTER, event, reason=exc.reason)
         for name, guard in folded.updated.items():
             self._pending[(name, dyad)] = (guard, record)

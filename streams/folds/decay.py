@@ -6,6 +6,11 @@ associative, so the sum is bit-for-bit the same whatever the arrival order, batc
 or partition count — a late event lands exactly where it belongs. The decayed value at
 time ``T`` is ``sum * 2**(-(T - EPOCH) / half_life)``. Python integers are unbounded, so
 the growth of the terms with time costs only bytes (about one bit per half-life).
+
+The sums are stored as decimal strings, and Python refuses to convert an integer of more
+than 4,300 digits (about 14,280 bits) to one. Records are dated before ``LATEST`` (2200),
+109,572 days after ``EPOCH``; with a half-life of at least ``MIN_HALF_LIFE_DAYS`` a sum
+needs at most 109,572 / 8 + 24 (a term's mantissa) + 40 (2**40 events) = 13,761 bits.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from typing import Final
 
 from schemas.events import EPOCH
 
-__all__ = ["EPOCH", "UNITS_PER_POINT", "decayed_value", "term"]
+__all__ = ["EPOCH", "MIN_HALF_LIFE_DAYS", "UNITS_PER_POINT", "decayed_value", "term"]
 
 UNITS_PER_POINT: Final = 1_000_000
+#: The shortest half-life the settings accept (see the bound above).
+MIN_HALF_LIFE_DAYS: Final = 8.0
 _SECONDS_PER_DAY: Final = 86_400.0
 
 

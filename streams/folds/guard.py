@@ -118,22 +118,30 @@ class Guarded(Generic[S]):
             "a redelivery cannot be told from a new event, so it is not applied"
         )
 
-    def apply(self, fold: Fold[S], event: DiplomaticEvent) -> list[Alert] | None:
-        """Fold ``event`` in unless seen (None); raise :class:`TooLate` past the horizon."""
-        late = self.too_late(event)
-        if late is not None:
-            raise late
-        digest = event_digest(event.event_id)
-        if digest in self.seen:
-            return None
-        self.state, alerts = fold.apply(self.state, event)
+    def seen_before(self, event: DiplomaticEvent) -> bool:
+        """Whether ``event`` is a redelivery of one this guard already holds."""
+        return event_digest(event.event_id) in self.seen
+
+    def commit(self, event: DiplomaticEvent, state: S) -> None:
+        """Hold ``state``, the fold's result for ``event``, and remember the event."""
+        self.state = state
         day = _day(event.occurred_at)
-        self.seen[digest] = day
+        self.seen[event_digest(event.event_id)] = day
         self.clock = day if self.clock is None else max(self.clock, day)
         if self.swept is None or self.clock - self.swept >= _SWEEP_EVERY_DAYS:
             floor = self.clock - self.horizon
             self.seen = {d: t for d, t in self.seen.items() if t >= floor}
             self.swept = self.clock
+
+    def apply(self, fold: Fold[S], event: DiplomaticEvent) -> list[Alert] | None:
+        """Fold ``event`` in unless seen (None); raise :class:`TooLate` past the horizon."""
+        late = self.too_late(event)
+        if late is not None:
+            raise late
+        if self.seen_before(event):
+            return None
+        state, alerts = fold.apply(self.state, event)
+        self.commit(event, state)
         return alerts
 
 

@@ -6,9 +6,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from schemas.alerts import Alert
+from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent
 from streams.folds.base import Fold
-from streams.folds.guard import DEDUP_HORIZON_DAYS, Guarded, TooLate
+from streams.folds.guard import DEDUP_HORIZON_DAYS, Guarded
 from streams.folds.pipeline import apply_all
 
 __all__ = ["OfflineResult", "fold_offline"]
@@ -27,7 +28,8 @@ def fold_offline(
 
     ``state`` maps fold name -> dyad -> table value, the same values the worker's
     tables hold; alerts come in the order they are raised. Events past the dedup
-    horizon are refused, as the worker refuses them, and listed in ``refused``.
+    horizon or that a fold fails on are refused, as the worker dead-letters them, and
+    listed in ``refused``.
     """
     tables: dict[str, dict[str, Guarded[Any]]] = {fold.name: {} for fold in folds}
     raised: list[Alert] = []
@@ -37,7 +39,7 @@ def fold_offline(
             folded = apply_all(
                 folds, {n: t.get(dyad) for n, t in tables.items()}, event, horizon_days
             )
-        except TooLate as exc:
+        except InvalidRecord as exc:  # TooLate or FoldFailed, as the worker refuses them
             if refused is not None:
                 refused.append((event, exc.reason))
             continue

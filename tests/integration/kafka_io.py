@@ -16,8 +16,12 @@ from schemas.alerts import Alert
 
 
 async def produce(
-    bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes]]
+    bootstrap: str,
+    topic: str,
+    records: Iterable[tuple[bytes | None, bytes]],
+    timestamps_ms: dict[bytes, int] | None = None,
 ) -> None:
+    """Send ``records`` in order; ``timestamps_ms`` sets the record timestamp of a value."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -27,7 +31,8 @@ async def produce(
     await producer.start()
     try:
         for key, value in records:
-            await producer.send_and_wait(topic, key=key, value=value)
+            stamp = (timestamps_ms or {}).get(value)
+            await producer.send_and_wait(topic, key=key, value=value, timestamp_ms=stamp)
     finally:
         await producer.stop()
 

@@ -16,12 +16,21 @@ from streams.folds.registry import build_folds
 from tests.helpers import event_dict, threat, worker_process
 from tests.integration.kafka_io import collect_alerts, consume, produce, table_state
 
+FAR_FUTURE = json.dumps(
+    event_dict(
+        event_id="from-9999",
+        occurred_at="9999-01-01T00:00:00Z",
+        recorded_at="9999-01-02T00:00:00Z",
+    )
+).encode()
+FAR_FUTURE_MS = 253_370_764_800_000  # 9999-01-01
+
 
 def test_a_mix_of_garbage_and_events_straight_to_the_topic(
     isolated: dict[str, str], topics: Topics, tmp_path: Path
 ) -> None:
     bootstrap = isolated["DIPWATCH_BOOTSTRAP_SERVERS"]
-    valid = [threat(f"ok-{i}", f"2022-10-{i + 1:02d}T00:00:00Z") for i in range(5)]
+    valid = [threat(f"ok-{i}", f"2022-10-{i + 1:02d}T00:00:00Z") for i in range(8)]
     unkeyed = threat("ok-unkeyed", "2022-10-09T00:00:00Z")
     invalid: dict[str, tuple[bytes, str]] = {
         "not JSON": (b"\x00\xffnot json {", "not JSON"),
@@ -48,6 +57,15 @@ def test_a_mix_of_garbage_and_events_straight_to_the_topic(
             json.dumps(event_dict(event_id="v9", schema_version=9)).encode(),
             "schema_version: 9",
         ),
+        # The two records that used to stop the worker for good (issue #15).
+        "JSON nested 100,000 deep": (b"[" * 100_000 + b"]" * 100_000, "RecursionError"),
+        "a 5,000-digit integer": (
+            b'{"event_id": "big", "goldstein": ' + b"7" * 5000 + b"}",
+            "4300 digits",
+        ),
+        # Dated in 9999 in a record stamped 9999, as `publish` stamped it before it
+        # refused future dates: past the contract's last date, never folded.
+        "year 9999 in a record of 9999": (FAR_FUTURE, "is not before 2200-01-01"),
     }
     records: list[tuple[bytes | None, bytes]] = []
     for i, event in enumerate(valid):
@@ -60,7 +78,7 @@ def test_a_mix_of_garbage_and_events_straight_to_the_topic(
     _, expected = fold_offline(build_folds(Settings()), applied)
 
     with worker_process(isolated, tmp_path / "worker.log") as proc:
-        asyncio.run(produce(bootstrap, topics.events, records))
+        asyncio.run(produce(bootstrap, topics.events, records, {FAR_FUTURE: FAR_FUTURE_MS}))
         got = asyncio.run(
             collect_alerts(bootstrap, topics.all_alerts, {a.alert_id for a in expected})
         )

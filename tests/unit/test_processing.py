@@ -126,3 +126,46 @@ def test_an_event_behind_the_horizon_is_dead_lettered_before_any_fold_moves() ->
     assert "dedup horizon" in outcome.reason
     tables.commit(batch)
     assert tables.values["tension"]["KAZ:RUS"]["state"]["events"] == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "RecursionError"),
+        (b'{"event_id": "big", "goldstein": ' + b"7" * 5000 + b"}", "4300 digits"),
+    ],
+)
+def test_a_poison_record_is_dead_lettered_and_the_next_event_still_folds(
+    value: bytes, reason: str
+) -> None:
+    tables = Tables()
+    batch = tables.batch()
+    outcome = batch.process(b"KAZ:RUS", value, None, 0)
+    assert outcome.verdict is Verdict.DEAD_LETTER and reason in outcome.reason
+    after = batch.process(*_record(threat("t1")), 1)
+    assert after.verdict is Verdict.FOLDED
+    assert after.folded is not None and after.folded.alerts
+
+
+class _Failing:
+    """A fold that fails on every event: stands in for a fold that is not total."""
+
+    name = "envoys"
+    state_type = FOLDS[2].state_type
+
+    def initial(self, key: str) -> Any:
+        return FOLDS[2].initial(key)
+
+    def apply(self, state: Any, event: DiplomaticEvent) -> Any:
+        raise OverflowError("boom")
+
+
+def test_a_fold_that_fails_dead_letters_the_record_and_moves_no_state() -> None:
+    tables = Tables()
+    batch = Batch((FOLDS[0], FOLDS[1], _Failing()), tables.read, 730)
+    outcome = batch.process(*_record(threat("t1")), 0)
+    assert outcome.verdict is Verdict.DEAD_LETTER
+    assert (
+        "fold 'envoys' failed on event 't1'" in outcome.reason and "OverflowError" in outcome.reason
+    )
+    assert list(batch.writes()) == []  # tension and summons did not move either

@@ -19,7 +19,7 @@ from schemas.events import DiplomaticEvent
 from streams.app import create_app
 from streams.folds.base import StateModel, event_alert
 from streams.folds.offline import fold_offline
-from streams.folds.pipeline import apply_all
+from streams.folds.pipeline import FoldFailed, apply_all
 from streams.folds.registry import AGGREGATES, Aggregate, build_folds
 
 CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]
@@ -88,7 +88,7 @@ def test_a_fold_raising_another_aggregates_rule_is_refused() -> None:
 
     folds = (Stray(),)
     events = [e for e in CORPUS if e.dyad == "KAZ:RUS"][:10]
-    with pytest.raises(ValueError, match=r"raised alert rule 'count\.tenth'"):
+    with pytest.raises(FoldFailed, match=r"raised alert rule 'count\.tenth'"):
         values: dict[str, Any] = {}
         for event in events:
             folded = apply_all(folds, values, event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from infra.settings import Settings
 from replay.loader import bundled_corpus, load_paths, select
 from replay.run import ReplayOptions, run_replay
+from schemas.codec import parse_event
+from schemas.errors import InvalidRecord
 from tests.helpers import event_dict
 
 
@@ -83,3 +86,25 @@ def test_select_filters_by_time_and_dyad() -> None:
     assert chosen and all(
         i.event.dyad == "KAZ:RUS" and i.event.occurred_at.month == 10 for i in chosen
     )
+
+
+def test_replay_refuses_events_dated_after_its_clock(tmp_path: Path) -> None:
+    future = event_dict(
+        event_id="later",
+        occurred_at="2031-01-01T00:00:00Z",
+        recorded_at="2031-01-02T00:00:00Z",
+    )
+    path = _write(tmp_path / "f.jsonl", [json.dumps(event_dict()), json.dumps(future)])
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    report = load_paths([path], now=now)
+    assert [str(p) for p in report.problems] == [
+        f"{path}:2: occurred_at: 2031-01-01T00:00:00+00:00 is in the future "
+        "(more than 24 h after 2026-11-25T00:00:00+00:00)"
+    ]
+    assert len(load_paths([path]).events) == 2  # without a clock (offline tools), no check
+
+
+def test_no_record_is_dated_at_or_after_the_contracts_last_day() -> None:
+    late = event_dict(occurred_at="2200-01-01T00:00:00Z", recorded_at="2200-01-02T00:00:00Z")
+    with pytest.raises(InvalidRecord, match="is not before 2200-01-01"):
+        parse_event(late)
