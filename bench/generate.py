@@ -41,8 +41,11 @@ MIX: Final = (
     (3, "entry_ban", "172", "government"),
     (2, "economic_pressure", "163", "government"),
 )
-#: Where the generated event time begins.
+#: Where the generated event time begins, unless that would end it after LAST_END.
 START: Final = datetime(2021, 1, 1, tzinfo=UTC)
+#: Generated event time ends by this day, so a long span still lies in the past and
+#: passes the entries' "not in the future" check (a longer span starts earlier).
+LAST_END: Final = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,18 @@ class Shape:
     seed: int = 7
 
     @property
+    def start(self) -> datetime:
+        """Where the generated event time begins."""
+        return min(START, LAST_END - self.span)
+
+    @property
+    def span(self) -> timedelta:
+        return timedelta(days=365.25 * self.years)
+
+    @property
     def end(self) -> datetime:
         """Where the generated event time ends."""
-        return START + timedelta(days=365.25 * self.years)
+        return self.start + self.span
 
 
 def dyads(count: int, seed: int) -> list[tuple[str, str]]:
@@ -78,17 +90,17 @@ def generate(shape: Shape) -> Iterator[DiplomaticEvent]:
     pairs = dyads(shape.dyads, shape.seed)
     rnd.shuffle(pairs)
     weights = [1.0 / (rank + 1) ** shape.zipf for rank in range(len(pairs))]
-    span = shape.end - START
+    start, span = shape.start, shape.span
     offsets = sorted(rnd.random() for _ in range(shape.events))
     chosen = rnd.choices(pairs, weights=weights, k=shape.events)
     kinds = rnd.choices(MIX, weights=[m[0] for m in MIX], k=shape.events)
-    recorded = (START + span + timedelta(days=1)).isoformat()
+    recorded = (start + span + timedelta(days=1)).isoformat()
     for i, (offset, pair, kind) in enumerate(zip(offsets, chosen, kinds, strict=True)):
         _, action, cameo, actor_kind = kind
         actor, target = pair if rnd.random() < 0.5 else pair[::-1]
         data: dict[str, object] = {
             "event_id": f"bench-{shape.seed}-{i}",
-            "occurred_at": (START + span * offset).isoformat(),
+            "occurred_at": (start + span * offset).isoformat(),
             "date_precision": "day",
             "recorded_at": recorded,
             "actor": {"country": actor, "kind": actor_kind},

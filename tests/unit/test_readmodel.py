@@ -62,3 +62,12 @@ def test_a_subscriber_that_stops_reading_is_dropped(monkeypatch: pytest.MonkeyPa
 
     slow_on, fast_on, backlog = asyncio.run(run())
     assert (slow_on, fast_on, backlog) == (False, True, 3)
+
+
+def test_an_unreadable_changelog_value_is_skipped_counted_and_not_fatal() -> None:
+    model = _model()
+    model.on_changelog("tension", b'"KAZ:RUS"', b"[" * 100_000 + b"]" * 100_000)
+    model.on_changelog("tension", b'"KAZ:RUS"', b'{"state": {"dyad": 1}}')
+    model.on_changelog("tension", b"not json", b"{}")
+    assert model.unreadable == {"tension": 3}
+    assert "KAZ:RUS" not in model.states["tension"]
