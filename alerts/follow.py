@@ -21,7 +21,7 @@ __all__ = ["follow_alerts", "render_alert"]
 def render_alert(alert: Alert) -> str:
     """Return one human-readable line for an alert."""
     return (
-        f"{alert.at.date().isoformat()}  {alert.dyad}  [{alert.severity.value:<8}] "
+        f"{alert.when:<10}  {alert.dyad}  [{alert.severity.value:<8}] "
         f"{alert.rule:<22} {alert.title}"
     )
 

@@ -39,6 +39,13 @@ class Summary:
         return "\n".join(lines)
 
 
+def _action(item: Loaded) -> str:
+    """The act's name: its action, or its bare CAMEO code (and the mode if not done)."""
+    event = item.event
+    name = event.action.value if event.action is not None else f"cameo {event.cameo}"
+    return name if event.mode.value == "done" else f"{name} ({event.mode.value})"
+
+
 def summarise(
     selected: Sequence[Loaded],
     *,
@@ -50,9 +57,9 @@ def summarise(
     """Count the selected events by dyad and by action."""
     return Summary(
         by_dyad=Counter(item.event.dyad for item in selected),
-        by_action=Counter(item.event.action.value for item in selected),
-        first=selected[0].event.occurred_at.date().isoformat() if selected else None,
-        last=selected[-1].event.occurred_at.date().isoformat() if selected else None,
+        by_action=Counter(_action(item) for item in selected),
+        first=selected[0].event.when if selected else None,
+        last=selected[-1].event.when if selected else None,
         published=published,
         skipped_invalid=skipped_invalid,
         duplicates=duplicates,

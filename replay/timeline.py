@@ -43,6 +43,8 @@ class Point:
     cooperation: float
     net: float
     level: str
+    #: ``at`` as precisely as the sources date the events of that instant.
+    when: str
 
 
 def tension_points(fold: TensionFold, events: Iterable[DiplomaticEvent]) -> dict[str, list[Point]]:
@@ -57,12 +59,14 @@ def tension_points(fold: TensionFold, events: Iterable[DiplomaticEvent]) -> dict
         state: TensionState = fold.initial(dyad)
         points: list[Point] = []
         for at, batch in groupby(of_dyad, key=lambda e: e.occurred_at):
+            when = at.date().isoformat()
             for event in batch:
                 state, _ = fold.apply(state, event)
+                if event.occurred_window is not None:
+                    when = event.when  # an instant a window stands for: no day to print
             s = fold.scores(state, at)
-            points.append(
-                Point(dyad, at, s["conflict"], s["cooperation"], s["net"], LEVELS[state.band])
-            )
+            level = LEVELS[state.band]
+            points.append(Point(dyad, at, s["conflict"], s["cooperation"], s["net"], level, when))
         series[dyad] = points
     return series
 
@@ -159,7 +163,7 @@ def _peak_rows(points: dict[str, list[Point]]) -> list[str]:
         for p in points[dyad]:
             halves[_half(p.at)] = max(halves.get(_half(p.at), 0.0), p.conflict)
         by_half = ", ".join(f"{h}: {v:.1f}" for h, v in sorted(halves.items()))
-        rows.append(f"| {dyad} | {top.conflict:.1f} | {top.at.date()} | {top.level} | {by_half} |")
+        rows.append(f"| {dyad} | {top.conflict:.1f} | {top.when} | {top.level} | {by_half} |")
     return rows
 
 
@@ -187,7 +191,7 @@ def _alert_rows(alerts: Sequence[Alert]) -> list[str]:
     rows = ["", "### Alerts in event time", ""]
     for alert in sorted(alerts, key=lambda a: (a.at, a.dyad)):
         rows += [
-            f"- **{alert.at.date()} · {alert.dyad} · `{alert.rule}` ({alert.severity.value})** — "
+            f"- **{alert.when} · {alert.dyad} · `{alert.rule}` ({alert.severity.value})** — "
             f"{alert.title}.  ",
             f"  {alert.detail}  ",
             f"  Evidence: {', '.join(f'`{e}`' for e in alert.evidence)}",

@@ -1,16 +1,30 @@
-"""Alert: what the monitor raises on the alert topics (schema version 1)."""
+"""Alert: what the monitor raises on the alert topics (schema version 2).
+
+Version 2 adds ``when`` (the alert's moment as precisely as the sources give it: a day,
+a month, a year or a window) and ``window``; readers print ``when``, never ``at``'s day.
+"""
 
 from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-__all__ = ["ALERT_ID_NAMESPACE", "Alert", "Severity", "alert_id"]
+from schemas.events import Window
+
+__all__ = [
+    "ALERT_ID_NAMESPACE",
+    "ALERT_SCHEMA_VERSION",
+    "Alert",
+    "Severity",
+    "alert_id",
+    "upcast_alert_v1",
+]
 
 ALERT_ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://dipwatch.org/alerts")
+ALERT_SCHEMA_VERSION: Final = 2
 
 
 class Severity(StrEnum):
@@ -33,11 +47,17 @@ class Alert(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     alert_id: str
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = ALERT_SCHEMA_VERSION
     rule: str = Field(pattern=r"^[a-z][a-z0-9_.]*$")
     severity: Severity
     dyad: str = Field(pattern=r"^[A-Z]{3}:[A-Z]{3}$")
+    #: The event-time instant the alert is about (for ordering and projections).
     at: AwareDatetime
+    #: ``at`` as precisely as the sources date it: ``2022-10-05``, ``2022-10``, ``2022``
+    #: or ``2022-10-05…2025-08-10``. What every reader prints.
+    when: str = Field(min_length=4, max_length=40)
+    #: When the triggering act may have happened, if the sources give no day.
+    window: Window | None = None
     raised_at: AwareDatetime
     title: str
     detail: str
@@ -48,3 +68,10 @@ class Alert(BaseModel):
     def aggregate(self) -> str:
         """The alert topic family this alert belongs to (``tension``, ``summons``…)."""
         return self.rule.split(".", 1)[0]
+
+
+def upcast_alert_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 -> 2: a v1 alert was dated to the day of ``at``."""
+    at = data.get("at")
+    when = at[:10] if isinstance(at, str) else None
+    return {**data, "schema_version": 2, **({"when": when} if when else {})}

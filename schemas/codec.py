@@ -9,9 +9,9 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from schemas.alerts import Alert
+from schemas.alerts import Alert, upcast_alert_v1
 from schemas.errors import InvalidRecord
-from schemas.events import EVENT_SCHEMA_VERSION, DiplomaticEvent
+from schemas.events import EVENT_SCHEMA_VERSION, DiplomaticEvent, upcast_v1
 
 __all__ = [
     "MAX_RECORD_BYTES",
@@ -30,7 +30,7 @@ MAX_RECORD_BYTES: Final = 256 * 1024
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 #: version N -> function that turns a version-N dict into a version-(N+1) dict.
-UPCASTERS: Final[Mapping[int, Upcaster]] = MappingProxyType({})
+UPCASTERS: Final[Mapping[int, Upcaster]] = MappingProxyType({1: upcast_v1})
 
 
 def encode_event(event: DiplomaticEvent) -> bytes:
@@ -106,9 +106,12 @@ def _brief(exc: BaseException) -> str:
 
 
 def decode_alert(raw: bytes | str) -> Alert:
-    """Decode one alert from JSON."""
+    """Decode one alert from JSON (a version-1 alert is upcast)."""
     try:
-        return Alert.model_validate_json(raw)
+        data = json.loads(raw)
+        if isinstance(data, dict) and data.get("schema_version") == 1:
+            data = upcast_alert_v1(data)
+        return Alert.model_validate(data)
     except ValidationError as exc:
         raise InvalidRecord(describe_validation_error(exc)) from None
     except (ValueError, RecursionError) as exc:

@@ -1,4 +1,10 @@
-"""DiplomaticEvent: an immutable record of one diplomatic act (schema version 1)."""
+"""DiplomaticEvent: an immutable record of one diplomatic act (schema version 2).
+
+Version 2 says as much as the sources do and no more: the act's ``mode`` (done,
+announced, threatened, demanded, denied), a ``occurred_window`` when the sources give no
+day, and any CAMEO code of the pinned codebook (``action`` only where it is known).
+``schemas.codec`` upcasts version-1 records.
+"""
 
 from __future__ import annotations
 
@@ -40,13 +46,17 @@ __all__ = [
     "Party",
     "PartyKind",
     "Source",
+    "Window",
     "check_log_time",
     "check_not_future",
     "derive_event_id",
     "dyad_of",
+    "month_window",
+    "upcast_v1",
+    "year_window",
 ]
 
-EVENT_SCHEMA_VERSION: Final = 1
+EVENT_SCHEMA_VERSION: Final = 2
 #: Namespace of derived event ids: uuid5(EVENT_ID_NAMESPACE, canonical content).
 EVENT_ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://dipwatch.org/events")
 #: The project's one epoch: the earliest time a record may carry, day 0 of the dedup
@@ -82,9 +92,63 @@ def _utc(value: datetime) -> datetime:
 Country = Annotated[str, Field(pattern=r"^[A-Z]{3}$"), AfterValidator(_alpha3)]
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
 EventId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
-DatePrecision = Literal["day", "month", "year"]
+#: How precisely the sources date the act: a day; a calendar month or year; or a window
+#: between two days ("after 5 Oct 2022", "Aug-Oct 2022").
+DatePrecision = Literal["day", "month", "year", "window"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Mode(StrEnum):
+    """Whether the act took place (after PLOVER's modes). Folds treat each explicitly
+    (docs/TENSION.md): only a ``done`` act moves an envoy or opens a summons case."""
+
+    DONE = "done"  #: it took place
+    ANNOUNCED = "announced"  #: the actor said it will do it ("wezwą": will summon)
+    THREATENED = "threatened"  #: the actor threatened to do it, on a condition
+    DEMANDED = "demanded"  #: the actor demanded that the target do it
+    DENIED = "denied"  #: the actor denied doing it, or refused to
+
+
+class Window(BaseModel):
+    """When the act happened, as far as the sources tell: between two instants (inclusive)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    earliest: UtcDatetime
+    latest: UtcDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.latest < self.earliest:
+            raise ValueError("latest is before earliest")
+        return self
+
+    def label(self) -> str:
+        """The window as precisely as it is known: ``2022-10-05``, ``2022-10``, ``2022``
+        or ``2022-10-05…2025-08-10``; never a day the window does not pin."""
+        a, b = self.earliest.date(), self.latest.date()
+        if a == b:
+            return a.isoformat()
+        if (a.day, b.year, b.month) == (1, a.year, a.month) and (b + timedelta(days=1)).day == 1:
+            return f"{a.year:04d}-{a.month:02d}"
+        if (a.month, a.day, b.month, b.day, b.year) == (1, 1, 12, 31, a.year):
+            return f"{a.year:04d}"
+        return f"{a.isoformat()}…{b.isoformat()}"
+
+
+def month_window(at: datetime) -> Window:
+    """The calendar month of ``at`` (UTC), as a window."""
+    first = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    nxt = (first + timedelta(days=32)).replace(day=1)
+    return Window(earliest=first, latest=nxt - timedelta(microseconds=1))
+
+
+def year_window(at: datetime) -> Window:
+    """The calendar year of ``at`` (UTC), as a window."""
+    first = at.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    return Window(
+        earliest=first, latest=first.replace(year=first.year + 1) - timedelta(microseconds=1)
+    )
 
 
 class PartyKind(StrEnum):
@@ -144,13 +208,19 @@ class DiplomaticEvent(BaseModel):
 
     model_config = _FROZEN
     event_id: EventId
-    schema_version: Literal[1] = EVENT_SCHEMA_VERSION
+    schema_version: Literal[2] = EVENT_SCHEMA_VERSION
+    #: The instant the folds use: the start of ``occurred_window`` when there is one.
     occurred_at: UtcDatetime
     date_precision: DatePrecision
+    #: Required unless ``date_precision`` is ``day``: when the act may have happened.
+    occurred_window: Window | None = None
     recorded_at: UtcDatetime
     actor: Party
     target: Party
-    action: Action
+    mode: Mode = Mode.DONE
+    #: The project's own name for the act, where it is known; any CAMEO code may stand
+    #: alone (imported datasets code acts the vocabulary does not name).
+    action: Action | None = None
     cameo: str
     goldstein: float = Field(ge=-10, le=10)
     scale: Scale = SCALE
@@ -177,11 +247,10 @@ class DiplomaticEvent(BaseModel):
     def _consistent(self) -> Self:
         if self.cameo not in cameo_codes():
             raise ValueError(f"unknown CAMEO code {self.cameo!r}")
-        allowed = ACTION_CAMEO[self.action]
-        if self.cameo not in allowed:
+        if self.action is not None and self.cameo not in ACTION_CAMEO[self.action]:
             raise ValueError(
                 f"CAMEO {self.cameo} does not fit action {self.action.value!r} "
-                f"(allowed: {', '.join(allowed)})"
+                f"(allowed: {', '.join(ACTION_CAMEO[self.action])})"
             )
         if self.goldstein != goldstein(self.cameo):
             raise ValueError(
@@ -195,9 +264,12 @@ class DiplomaticEvent(BaseModel):
             self.target.country,
         }:
             raise ValueError("the envoy's countries must be the actor's and target's")
-        envoy_act = self.action.value.startswith("envoy_") or self.action is Action.SUMMON_ENVOY
+        envoy_act = self.action is not None and (
+            self.action.value.startswith("envoy_") or self.action is Action.SUMMON_ENVOY
+        )
         if envoy_act and self.envoy is None:
-            raise ValueError(f"action {self.action.value!r} needs an envoy")
+            raise ValueError(f"action {self.action!s} needs an envoy")
+        self._check_window()
         if self.occurred_at > self.recorded_at:
             raise ValueError(
                 f"occurred_at {self.occurred_at.isoformat()} is after recorded_at "
@@ -206,6 +278,27 @@ class DiplomaticEvent(BaseModel):
         if self.event_id in (self.corrects, self.retracts):
             raise ValueError("an event cannot correct or retract itself")
         return self
+
+    def _check_window(self) -> None:
+        window = self.occurred_window
+        if window is None:
+            if self.date_precision != "day":
+                raise ValueError(
+                    f"date_precision {self.date_precision!r} needs occurred_window "
+                    "(earliest, latest): the sources give no day"
+                )
+            return
+        if not window.earliest <= self.occurred_at <= window.latest:
+            raise ValueError("occurred_at must lie within occurred_window")
+        if window.earliest > self.recorded_at:
+            raise ValueError("occurred_window starts after recorded_at")
+
+    @property
+    def when(self) -> str:
+        """When the act happened, as precisely as the sources say (never a made-up day)."""
+        if self.occurred_window is None:
+            return self.occurred_at.date().isoformat()
+        return self.occurred_window.label()
 
     @property
     def dyad(self) -> str:
@@ -240,6 +333,22 @@ def check_log_time(event: DiplomaticEvent, record_timestamp_s: float | None) -> 
             f"occurred_at {event.occurred_at.isoformat()} is in the future of its record "
             f"(record timestamp {logged}): an event cannot be published before it happens"
         )
+
+
+def upcast_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 -> 2: every v1 act is ``done``; a month- or year-precise date gets its
+    calendar month or year as the window (``occurred_at``, v1's estimate inside it, is
+    kept, so the folds see the same instant)."""
+    out = {**data, "schema_version": 2, "mode": Mode.DONE.value}
+    precision, at = data.get("date_precision"), data.get("occurred_at")
+    if precision in ("month", "year") and isinstance(at, str):
+        try:
+            instant = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            return out  # validation names the bad date
+        window = month_window(instant) if precision == "month" else year_window(instant)
+        out["occurred_window"] = window.model_dump(mode="json")
+    return out
 
 
 def dyad_of(a: str, b: str) -> str:

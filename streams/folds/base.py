@@ -58,6 +58,8 @@ def event_alert(
         severity=severity,
         dyad=dyad,
         at=event.occurred_at,
+        when=event.when,
+        window=event.occurred_window,
         raised_at=event.recorded_at,
         title=title,
         detail=detail,

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from schemas.alerts import Alert, Severity
 from schemas.codebook import Action
-from schemas.events import DiplomaticEvent
+from schemas.events import DiplomaticEvent, Mode
 from streams.folds.base import StateModel, event_alert
 
 __all__ = ["EnvoyStatus", "EnvoysFold", "EnvoysState"]
@@ -71,6 +71,8 @@ class EnvoyStatus(StateModel):
     name: str | None = None
     status: str = "accredited"
     since: datetime | None = None
+    #: ``since`` as precisely as the sources date it (``2022-10``, a window …).
+    since_when: str | None = None
     #: The events behind the latest changes, oldest first: the last ``HISTORY_KEPT``
     #: (a post's whole record is the log; the state stays the size of a board).
     history: tuple[str, ...] = ()
@@ -95,8 +97,9 @@ class EnvoysFold:
 
     def apply(self, state: EnvoysState, event: DiplomaticEvent) -> tuple[EnvoysState, list[Alert]]:
         """Move the envoy the event concerns to its new status; flag impossible moves."""
-        status = _STATUS_OF.get(event.action)
-        if status is None or event.envoy is None:
+        # Only an act that took place moves an envoy: an announced summons summons no one.
+        status = _STATUS_OF.get(event.action) if event.action is not None else None
+        if status is None or event.envoy is None or event.mode is not Mode.DONE:
             return state, []
         key = f"{event.envoy.sending_country}>{event.envoy.host_country}"
         old = state.envoys.get(key) or EnvoyStatus(
@@ -127,6 +130,7 @@ class EnvoysFold:
                 "name": new_name,
                 "status": status,
                 "since": event.occurred_at,
+                "since_when": event.when,
                 "history": (*old.history, event.event_id)[-HISTORY_KEPT:],
             }
         )

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from schemas.alerts import Alert, Severity
 from schemas.codebook import Action
-from schemas.events import DiplomaticEvent
+from schemas.events import DiplomaticEvent, Mode
 from streams.folds.base import StateModel, event_alert
 
 __all__ = [
@@ -69,6 +69,8 @@ class SummonsCase(StateModel):
     envoy_of: str
     envoy_name: str | None
     opened_at: datetime
+    #: ``opened_at`` as precisely as the sources date it.
+    opened_when: str
     over: str
     evidence: tuple[str, ...]
 
@@ -118,8 +120,13 @@ class SummonsFold:
         several_told = state.several_told and len(still_open) >= cfg.several_open
         alerts: list[Alert] = []
         if event.action is Action.SUMMON_ENVOY and event.envoy is not None:
-            several_told = self._open(state.dyad, event, still_open, recent, several_told, alerts)
-        elif event.action in _OUTCOMES and event.envoy is not None:
+            if event.mode is Mode.DONE:
+                several_told = self._open(
+                    state.dyad, event, still_open, recent, several_told, alerts
+                )
+            elif event.mode in (Mode.ANNOUNCED, Mode.THREATENED):
+                alerts.append(self._announced(state.dyad, event, recent))
+        elif event.action in _OUTCOMES and event.envoy is not None and event.mode is Mode.DONE:
             outcome = _OUTCOMES[event.action]
             ending = [c for c in still_open if c.envoy_of == event.envoy.sending_country]
             for case in ending:
@@ -155,6 +162,7 @@ class SummonsFold:
             envoy_of=event.envoy.sending_country,
             envoy_name=event.envoy.name,
             opened_at=event.occurred_at,
+            opened_when=event.when,
             over=event.summary,
             evidence=(event.event_id,),
         )
@@ -181,6 +189,48 @@ class SummonsFold:
             several_told = True
         return several_told
 
+    def _announced(self, dyad: str, event: DiplomaticEvent, recent: list[SummonsCase]) -> Alert:
+        """A summons announced or threatened, not (yet) made: no case opens, no envoy is
+        summoned. Answering a recent summons in kind, it is an announced tit-for-tat."""
+        assert event.envoy is not None
+        summoner, envoy_of = event.actor.country, event.envoy.sending_country
+        window = timedelta(days=self.config.reciprocal_window_days)
+        mirror = [
+            c
+            for c in recent
+            if (c.summoner, c.envoy_of) == (envoy_of, summoner)
+            and abs(c.opened_at - event.occurred_at) <= window
+        ]
+        verb = "announced" if event.mode is Mode.ANNOUNCED else "threatened"
+        figures: dict[str, float | int | str] = {
+            "summoner": summoner,
+            "envoy_of": envoy_of,
+            "mode": event.mode.value,
+        }
+        if mirror:
+            first = mirror[0]
+            return event_alert(
+                "summons.reciprocal_announced",
+                Severity.WARNING,
+                dyad,
+                event,
+                title=f"Tit-for-tat summons {verb}: {summoner} said it would answer {envoy_of}",
+                detail=f"{envoy_of} summoned {summoner}'s envoy on {first.opened_when}; "
+                f"{summoner} {verb} it would summon {envoy_of}'s envoy in turn ({event.when}), "
+                f"a summons not reported as made. {event.summary}",
+                figures={**figures, "first": envoy_of},
+                evidence=tuple(sorted({*first.evidence, event.event_id})),
+            )
+        return event_alert(
+            "summons.announced",
+            Severity.INFO,
+            dyad,
+            event,
+            title=f"{summoner} {verb} it would summon {envoy_of}'s envoy",
+            detail=f"Not reported as made. {event.summary}",
+            figures=figures,
+        )
+
     def _opened(self, dyad: str, case: SummonsCase, event: DiplomaticEvent) -> Alert:
         who = case.envoy_name or f"the envoy of {case.envoy_of}"
         return event_alert(
@@ -205,7 +255,7 @@ class SummonsFold:
             event,
             title=f"Tit-for-tat summons: {second.summoner} answered {first.summoner}",
             detail=f"{first.summoner} summoned {first.envoy_of}'s envoy on "
-            f"{first.opened_at.date()}; {second.summoner} summoned {second.envoy_of}'s envoy "
+            f"{first.opened_when}; {second.summoner} summoned {second.envoy_of}'s envoy "
             f"{days:g} day(s) apart. {second.over}",
             figures={
                 "days_apart": round(days, 3),
@@ -225,7 +275,7 @@ class SummonsFold:
             event,
             title=f"{len(cases)} summons open at once on {dyad}",
             detail="; ".join(
-                f"{c.summoner} summoned {c.envoy_of}'s envoy on {c.opened_at.date()}" for c in cases
+                f"{c.summoner} summoned {c.envoy_of}'s envoy on {c.opened_when}" for c in cases
             ),
             figures={"open": len(cases)},
             evidence=tuple(sorted(c.case_id for c in cases)),

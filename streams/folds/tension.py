@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 from typing import Final, Protocol
 
 from schemas.alerts import Alert, Severity, alert_id
-from schemas.events import DiplomaticEvent
+from schemas.events import DiplomaticEvent, Mode
 from streams.folds.base import StateModel
 from streams.folds.decay import EPOCH, UNITS_PER_POINT, decayed_value, term
 
 __all__ = [
     "ACTOR_WEIGHTS",
     "LEVELS",
+    "MODE_WEIGHTS",
     "TensionConfig",
     "TensionFold",
     "TensionSettings",
@@ -38,6 +39,17 @@ ACTOR_WEIGHTS: Final = {
     "media": 0.25,
     "civil_society": 0.25,
     "business": 0.25,
+}
+
+#: How much an act weighs by whether it took place (``Mode``): an announced, threatened or
+#: demanded act says something about the relation, but less than the act itself; a
+#: denial weighs nothing (the act it denies is not in the log).
+MODE_WEIGHTS: Final = {
+    Mode.DONE: 1.0,
+    Mode.ANNOUNCED: 0.5,
+    Mode.THREATENED: 0.5,
+    Mode.DEMANDED: 0.5,
+    Mode.DENIED: 0.0,
 }
 
 #: Uses of force that put a pair in armed conflict (CAMEO roots 19 fight, 20 mass violence)
@@ -104,8 +116,9 @@ class TensionConfig:
         )
 
     def weight(self, event: DiplomaticEvent) -> float:
-        """Return the event's Goldstein weight scaled by who acts."""
-        return event.goldstein * self.actor_weights.get(event.actor.kind.value, 1.0)
+        """Return the event's Goldstein weight scaled by who acts and by its mode."""
+        by_actor = self.actor_weights.get(event.actor.kind.value, 1.0)
+        return event.goldstein * by_actor * MODE_WEIGHTS[event.mode]
 
 
 class TensionState(StateModel):
@@ -220,6 +233,8 @@ class TensionFold:
         """Return the latest use of force by a state organ and the latest truce, with
         ``event`` counted (maxima: as order-free as the sums)."""
         force_at, truce_at = state.last_force_at, state.last_truce_at
+        if event.mode is not Mode.DONE:
+            return force_at, truce_at  # a threatened strike or an announced truce is not one
         by_state = self.config.actor_weights.get(event.actor.kind.value, 1.0) >= 1.0
         if event.cameo.startswith(FORCE_ROOTS) and by_state:
             force_at = max(filter(None, (force_at, event.occurred_at)))
@@ -317,6 +332,8 @@ class TensionFold:
             severity=_RISE_SEVERITY[new],
             dyad=state.dyad,
             at=event.occurred_at,
+            when=event.when,
+            window=event.occurred_window,
             raised_at=event.recorded_at,
             title=f"{state.dyad} tension rose to {LEVELS[new]}",
             detail=(
@@ -345,13 +362,14 @@ class TensionFold:
             severity=Severity.INFO,
             dyad=state.dyad,
             at=crossed,
+            when=crossed.date().isoformat(),
             raised_at=event.recorded_at,
             title=f"{state.dyad} tension eased to {LEVELS[new]}",
             detail=(
                 f"With no new conflict the decayed score fell below {line:g} "
                 f"({self.config.hysteresis:.0%} of the {LEVELS[new + 1]} threshold) on "
                 f"{crossed.date().isoformat()}; noticed when the dyad's next event, of "
-                f"{event.occurred_at.date().isoformat()}, arrived: {event.summary}"
+                f"{event.when}, arrived: {event.summary}"
             ),
             figures={
                 **before,
@@ -376,6 +394,8 @@ class TensionFold:
             severity=Severity.WARNING,
             dyad=state.dyad,
             at=event.occurred_at,
+            when=event.when,
+            window=event.occurred_window,
             raised_at=event.recorded_at,
             title=f"{state.dyad} conflict spike",
             detail=(

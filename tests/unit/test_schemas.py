@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from schemas import Action, InvalidRecord, decode_event, encode_event, parse_event
 from schemas.codebook import ACTION_CAMEO, goldstein
+from schemas.events import month_window, year_window
 from schemas.jsonschema_export import SCHEMA_DIR, render
 from tests.helpers import event_dict, make_event
 
@@ -39,7 +41,7 @@ def test_goldstein_contradicting_the_code_is_refused() -> None:
         ({"colour": "red"}, "colour: Extra inputs are not permitted"),
         ({"target": {"country": "RUS", "kind": "state"}, "envoy": None}, "different countries"),
         ({"envoy": None}, "needs an envoy"),
-        ({"schema_version": 2}, "schema_version: 2 is newer"),
+        ({"schema_version": 3}, "schema_version: 3 is newer"),
     ],
 )
 def test_invalid_records_are_refused_with_the_field(
@@ -86,13 +88,15 @@ def events(draw: st.DrawFn) -> dict[str, object]:
     action = draw(_actions)
     when = draw(
         st.datetimes(
-            min_value=__import__("datetime").datetime(1950, 1, 1),
-            max_value=__import__("datetime").datetime(2026, 11, 20),  # before recorded_at
+            min_value=datetime(1950, 1, 1, tzinfo=UTC).replace(tzinfo=None),
+            # a month or year window must start before recorded_at (2026-11-21)
+            max_value=datetime(2025, 12, 31, tzinfo=UTC).replace(tzinfo=None),
+            timezones=st.just(UTC),
         )
     )
     return event_dict(
         event_id=draw(st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True)),
-        occurred_at=when.isoformat() + "Z",
+        occurred_at=when.isoformat(),
         actor={
             "country": actor,
             "kind": "state",
@@ -103,8 +107,17 @@ def events(draw: st.DrawFn) -> dict[str, object]:
         cameo=draw(st.sampled_from(ACTION_CAMEO[action])),
         envoy=None,
         summary=draw(st.text(min_size=1, max_size=80).map(str.strip).filter(bool)),
-        date_precision=draw(st.sampled_from(["day", "month", "year"])),
+        **_dated(when, draw(st.sampled_from(["day", "month", "year"]))),
     )
+
+
+def _dated(when: datetime, precision: str) -> dict[str, object]:
+    """The date fields of an event of ``precision`` at ``when``."""
+    at = when
+    if precision == "day":
+        return {"date_precision": "day"}
+    window = month_window(at) if precision == "month" else year_window(at)
+    return {"date_precision": precision, "occurred_window": window.model_dump(mode="json")}
 
 
 @settings(max_examples=200, deadline=None)
