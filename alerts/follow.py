@@ -21,8 +21,8 @@ __all__ = ["follow_alerts", "render_alert"]
 def render_alert(alert: Alert) -> str:
     """Return one human-readable line for an alert."""
     return (
-        f"{alert.when:<10}  {alert.dyad}  [{alert.severity.value:<8}] "
-        f"{alert.rule:<22} {alert.title}"
+        f"{alert.when:<21}  {alert.dyad}  [{alert.severity.value:<8}] "
+        f"{alert.rule:<28} {alert.title}"
     )
 
 

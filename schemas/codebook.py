@@ -81,7 +81,7 @@ ACTION_CAMEO: Final = MappingProxyType(
         # Recognising a breakaway part of the target defies the target: 128, not 054.
         Action.RECOGNISE_BREAKAWAY: ("128",),
         Action.PRAISE: ("051", "018", "019"),
-        Action.APPEAL: ("020", "021", "0212", "022", "0233"),
+        Action.APPEAL: ("020", "021", "0212", "022", "0233", "027"),
         Action.CONSULT: ("040", "041", "042", "043", "046"),
         Action.OFFER_MEDIATION: ("039",),
         Action.AID: ("070", "071", "072", "073", "074", "033"),
@@ -101,7 +101,7 @@ ACTION_CAMEO: Final = MappingProxyType(
         ),
         # A truce, ceasefire, retreat or demobilisation: ends an armed conflict (tension).
         Action.DE_ESCALATE: ("087", "0871", "0872", "0873", "0874"),
-        Action.PROTEST_RALLY: ("113",),
+        Action.PROTEST_RALLY: ("141", "113"),
         Action.STATEMENT: ("010", "012", "013", "018", "019"),
         Action.SUMMONS_CLOSED: ("010",),
         Action.ENVOY_ACCREDITED: ("050",),

@@ -51,7 +51,7 @@ def test_the_dashboard_shows_the_corpus_and_live_alerts(
             page.goto(f"http://127.0.0.1:{port}/")
             summons = page.locator('#alerts li[data-rule^="summons."]', has_text="2022-10")
             summons.first.wait_for(timeout=60_000)
-            assert summons.count() >= 2  # opened (Oct 4) and reciprocal (Oct 5)
+            assert summons.count() >= 2  # opened (Oct 4), announced reciprocal (Oct 5)
             page.locator("#tension-line").wait_for(timeout=30_000)
             assert page.locator("#tension-chart circle").count() > 3
             assert "Vrublevsky" in page.locator("#envoys").inner_text()

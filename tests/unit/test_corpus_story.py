@@ -20,16 +20,48 @@ def _fold(events=EVENTS, horizon_days=730):  # type: ignore[no-untyped-def]
     return fold_offline(build_folds(Settings()), events, horizon_days=horizon_days)
 
 
-def test_tit_for_tat_summons_of_october_2022_raises_a_reciprocal_alert() -> None:
-    _, alerts = _fold()
-    reciprocal = [a for a in alerts if a.rule == "summons.reciprocal"]
-    assert len(reciprocal) == 1
-    alert = reciprocal[0]
-    assert alert.dyad == "KAZ:RUS" and alert.at.date().isoformat() == "2022-10-05"
+def test_kazakhstans_answer_to_the_october_2022_summons_shows_as_announced() -> None:
+    """Article C: Kazakhstan *will* summon ('wezwą') Russia's envoy; no article reports
+    the meeting. So: an announced tit-for-tat, no reciprocal alert, no envoy summoned."""
+    state, alerts = _fold()
+    assert not [a for a in alerts if a.rule == "summons.reciprocal"]
+    announced = [a for a in alerts if a.rule == "summons.reciprocal_announced"]
+    assert len(announced) == 1
+    alert = announced[0]
+    assert (alert.dyad, alert.when, alert.severity.value) == ("KAZ:RUS", "2022-10-05", "warning")
+    assert "announced" in alert.title
     assert set(alert.evidence) == {
         "ru-2022-10-04-summons-kosherbayev",
         "kz-2022-10-05-summons-russian-ambassador",
     }
+    board = state["envoys"]["KAZ:RUS"]["state"]["envoys"]
+    assert board["KAZ>RUS"]["status"] == "summoned" and "RUS>KAZ" not in board
+
+
+def test_no_kazakhstan_ukraine_tension_alert_from_the_request_for_a_new_ambassador() -> None:
+    _, alerts = _fold()
+    assert not [a for a in alerts if a.dyad == "KAZ:UKR" and a.aggregate == "tension"]
+
+
+def test_no_alert_prints_a_day_its_sources_do_not_give() -> None:
+    by_id = {e.event_id: e for e in EVENTS}
+    _, alerts = _fold()
+    for alert in alerts:
+        if alert.rule == "tension.level_down":
+            continue  # dated by the decay model, not by a source
+        trigger = by_id[alert.evidence[-1]] if alert.rule != "summons.closed" else None
+        if trigger is not None and trigger.occurred_window is not None:
+            assert alert.when == trigger.when and alert.window is not None, alert
+    recall = [a for a in alerts if "ua-2022-vrublevsky-recalled" in a.evidence]
+    assert [a.when for a in recall] == ["2022-10-05…2025-08-31"]
+
+
+def test_the_declined_expulsion_demand_is_in_the_log() -> None:
+    declined = [e for e in EVENTS if e.event_id == "kz-2022-10-05-declines-expulsion-demand"]
+    assert len(declined) == 1
+    event = declined[0]
+    assert (event.actor.country, event.target.country, event.cameo[:2]) == ("KAZ", "RUS", "12")
+    assert event.when == "2022-10-05" and event.mode.value == "done"
 
 
 def test_ukraines_envoy_in_astana_goes_from_summoned_to_recalled() -> None:
@@ -39,7 +71,10 @@ def test_ukraines_envoy_in_astana_goes_from_summoned_to_recalled() -> None:
         for a in alerts
         if a.rule == "envoys.status_changed" and a.figures["envoy"] == "UKR>KAZ"
     ]
-    assert path == ["summoned", "departed", "returned", "replacement_requested", "recalled"]
+    # The request for a successor is dated only as 21 Aug - 5 Oct 2022, and an act
+    # dated by a window is folded at the window's start (docs/TENSION.md): before the
+    # departure of 8 September, which the sources neither confirm nor rule out.
+    assert path == ["summoned", "replacement_requested", "departed", "returned", "recalled"]
     board = state["envoys"]["KAZ:UKR"]["state"]["envoys"]["UKR>KAZ"]
     assert board["status"] == "recalled" and board["name"] == "Petr Vrublevsky"
     assert not [a for a in alerts if a.rule == "envoys.impossible_transition"]
