@@ -14,13 +14,15 @@ from schemas.alerts import Alert
 from schemas.codec import decode_alert
 from schemas.errors import InvalidRecord
 from schemas.filters import AlertFilter
+from schemas.text import printable
 
 __all__ = ["follow_alerts", "render_alert"]
 
 
 def render_alert(alert: Alert) -> str:
-    """Return one human-readable line for an alert."""
-    return (
+    """Return one human-readable line for an alert; text from the topic is escaped (a
+    control sequence in a title must not reach the terminal)."""
+    return printable(
         f"{alert.when:<21}  {alert.dyad}  [{alert.severity.value:<8}] "
         f"{alert.rule:<28} {alert.title}"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import signal
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from infra.logs import configure_logging
 from infra.settings import Settings
 from schemas.alerts import Alert
 from schemas.errors import DipwatchError
+from schemas.events import parse_dyad
 from schemas.filters import AlertFilter
 
 __all__ = ["main"]
@@ -51,6 +53,18 @@ def _date(value: str | None) -> datetime | None:
     except ValueError:
         _fail(f"not an ISO date or datetime: {value!r}")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+#: Kafka record timestamps count milliseconds from the Unix epoch.
+KAFKA_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _dyads(values: list[str] | None) -> tuple[str, ...]:
+    """``--dyad`` values as dyad keys (``rus:kaz`` means ``KAZ:RUS``)."""
+    try:
+        return tuple(parse_dyad(v) for v in values or ())
+    except ValueError as exc:
+        _fail(f"--dyad: {exc}")
 
 
 def _bootstrap(settings: Settings) -> str:
@@ -148,7 +162,7 @@ def replay(
         speed=_speed(speed),
         since=_date(since),
         until=_date(until),
-        dyads=tuple(dyad or ()),
+        dyads=_dyads(dyad),
         dry_run=dry_run,
         skip_invalid=skip_invalid,
         offline=offline,
@@ -244,7 +258,7 @@ def _speed(value: str) -> float | None:
         factor = float(value)
     except ValueError:
         factor = 0.0
-    if factor <= 0:
+    if not (math.isfinite(factor) and factor > 0):
         _fail(f"--speed must be 'max' or a positive factor, not {value!r}")
     return factor
 
@@ -278,8 +292,12 @@ def alerts(
         chosen = Severity(severity)
     except ValueError:
         _fail(f"unknown severity {severity!r}")
+    if max_alerts is not None and max_alerts < 1:
+        _fail(f"--max must be at least 1, not {max_alerts}")
     start = "beginning" if from_beginning else (_date(since) or "end")
-    wanted = AlertFilter(frozenset(dyad or ()), frozenset(rule or ()), chosen)
+    if isinstance(start, datetime) and start < KAFKA_EPOCH:
+        _fail(f"--since {since}: alert topics hold no record before {KAFKA_EPOCH.date()}")
+    wanted = AlertFilter(frozenset(_dyads(dyad)), frozenset(rule or ()), chosen)
     try:
         asyncio.run(_follow(settings, wanted, start, as_json, max_alerts, idle_timeout))
     except KeyboardInterrupt:
@@ -301,6 +319,7 @@ async def _follow(
     from infra.topics import Topics
 
     def show(alert: Alert) -> None:
+        # JSON escapes control characters itself; the line form escapes them too.
         typer.echo(alert.model_dump_json() if as_json else render_alert(alert))
 
     bootstrap = _bootstrap(settings)

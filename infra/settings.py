@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     # Topics and the Faust app. The prefix isolates deployments (and test runs).
     topic_prefix: str = Field(default="dipwatch", pattern=r"^[A-Za-z0-9._-]+$")
     app_id: str = Field(default="dipwatch-worker", pattern=r"^[A-Za-z0-9._-]+$")
-    partitions: int = Field(default=4, ge=1)
+    partitions: int = Field(default=4, ge=1, le=1000)
     replication_factor: int = Field(default=1, ge=1)
     # Rebalance speed: a dead member is evicted after the session timeout; the
     # heartbeat must be at most a third of it; Kafka's floor is 6 s.
@@ -52,36 +52,43 @@ class Settings(BaseSettings):
     #: Required by POST /events (as "Authorization: Bearer …"); unset = publishing off.
     api_token: SecretStr | None = None
     #: Largest request body POST /events accepts (413 beyond).
-    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0, le=64 * 1024 * 1024)
     #: Alerts each worker keeps in memory for /api/alerts and the dashboard.
-    recent_alerts: int = Field(default=2000, gt=0)
+    recent_alerts: int = Field(default=2000, gt=0, le=1_000_000)
+    #: Live alert streams (/api/alerts/stream) a worker serves at once (503 beyond).
+    max_sse_clients: int = Field(default=100, gt=0, le=10_000)
+    #: /healthz fails once the fold agent has not advanced for this long while records
+    #: wait on its partitions (or at once, if it crashed).
+    stall_timeout_s: float = Field(default=120.0, gt=0)
 
     # Worker batching: up to batch_size events, or what arrived within batch_within_s.
-    batch_size: int = Field(default=500, gt=0)
-    batch_within_s: float = Field(default=0.05, gt=0)
+    batch_size: int = Field(default=500, gt=0, le=100_000)
+    batch_within_s: float = Field(default=0.05, gt=0, le=60)
 
     # Domain parameters, all in event time (docs/TENSION.md explains each).
     # Half-lives of at least MIN_HALF_LIFE_DAYS keep the exact decay sums of any date the
     # contract allows (before LATEST) printable as JSON integers (streams/folds/decay.py).
-    half_life_days: float = Field(default=_TENSION.half_life_days, ge=MIN_HALF_LIFE_DAYS)
+    half_life_days: float = Field(default=_TENSION.half_life_days, ge=MIN_HALF_LIFE_DAYS, le=36_500)
     baseline_half_life_days: float = Field(
-        default=_TENSION.baseline_half_life_days, ge=MIN_HALF_LIFE_DAYS
+        default=_TENSION.baseline_half_life_days, ge=MIN_HALF_LIFE_DAYS, le=36_500
     )
     #: Conflict scores at which a dyad becomes elevated, high, critical (ascending).
     tension_thresholds: tuple[float, float, float] = _TENSION.thresholds
     #: A level falls only once the score is below this share of its threshold.
     tension_hysteresis: float = Field(default=_TENSION.hysteresis, gt=0, le=1)
-    spike_ratio: float = Field(default=_TENSION.spike_ratio, gt=1)
-    spike_min_points: float = Field(default=_TENSION.spike_min_points, ge=0)
-    spike_min_history_days: float = Field(default=_TENSION.spike_min_history_days, ge=0)
-    armed_conflict_lapse_days: float = Field(default=_TENSION.armed_conflict_lapse_days, gt=0)
+    spike_ratio: float = Field(default=_TENSION.spike_ratio, gt=1, le=1000)
+    spike_min_points: float = Field(default=_TENSION.spike_min_points, ge=0, le=10_000)
+    spike_min_history_days: float = Field(default=_TENSION.spike_min_history_days, ge=0, le=36_500)
+    armed_conflict_lapse_days: float = Field(
+        default=_TENSION.armed_conflict_lapse_days, gt=0, le=36_500
+    )
     #: Days of event time behind a dyad's latest event within which duplicates are caught;
     #: older events go to the dead-letter topic (bounds the dedup memory per dyad).
-    dedup_horizon_days: int = Field(default=DEDUP_HORIZON_DAYS, gt=0)
-    summons_expiry_days: float = Field(default=_SUMMONS.expiry_days, gt=0)
-    reciprocal_window_days: float = Field(default=_SUMMONS.reciprocal_window_days, gt=0)
+    dedup_horizon_days: int = Field(default=DEDUP_HORIZON_DAYS, gt=0, le=36_500)
+    summons_expiry_days: float = Field(default=_SUMMONS.expiry_days, gt=0, le=36_500)
+    reciprocal_window_days: float = Field(default=_SUMMONS.reciprocal_window_days, gt=0, le=3650)
     #: Open summons on one dyad at which ``summons.several_open`` is raised.
-    several_open: int = Field(default=_SUMMONS.several_open, ge=2)
+    several_open: int = Field(default=_SUMMONS.several_open, ge=2, le=1000)
 
     # Logs.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -90,8 +97,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _ascending_thresholds(self) -> Settings:
         low, mid, high = self.tension_thresholds
-        if not 0 < low < mid < high:
-            raise ValueError("tension_thresholds must be three ascending positive scores")
+        if not 0 < low < mid < high <= 10_000:
+            raise ValueError("tension_thresholds must be three ascending scores in (0, 10000]")
         return self
 
     @field_validator("api_token", "bootstrap_servers", "instance_id", mode="before")

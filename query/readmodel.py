@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from infra import metrics
 from infra.clients import plain_consumer
 from infra.logs import get_logger
 from infra.topics import Topics
@@ -116,6 +118,7 @@ class ReadModel:
 
     def _unreadable(self, topic: str, reason: str) -> None:
         self.unreadable[topic] = self.unreadable.get(topic, 0) + 1
+        metrics.READ_MODEL_SKIPPED.labels(topic).inc()
         log.warning("read_model_record_skipped", topic=topic, reason=reason)
 
     def on_alert(self, value: bytes | None) -> Alert | None:
@@ -156,6 +159,11 @@ class ReadModel:
         finally:
             self._subscribers.discard(queue)
 
+    @property
+    def subscribers(self) -> int:
+        """Live alert subscribers now."""
+        return len(self._subscribers)
+
     def subscribed(self, queue: asyncio.Queue[Alert]) -> bool:
         """Whether ``queue`` still receives alerts (a lagging one is dropped)."""
         return queue in self._subscribers
@@ -177,11 +185,15 @@ class ReadModel:
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         await consumer.start()
+        measured = 0.0
         try:
             while True:
                 batch = await consumer.getmany(timeout_ms=500, max_records=5000)
                 for tp, records in batch.items():
                     self._on_records(tp.topic, records)
+                if time.monotonic() - measured > 1.0:
+                    metrics.READ_MODEL_LAG.set(await _lag(consumer))
+                    measured = time.monotonic()
                 if not self.caught_up.is_set():
                     await self._check_caught_up(consumer)
         finally:
@@ -211,3 +223,13 @@ class ReadModel:
                 return
         self.caught_up.set()
         log.info("read_model_caught_up", dyads=len(self.states.get("tension", {})))
+
+
+async def _lag(consumer: AIOKafkaConsumer) -> int:
+    """Records of the assigned partitions not read yet (highwaters from the last fetch)."""
+    total = 0
+    for tp in consumer.assignment():
+        end = consumer.highwater(tp)
+        if end is not None:
+            total += max(end - await consumer.position(tp), 0)
+    return total

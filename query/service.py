@@ -13,6 +13,7 @@ from aiokafka.errors import KafkaError
 
 from infra.clients import event_producer
 from infra.logs import get_logger
+from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import Topics
 from query.readmodel import ReadModel
@@ -24,7 +25,9 @@ __all__ = ["register_web"]
 log = get_logger(__name__)
 
 
-def register_web(app: faust.App, settings: Settings, bootstrap: str, topics: Topics) -> None:
+def register_web(
+    app: faust.App, settings: Settings, bootstrap: str, topics: Topics, progress: Progress
+) -> None:
     """Start the read model, the HTTP server and the events producer with ``app`` (an
     extension of the engine's app: ``create_app(..., extensions=[register_web])``)."""
 
@@ -51,7 +54,9 @@ def register_web(app: faust.App, settings: Settings, bootstrap: str, topics: Top
             self.producer = event_producer(bootstrap)
             await self.producer.start()
             self.runner = web.AppRunner(
-                build_web_app(settings, self.model, self.producer, topics.events, assigned),
+                build_web_app(
+                    settings, self.model, self.producer, topics.events, assigned, progress
+                ),
                 access_log=None,
             )
             await self.runner.setup()

@@ -8,6 +8,8 @@ any worker gives the same answer, whichever partitions it owns.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import hmac
 import json
 from collections.abc import Callable
@@ -17,9 +19,12 @@ from typing import Any
 
 from aiohttp import web
 from aiokafka.errors import KafkaError
+from prometheus_client import generate_latest
 
+from infra import metrics
 from infra.clients import send_event
 from infra.logs import get_logger
+from infra.progress import Progress
 from infra.settings import Settings
 from query.readmodel import ReadModel
 from query.views import (
@@ -32,7 +37,7 @@ from query.views import (
 )
 from schemas.alerts import Severity
 from schemas.errors import InvalidRecord
-from schemas.events import DiplomaticEvent
+from schemas.events import DiplomaticEvent, parse_dyad
 from schemas.filters import AlertFilter
 from schemas.intake import IntakeRefused, parse_document, validate_events
 from streams.folds.envoys import EnvoysState
@@ -47,6 +52,7 @@ _MODEL: web.AppKey[ReadModel] = web.AppKey("model", ReadModel)
 _SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 _PUBLISH: web.AppKey[Any] = web.AppKey("publish", object)
 _ASSIGNED: web.AppKey[Any] = web.AppKey("assigned", object)
+_PROGRESS: web.AppKey[Progress] = web.AppKey("progress", Progress)
 _KEEPALIVE_S = 15.0
 
 
@@ -67,8 +73,11 @@ def _today(request: web.Request) -> datetime:
 
 
 def _dyads(request: web.Request) -> set[str] | None:
-    wanted = request.query.getall("dyad", [])
-    return {d.upper() for d in wanted} or None
+    """The ``?dyad=`` filters, normalised (``rus:kaz`` is ``KAZ:RUS``); 400 if malformed."""
+    try:
+        return {parse_dyad(d) for d in request.query.getall("dyad", [])} or None
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"dyad: {exc}") from None
 
 
 def _tension_fold(model: ReadModel) -> TensionFold:
@@ -93,7 +102,10 @@ async def tension_list(request: web.Request) -> web.Response:
 async def tension_one(request: web.Request) -> web.Response:
     """GET /api/tension/{dyad}: the summary plus the weekly history points."""
     model = request.app[_MODEL]
-    dyad = request.match_info["dyad"].upper()
+    try:
+        dyad = parse_dyad(request.match_info["dyad"])
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"dyad: {exc}") from None
     state = model.states["tension"].get(dyad)
     if not isinstance(state, TensionState):
         raise web.HTTPNotFound(text=f"no events for dyad {dyad!r} (form: KAZ:RUS, sorted)")
@@ -143,6 +155,8 @@ async def alerts(request: web.Request) -> web.Response:
     model = request.app[_MODEL]
     try:
         limit = min(int(request.query.get("limit", "100")), model.max_alerts)
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
         wanted = AlertFilter(
             dyads=frozenset(_dyads(request) or ()),
             rules=frozenset(request.query.getall("rule", [])),
@@ -157,6 +171,8 @@ async def alerts(request: web.Request) -> web.Response:
 async def alert_stream(request: web.Request) -> web.StreamResponse:
     """GET /api/alerts/stream: server-sent events, one ``alert`` event per new alert."""
     model = request.app[_MODEL]
+    if model.subscribers >= request.app[_SETTINGS].max_sse_clients:
+        raise web.HTTPServiceUnavailable(text="too many live alert streams; retry later")
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
@@ -175,12 +191,53 @@ async def alert_stream(request: web.Request) -> web.StreamResponse:
 
 
 async def health(request: web.Request) -> web.Response:
-    """GET /healthz: up; ``ready`` once the read model has caught up with the topics."""
+    """GET /healthz: the fold agent is alive — not crashed, and not stalled (no batch
+    for ``stall_timeout_s`` while records wait on its partitions). 503 otherwise."""
+    progress: Progress = request.app[_PROGRESS]
+    lag = {f"{t}:{p}": n for (t, p), n in progress.lag().items()}
+    body: dict[str, Any] = {"lag": lag, "partitions": request.app[_ASSIGNED]()}
+    if progress.crashed is not None:
+        return _json({"status": "crashed", "reason": progress.crashed, **body}, 503)
+    stalled = progress.stalled_for()
+    if stalled > request.app[_SETTINGS].stall_timeout_s:
+        return _json({"status": "stalled", "stalled_s": round(stalled, 1), **body}, 503)
+    return _json({"status": "ok", **body})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """GET /readyz: 200 once the read model has caught up with the topics (the API's
+    answers are then complete); the dyads it holds."""
     model = request.app[_MODEL]
     ready = model.caught_up.is_set()
     counts = {name: len(states) for name, states in model.states.items()}
-    body = {"status": "ok", "ready": ready, "dyads": counts, "partitions": request.app[_ASSIGNED]()}
-    return _json(body, 200 if ready else 503)
+    return _json({"ready": ready, "dyads": counts}, 200 if ready else 503)
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    """GET /metrics: Prometheus text format."""
+    progress: Progress = request.app[_PROGRESS]
+    for (_, partition), lag in progress.lag().items():
+        metrics.LAG.labels(str(partition)).set(lag)
+    return web.Response(body=generate_latest(metrics.REGISTRY), content_type="text/plain")
+
+
+def _bearer(request: web.Request) -> bytes | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None if absent or not
+    of that form (a bare token, another scheme, bytes that are not text)."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    try:
+        return header.removeprefix("Bearer ").encode("utf-8")
+    except UnicodeEncodeError:  # aiohttp keeps undecodable bytes as surrogates
+        return None
+
+
+def _parse_and_validate(body: bytes, yaml_ok: bool) -> list[DiplomaticEvent]:
+    """The CPU-bound part of a POST, run off the event loop."""
+    return validate_events(
+        parse_document(body, yaml_allowed=yaml_ok), "body", now=datetime.now(UTC)
+    )
 
 
 async def post_events(request: web.Request) -> web.Response:
@@ -188,16 +245,16 @@ async def post_events(request: web.Request) -> web.Response:
     settings = request.app[_SETTINGS]
     if settings.api_token is None:
         raise web.HTTPServiceUnavailable(text="publishing is off: set DIPWATCH_API_TOKEN")
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").encode()
-    if not hmac.compare_digest(given, settings.api_token.get_secret_value().encode()):
+    given = _bearer(request)
+    if given is None or not hmac.compare_digest(
+        given, settings.api_token.get_secret_value().encode()
+    ):
         log.warning("publish_refused_token", remote=request.remote)
         raise web.HTTPUnauthorized(text="a valid token is required: Authorization: Bearer …")
     body = await request.read()  # over client_max_size: 413 from aiohttp
     yaml_ok = "yaml" in request.content_type
     try:
-        events = validate_events(
-            parse_document(body, yaml_allowed=yaml_ok), "body", now=datetime.now(UTC)
-        )
+        events = await asyncio.to_thread(_parse_and_validate, body, yaml_ok)
     except IntakeRefused as exc:
         errors = [{"index": e.index, "field": e.field, "message": e.message} for e in exc.errors]
         log.info("publish_refused_invalid", remote=request.remote, errors=len(errors))
@@ -222,19 +279,49 @@ async def dashboard(_: web.Request) -> web.Response:
     return web.Response(text=page, content_type="text/html")
 
 
+#: Sent with every response: no sniffing, no framing, no referrer; the page loads only
+#: its own inline script (by hash) and talks only to its own origin.
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _dashboard_csp() -> str:
+    page = resources.files("query").joinpath("static/dashboard.html").read_text()
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    return (
+        f"default-src 'self'; script-src 'sha256-{digest}'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    )
+
+
 def build_web_app(
     settings: Settings,
     model: ReadModel,
     producer: Any,
     topic: str,
     assigned: Callable[[], list[int]] = list,
+    progress: Progress | None = None,
 ) -> web.Application:
     """Return the aiohttp application; ``producer`` publishes POSTed events to ``topic``;
-    ``assigned`` tells which of its partitions this worker folds (for /healthz)."""
+    ``assigned`` tells which of its partitions this worker folds and ``progress`` how its
+    fold agent fares (for /healthz and /metrics)."""
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[_MODEL] = model
     app[_SETTINGS] = settings
     app[_ASSIGNED] = assigned
+    app[_PROGRESS] = progress or Progress()
+    csp = _dashboard_csp()
+
+    async def harden(_: web.Request, response: web.StreamResponse) -> None:
+        response.headers.update(_SECURITY_HEADERS)
+        response.headers["Content-Security-Policy"] = csp
+        response.headers["Server"] = "dipwatch"  # not aiohttp's name and version
+
+    app.on_response_prepare.append(harden)
 
     async def publish(events: list[DiplomaticEvent]) -> None:
         futures = [await send_event(producer, topic, e) for e in sorted(events, key=_order)]
@@ -246,6 +333,8 @@ def build_web_app(
         [
             web.get("/", dashboard),
             web.get("/healthz", health),
+            web.get("/readyz", ready),
+            web.get("/metrics", metrics_page),
             web.get("/api/tension", tension_list),
             web.get("/api/tension/{dyad}", tension_one),
             web.get("/api/summons", summons),

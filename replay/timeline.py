@@ -17,6 +17,7 @@ from itertools import groupby
 
 from schemas.alerts import Alert
 from schemas.events import DiplomaticEvent
+from schemas.text import printable
 from streams.folds.tension import LEVELS, TensionFold, TensionState
 
 __all__ = [
@@ -187,13 +188,18 @@ def _month_rows(dyads: list[str], peaks: dict[str, dict[str, float]]) -> list[st
     return rows
 
 
+def _md(text: str) -> str:
+    """Text for the Markdown page: control characters escaped, no raw HTML."""
+    return printable(text).replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _alert_rows(alerts: Sequence[Alert]) -> list[str]:
     rows = ["", "### Alerts in event time", ""]
     for alert in sorted(alerts, key=lambda a: (a.at, a.dyad)):
         rows += [
             f"- **{alert.when} · {alert.dyad} · `{alert.rule}` ({alert.severity.value})** — "
-            f"{alert.title}.  ",
-            f"  {alert.detail}  ",
+            f"{_md(alert.title)}.  ",
+            f"  {_md(alert.detail)}  ",
             f"  Evidence: {', '.join(f'`{e}`' for e in alert.evidence)}",
         ]
     return rows

@@ -28,6 +28,7 @@ from pydantic import (
 
 from schemas.codebook import ACTION_CAMEO, SCALE, Action, Scale, cameo_codes, goldstein
 from schemas.errors import InvalidRecord
+from schemas.text import CleanText
 
 #: How far after its log time (record timestamp, or the wall clock for live intake) an
 #: event may be dated: day-precision dates of events published the same day, clock skew.
@@ -52,6 +53,7 @@ __all__ = [
     "derive_event_id",
     "dyad_of",
     "month_window",
+    "parse_dyad",
     "upcast_v1",
     "year_window",
 ]
@@ -174,14 +176,14 @@ class Party(BaseModel):
     model_config = _FROZEN
     country: Country
     kind: PartyKind
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: CleanText | None = Field(default=None, min_length=1, max_length=200)
 
 
 class Envoy(BaseModel):
     """The envoy an act concerns: the sending country's head of mission in the host."""
 
     model_config = _FROZEN
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: CleanText | None = Field(default=None, min_length=1, max_length=200)
     sending_country: Country
     host_country: Country
 
@@ -196,8 +198,8 @@ class Source(BaseModel):
     """Where the fact was reported."""
 
     model_config = _FROZEN
-    publisher: str = Field(min_length=1, max_length=200)
-    title: str = Field(min_length=1, max_length=400)
+    publisher: CleanText = Field(min_length=1, max_length=200)
+    title: CleanText = Field(min_length=1, max_length=400)
     url: HttpUrl | None = None
     published: date | None = None
     language: Annotated[str, AfterValidator(_language)]
@@ -225,11 +227,11 @@ class DiplomaticEvent(BaseModel):
     goldstein: float = Field(ge=-10, le=10)
     scale: Scale = SCALE
     envoy: Envoy | None = None
-    summary: str = Field(min_length=1, max_length=1000)
+    summary: CleanText = Field(min_length=1, max_length=1000)
     sources: tuple[Source, ...] = Field(min_length=1)
     corrects: EventId | None = None
     retracts: EventId | None = None
-    note: str | None = Field(default=None, max_length=1000)
+    note: CleanText | None = Field(default=None, max_length=1000)
 
     @model_validator(mode="before")
     @classmethod
@@ -354,6 +356,17 @@ def upcast_v1(data: dict[str, Any]) -> dict[str, Any]:
 def dyad_of(a: str, b: str) -> str:
     """Return the key of the unordered pair of countries ``a`` and ``b``."""
     return ":".join(sorted((a, b)))
+
+
+def parse_dyad(text: str) -> str:
+    """Return the dyad key a user means: ``rus:kaz``, ``RUS:KAZ`` -> ``KAZ:RUS``; raise
+    ``ValueError`` for anything that is not two different alpha-3 codes."""
+    parts = text.strip().upper().split(":")
+    if len(parts) != 2 or any(len(p) != 3 or not p.isalpha() for p in parts):
+        raise ValueError(f"not a dyad {text!r}: two ISO alpha-3 codes, e.g. KAZ:RUS")
+    if parts[0] == parts[1]:
+        raise ValueError(f"not a dyad {text!r}: the two countries must differ")
+    return dyad_of(parts[0], parts[1])
 
 
 def _canonical(data: dict[str, Any]) -> bytes:

@@ -11,14 +11,22 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Final
 
 import yaml
 
-from schemas.codec import parse_event
+from schemas.codec import MAX_RECORD_BYTES, encode_event, parse_event
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent, check_not_future
 
-__all__ = ["FieldError", "IntakeRefused", "parse_document", "read_document", "validate_events"]
+__all__ = [
+    "MAX_EVENTS_PER_DOCUMENT",
+    "FieldError",
+    "IntakeRefused",
+    "parse_document",
+    "read_document",
+    "validate_events",
+]
 
 
 @dataclass(frozen=True)
@@ -43,25 +51,45 @@ class IntakeRefused(InvalidRecord):
         self.errors = errors
 
 
+#: Events one document (a file for ``publish``, a body for ``POST /events``) may hold.
+MAX_EVENTS_PER_DOCUMENT: Final = 1000
+
+
 def parse_document(text: str | bytes, *, yaml_allowed: bool = True) -> object:
-    """Parse JSON, or YAML (a superset) when allowed; raise InvalidRecord saying where."""
+    """Parse JSON, or YAML (a superset) when allowed; raise InvalidRecord saying where.
+
+    Refused: YAML aliases (a 1 MB "billion laughs" document expands to millions of
+    events), and nesting deeper than the interpreter's stack, in either syntax."""
     try:
         return json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         if not yaml_allowed:
             raise InvalidRecord(f"body: not JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRecord(f"document: JSON beyond this reader's limits ({exc!s:.200})") from None
     try:
-        # safe_load builds plain data only; dates stay strings for pydantic to check.
-        return yaml.load(text, Loader=_NoDatesLoader)
+        # Plain data only; dates stay strings for pydantic to check; no aliases.
+        return yaml.load(text, Loader=_PlainLoader)
     except yaml.YAMLError as exc:
         raise InvalidRecord(f"document: neither JSON nor YAML ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRecord(f"document: YAML beyond this reader's limits ({exc!s:.200})") from None
 
 
-class _NoDatesLoader(yaml.SafeLoader):
-    """SafeLoader without the timestamp resolver: "2022-10-05" is a string, as in JSON."""
+class _PlainLoader(yaml.SafeLoader):
+    """SafeLoader without the timestamp resolver ("2022-10-05" is a string, as in JSON)
+    and without aliases (each node is written out once: no expansion bombs)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases are not accepted in event documents", mark
+            )
+        return super().compose_node(parent, index)
 
 
-_NoDatesLoader.yaml_implicit_resolvers = {
+_PlainLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
@@ -78,6 +106,17 @@ def validate_events(
     items = data if isinstance(data, list) else [data]
     if not items:
         raise IntakeRefused(where, [FieldError(0, "events", "no events in the document")])
+    if len(items) > MAX_EVENTS_PER_DOCUMENT:
+        raise IntakeRefused(
+            where,
+            [
+                FieldError(
+                    0,
+                    "events",
+                    f"{len(items)} events; at most {MAX_EVENTS_PER_DOCUMENT} per document",
+                )
+            ],
+        )
     events: list[DiplomaticEvent] = []
     errors: list[FieldError] = []
     for index, item in enumerate(items):
@@ -93,10 +132,25 @@ def validate_events(
             except InvalidRecord as exc:
                 errors.extend(FieldError(index, f, m) for f, m in exc.fields)
                 continue
+        problem = _publishable(event, events)
+        if problem is not None:
+            errors.append(FieldError(index, *problem))
+            continue
         events.append(event)
     if errors:
         raise IntakeRefused(where, errors)
     return events
+
+
+def _publishable(event: DiplomaticEvent, earlier: list[DiplomaticEvent]) -> tuple[str, str] | None:
+    """Why ``event`` cannot be published with ``earlier`` ones, as (field, message)."""
+    size = len(encode_event(event))
+    if size > MAX_RECORD_BYTES:
+        return "record", f"{size} bytes encoded; the events topic takes {MAX_RECORD_BYTES}"
+    for other in earlier:
+        if other.event_id == event.event_id and other.content_digest() != event.content_digest():
+            return "event_id", f"{event.event_id!r} is used twice with different content"
+    return None
 
 
 def read_document(path: Path, *, now: datetime | None = None) -> list[DiplomaticEvent]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import faust
 
+from infra import metrics
 from infra.logs import get_logger
+from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import REASON_HEADER, SOURCE_HEADER, Topics
 from schemas.codec import encode_alert
@@ -38,6 +39,7 @@ class Outlets:
         where = f"{message.topic}:{message.partition}:{message.offset}"
         bound = log.bind(topic=message.topic, partition=message.partition, offset=message.offset)
         if outcome.verdict is Verdict.DEAD_LETTER:
+            metrics.DEAD_LETTERS.labels(outcome.kind).inc()
             await self.dead_letter.send(
                 key=message.key,
                 value=message.value,
@@ -55,9 +57,14 @@ class Outlets:
             )
             bound.warning("record_rekeyed", event_id=outcome.event.event_id, key=message.key)
         elif outcome.folded is not None and outcome.event is not None:
+            if outcome.folded.updated:
+                metrics.FOLDED.inc()
+            else:
+                metrics.DUPLICATES.inc()
             for name in outcome.folded.duplicate_in:
                 bound.info("event_duplicate_skipped", event_id=outcome.event.event_id, fold=name)
             for alert in outcome.folded.alerts:
+                metrics.ALERTS.labels(alert.rule).inc()
                 await self.alerts[alert.aggregate].send(
                     key=outcome.dyad.encode(),
                     value=encode_alert(alert),
@@ -67,10 +74,14 @@ class Outlets:
 
 
 def register_agents(
-    app: faust.App, settings: Settings, topics: Topics, folds: Sequence[Fold[Any]]
+    app: faust.App,
+    settings: Settings,
+    topics: Topics,
+    folds: Sequence[Fold[Any]],
+    progress: Progress,
 ) -> dict[str, Any]:
     """Declare the topics, one table per aggregate and the folding agent on ``app``;
-    return the tables by aggregate name."""
+    return the tables by aggregate name. The agent reports to ``progress``."""
     outlets = Outlets(app, topics, settings.partitions)
     tables = {
         fold.name: app.Table(
@@ -85,20 +96,32 @@ def register_agents(
     def read(name: str, dyad: str) -> Any:
         return tables[name].get(dyad)
 
-    @app.agent(outlets.events, name="dipwatch.fold", concurrency=1)
-    async def fold_events(stream: faust.StreamT[Any]) -> None:
-        # Batches: a dyad touched n times in a batch costs one changelog write, not n.
-        batches = stream.take_events(settings.batch_size, within=settings.batch_within_s)  # type: ignore[attr-defined]
-        async for records in batches:
-            app.dipwatch_last_event = time.monotonic()  # type: ignore[attr-defined]
-            batch: Batch[Any] = Batch(folds, read, settings.dedup_horizon_days)
+    async def fold_batch(records: list[Any]) -> None:
+        batch: Batch[Any] = Batch(folds, read, settings.dedup_horizon_days)
+        offsets: dict[tuple[str, int], int] = {}
+        with metrics.FOLD_SECONDS.time():
             for record in records:
                 message = record.message
                 outcome = batch.process(message.key, message.value, message.timestamp, record)
                 await outlets.carry_out(outcome, message)
+                offsets[(message.topic, message.partition)] = message.offset + 1
             for name, dyad, value, record in batch.writes():
                 # The changelog partition is the record's (see streams/compat.py).
                 with on_behalf_of(record):
                     tables[name][dyad] = value
+        progress.batch_done(offsets)
+
+    @app.agent(outlets.events, name="dipwatch.fold", concurrency=1)
+    async def fold_events(stream: faust.StreamT[Any]) -> None:
+        # Batches: a dyad touched n times in a batch costs one changelog write, not n.
+        batches = stream.take_events(settings.batch_size, within=settings.batch_within_s)  # type: ignore[attr-defined]
+        try:
+            async for records in batches:
+                await fold_batch(records)
+        except Exception as exc:
+            # Not a record's fault (those are dead-lettered): the broker or a table.
+            # Faust logs the crash; /healthz must say it too, until a restart.
+            progress.crashed = f"{type(exc).__name__}: {exc!s:.300}"
+            raise
 
     return tables

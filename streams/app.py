@@ -7,6 +7,7 @@ from typing import Any
 
 import faust
 
+from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import DEAD_LETTER_MAX_BYTES, Topics
 from streams.agents import register_agents
@@ -15,8 +16,8 @@ from streams.folds.registry import AGGREGATES, Aggregate, build_folds
 __all__ = ["Extension", "create_app"]
 
 #: Something started with the app, e.g. the query side's web service:
-#: ``extension(app, settings, bootstrap_servers, topics)``.
-Extension = Callable[[faust.App, Settings, str, Topics], None]
+#: ``extension(app, settings, bootstrap_servers, topics, progress)``.
+Extension = Callable[[faust.App, Settings, str, Topics, Progress], None]
 
 
 def create_app(
@@ -25,16 +26,29 @@ def create_app(
     *,
     aggregates: Sequence[Aggregate] = AGGREGATES,
     extensions: Sequence[Extension] = (),
+    progress: Progress | None = None,
 ) -> faust.App:
     """Return a Faust app with a table per aggregate and the folding agent registered;
     every setting passed explicitly, so faust's own unprefixed environment variables
-    cannot override ours."""
+    cannot override ours. The fold agent reports to ``progress``."""
     app = faust.App(settings.app_id, **_options(settings, bootstrap_servers))
     topics = Topics.from_settings(settings, aggregates)
-    register_agents(app, settings, topics, build_folds(settings, aggregates))
+    progress = progress or Progress()
+    progress.highwaters = lambda: _highwaters(app, topics.events)
+    register_agents(app, settings, topics, build_folds(settings, aggregates), progress)
     for extend in extensions:
-        extend(app, settings, bootstrap_servers, topics)
+        extend(app, settings, bootstrap_servers, topics, progress)
     return app
+
+
+def _highwaters(app: faust.App, topic: str) -> dict[tuple[str, int], int]:
+    """The log end of each events-topic partition this worker owns (Faust's public
+    consumer API; empty before the first assignment)."""
+    try:
+        owned = [tp for tp in app.consumer.assignment() if tp.topic == topic]
+        return {(tp.topic, tp.partition): app.consumer.highwater(tp) for tp in owned}
+    except (AttributeError, KeyError, RuntimeError):  # not started or rebalancing
+        return {}
 
 
 def _options(settings: Settings, bootstrap_servers: str) -> dict[str, Any]:

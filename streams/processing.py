@@ -18,8 +18,8 @@ from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent, check_log_time
 from streams.folds.base import Fold
-from streams.folds.guard import Guarded
-from streams.folds.pipeline import Folded, TableValue, apply_all
+from streams.folds.guard import Guarded, TooLate
+from streams.folds.pipeline import Folded, FoldFailed, TableValue, apply_all
 
 __all__ = ["Batch", "Outcome", "Verdict"]
 
@@ -43,6 +43,9 @@ class Outcome:
     event: DiplomaticEvent | None = None
     folded: Folded | None = None
     reason: str = ""
+    #: For a dead letter, the kind of fault (a metrics label): ``invalid``, ``log_time``,
+    #: ``too_late``, ``fold_failed`` or ``unreadable``.
+    kind: str = ""
 
     @property
     def dyad(self) -> str:
@@ -74,19 +77,25 @@ class Batch(Generic[R]):
         """Decide what to do with one record (``record`` is kept for the write-back)."""
         try:
             event = decode_event(value)
+        except InvalidRecord as exc:
+            return Outcome(Verdict.DEAD_LETTER, reason=exc.reason, kind="invalid")
+        except Exception as exc:  # no record may stop the worker: set it aside, say why
+            reason = f"record: unreadable ({exc!r:.300})"
+            return Outcome(Verdict.DEAD_LETTER, reason=reason, kind="unreadable")
+        try:
             check_log_time(event, timestamp_s)
         except InvalidRecord as exc:
-            return Outcome(Verdict.DEAD_LETTER, reason=exc.reason)
-        except Exception as exc:  # no record may stop the worker: set it aside, say why
-            return Outcome(Verdict.DEAD_LETTER, reason=f"record: unreadable ({exc!r:.300})")
+            return Outcome(Verdict.DEAD_LETTER, event, reason=exc.reason, kind="log_time")
         dyad = event.dyad
         if key != dyad.encode():
             return Outcome(Verdict.REKEY, event)
         values = {f.name: self._value(f.name, dyad) for f in self.folds}
         try:
             folded = apply_all(self.folds, values, event, self.horizon_days)
-        except InvalidRecord as exc:  # TooLate, FoldFailed: the record's, not the worker's
-            return Outcome(Verdict.DEAD_LETTER, event, reason=exc.reason)
+        except TooLate as exc:
+            return Outcome(Verdict.DEAD_LETTER, event, reason=exc.reason, kind="too_late")
+        except FoldFailed as exc:  # the record's fault as far as the worker can tell
+            return Outcome(Verdict.DEAD_LETTER, event, reason=exc.reason, kind="fold_failed")
         for name, guard in folded.updated.items():
             self._pending[(name, dyad)] = (guard, record)
         return Outcome(Verdict.FOLDED, event, folded)

@@ -12,6 +12,7 @@ import faust
 
 from infra.admin import prepare_topics
 from infra.logs import get_logger
+from infra.progress import Progress
 from infra.settings import Settings
 from streams.app import Extension, create_app
 
@@ -34,7 +35,8 @@ def run_worker(
     asyncio.set_event_loop(loop)
     loop.run_until_complete(prepare_topics(settings, bootstrap))
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
-    app = create_app(settings, bootstrap, extensions=extensions)
+    progress = Progress()
+    app = create_app(settings, bootstrap, extensions=extensions, progress=progress)
     started = time.monotonic()
 
     if idle_timeout_s is not None or max_runtime_s is not None:
@@ -42,7 +44,7 @@ def run_worker(
         @app.timer(interval=0.5)  # type: ignore[untyped-decorator]
         async def _bounded() -> None:
             now = time.monotonic()
-            last = getattr(app, "dipwatch_last_event", started)
+            last = progress.last_batch_at or started
             if (max_runtime_s is not None and now - started > max_runtime_s) or (
                 idle_timeout_s is not None and now - last > idle_timeout_s
             ):

@@ -61,7 +61,7 @@ def wait_ready(port: int, timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            if call(port, "/healthz")[0] == 200:
+            if call(port, "/readyz")[0] == 200:
                 return
         except OSError:
             pass

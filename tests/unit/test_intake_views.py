@@ -12,8 +12,15 @@ import pytest
 from infra.settings import Settings
 from query.views import tension_view
 from replay.loader import bundled_corpus, load_paths
+from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent
-from schemas.intake import IntakeRefused, parse_document, read_document, validate_events
+from schemas.intake import (
+    MAX_EVENTS_PER_DOCUMENT,
+    IntakeRefused,
+    parse_document,
+    read_document,
+    validate_events,
+)
 from streams.folds import TensionFold
 from streams.folds.history import ConflictHistory, HistoryState
 from streams.folds.offline import fold_offline
@@ -58,8 +65,13 @@ def test_yaml_documents_read_like_json_dates_included(tmp_path: Path) -> None:
 
     doc = [event_dict(event_id="y1"), event_dict(event_id="y2")]
     path = tmp_path / "events.yaml"
+
+    class NoAliases(yaml.SafeDumper):
+        def ignore_aliases(self, data: object) -> bool:
+            return True
+
     # Unquoted ISO dates in YAML must not become datetime objects (naive ones would fail).
-    text = yaml.safe_dump(doc)
+    text = yaml.dump(doc, Dumper=NoAliases)
     for date in ("2022-10-04T00:00:00Z", "2026-11-21T00:00:00Z"):
         text = text.replace(f"'{date}'", date)
     assert "occurred_at: 2022-10-04T00:00:00Z" in text
@@ -106,3 +118,37 @@ def test_the_documented_example_file_is_valid() -> None:
     root = Path(__file__).resolve().parents[2]
     events = read_document(root / "docs/examples/new-events.yaml")
     assert [e.dyad for e in events] == ["KAZ:RUS"]
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_expands() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    with pytest.raises(InvalidRecord, match="aliases are not accepted"):
+        parse_document("\n".join(lines))
+
+
+def test_a_document_of_too_many_events_is_refused_whole() -> None:
+    many = [event_dict(event_id=f"e{i}") for i in range(MAX_EVENTS_PER_DOCUMENT + 1)]
+    with pytest.raises(IntakeRefused, match=f"at most {MAX_EVENTS_PER_DOCUMENT} per document"):
+        validate_events(many)
+
+
+def test_one_id_with_two_contents_in_one_document_is_refused() -> None:
+    twice = [event_dict(event_id="same"), event_dict(event_id="same", summary="Other.")]
+    with pytest.raises(IntakeRefused, match="'same' is used twice with different content"):
+        validate_events(twice)
+    same = validate_events([event_dict(event_id="same"), event_dict(event_id="same")])
+    assert len(same) == 2  # a repeat of one fact is harmless: the worker dedups it
+
+
+def test_an_event_too_large_for_the_topic_is_refused_at_intake() -> None:
+    sources = [{"publisher": f"Wire {i}", "title": "t" * 400, "language": "en"} for i in range(700)]
+    with pytest.raises(IntakeRefused, match="bytes encoded; the events topic takes"):
+        validate_events(event_dict(sources=sources))
+
+
+def test_deeply_nested_documents_are_refused_with_a_reason_not_a_traceback() -> None:
+    with pytest.raises(InvalidRecord, match="beyond this reader's limits"):
+        parse_document(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(InvalidRecord, match="beyond this reader's limits"):
+        parse_document("- " * 5000 + "x")

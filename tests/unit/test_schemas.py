@@ -13,6 +13,7 @@ from schemas import Action, InvalidRecord, decode_event, encode_event, parse_eve
 from schemas.codebook import ACTION_CAMEO, goldstein
 from schemas.events import month_window, year_window
 from schemas.jsonschema_export import SCHEMA_DIR, render
+from schemas.text import printable
 from tests.helpers import event_dict, make_event
 
 
@@ -82,6 +83,15 @@ _actions = st.sampled_from(
 )
 
 
+def _clean_text(size: int) -> st.SearchStrategy[str]:
+    """Any text a record accepts: stripped, non-empty, no control or bidi characters."""
+    return (
+        st.text(min_size=1, max_size=size)
+        .map(str.strip)
+        .filter(lambda t: bool(t) and printable(t) == t)
+    )
+
+
 @st.composite
 def events(draw: st.DrawFn) -> dict[str, object]:
     actor, target = draw(st.lists(_countries, min_size=2, max_size=2, unique=True))
@@ -100,13 +110,13 @@ def events(draw: st.DrawFn) -> dict[str, object]:
         actor={
             "country": actor,
             "kind": "state",
-            "name": draw(st.none() | st.text(min_size=1, max_size=30).map(str.strip).filter(bool)),
+            "name": draw(st.none() | _clean_text(30)),
         },
         target={"country": target, "kind": "government"},
         action=action.value,
         cameo=draw(st.sampled_from(ACTION_CAMEO[action])),
         envoy=None,
-        summary=draw(st.text(min_size=1, max_size=80).map(str.strip).filter(bool)),
+        summary=draw(_clean_text(80)),
         **_dated(when, draw(st.sampled_from(["day", "month", "year"]))),
     )
 
@@ -126,3 +136,12 @@ def test_codec_round_trip(data: dict[str, object]) -> None:
     event = parse_event(data)
     assert decode_event(encode_event(event)) == event
     assert json.loads(encode_event(event))["scale"] == "cameo-goldstein-phoenix"
+
+
+@pytest.mark.parametrize("bad", ["\x1b[2J", "a\u202eb", "line\nbreak", "\x00"])
+def test_control_and_bidi_characters_are_refused_in_text_fields(bad: str) -> None:
+    with pytest.raises(InvalidRecord, match="control or bidirectional character"):
+        make_event(summary=f"ok {bad} ok")
+    with pytest.raises(InvalidRecord, match=r"actor\.name"):
+        make_event(actor={"country": "RUS", "kind": "state", "name": f"x{bad}y"})
+    assert "\\u" in printable(bad)

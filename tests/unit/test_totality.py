@@ -61,7 +61,7 @@ _settings = st.builds(
     baseline_half_life_days=st.floats(MIN_HALF_LIFE_DAYS, 36500),
     summons_expiry_days=st.floats(0.001, 3650),
     reciprocal_window_days=st.floats(0.001, 365),
-    dedup_horizon_days=st.integers(1, 100_000),
+    dedup_horizon_days=st.integers(1, 36_500),
     tension_hysteresis=st.floats(0.01, 1),
     spike_ratio=st.floats(1.01, 100),
 )

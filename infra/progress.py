@@ -1,0 +1,47 @@
+"""What a worker's engine tells about itself, for ``/healthz`` and ``/metrics``.
+
+The engine (streams/) writes it; the query side reads it. Wall-clock (monotonic) times:
+this is about the process, not about event time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["Progress"]
+
+
+@dataclass
+class Progress:
+    """The fold agent's liveness: when it last finished a batch, whether it crashed,
+    and how far it has read each partition."""
+
+    started_at: float = field(default_factory=time.monotonic)
+    last_batch_at: float | None = None
+    #: Why the agent stopped, if it did: nothing folds any more on this worker.
+    crashed: str | None = None
+    #: Next offset to read, per (topic, partition), as of the last batch.
+    next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    #: Returns the log end offset per (topic, partition) of the partitions the worker
+    #: owns (set by the engine, which knows its consumer).
+    highwaters: Callable[[], Mapping[tuple[str, int], int]] = dict
+
+    def batch_done(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        """Record a finished batch and the next offset it leaves per partition."""
+        self.last_batch_at = time.monotonic()
+        self.next_offsets.update(offsets)
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Records not yet folded, per owned partition."""
+        return {
+            tp: max(end - self.next_offsets.get(tp, 0), 0) for tp, end in self.highwaters().items()
+        }
+
+    def stalled_for(self, now: float | None = None) -> float:
+        """Seconds since the agent last advanced while records wait; 0 if none wait."""
+        if not any(self.lag().values()):
+            return 0.0
+        since = self.last_batch_at if self.last_batch_at is not None else self.started_at
+        return (now if now is not None else time.monotonic()) - since

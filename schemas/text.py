@@ -1,0 +1,44 @@
+"""Text that is safe to store and to print: no control or bidirectional-override characters.
+
+A name or summary holding an ESC sequence rewrites the terminal of whoever prints it
+(``dipwatch alerts`` did); a right-to-left override makes a line read other than it is.
+Records refuse them (:data:`CleanText`); readers that print text from a topic, which
+anyone with write access may fill, escape it (:func:`printable`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated, Final
+
+from pydantic import AfterValidator
+
+__all__ = ["CleanText", "check_clean", "printable"]
+
+#: Bidirectional controls: embeddings, overrides, isolates and marks.
+_BIDI: Final = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_UNSAFE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
+def _unsafe(ch: str) -> bool:
+    return ch in _BIDI or unicodedata.category(ch) == "Cc"
+
+
+def check_clean(value: str) -> str:
+    """Return ``value``; refuse it if it holds a control or bidi-override character."""
+    for index, ch in enumerate(value):
+        if _unsafe(ch):
+            raise ValueError(
+                f"control or bidirectional character U+{ord(ch):04X} at position {index}"
+            )
+    return value
+
+
+#: A string field of a record: printable as it is.
+CleanText = Annotated[str, AfterValidator(check_clean)]
+
+
+def printable(value: str) -> str:
+    """Return ``value`` with control and bidi characters shown as ``\\uXXXX`` escapes."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
