@@ -10,6 +10,7 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from infra.clients import plain_consumer, refresh_metadata
+from infra.connection import Connection
 from schemas.alerts import Alert
 from schemas.codec import decode_alert
 from schemas.errors import InvalidRecord
@@ -29,7 +30,7 @@ def render_alert(alert: Alert) -> str:
 
 
 async def follow_alerts(
-    bootstrap: str,
+    target: Connection | str,
     topics: Sequence[str],
     on_alert: Callable[[Alert], None],
     *,
@@ -45,7 +46,7 @@ async def follow_alerts(
     topics' record timestamps are the alerts' event time).
     """
     consumer = plain_consumer(
-        bootstrap, auto_offset_reset="earliest" if start == "beginning" else "latest"
+        target, auto_offset_reset="earliest" if start == "beginning" else "latest"
     )
     await consumer.start()
     shown = 0

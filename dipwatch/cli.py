@@ -14,6 +14,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from infra.connection import Connection
 from infra.logs import configure_logging
 from infra.settings import Settings
 from schemas.alerts import Alert
@@ -67,13 +68,17 @@ def _dyads(values: list[str] | None) -> tuple[str, ...]:
         _fail(f"--dyad: {exc}")
 
 
-def _bootstrap(settings: Settings) -> str:
+def _bootstrap(settings: Settings) -> Connection:
+    """The configured brokers and their transport security; exit with a reason if none."""
     if not settings.bootstrap_servers:
         _fail(
             "no broker configured: set DIPWATCH_BOOTSTRAP_SERVERS=host:port "
             "(or run `dipwatch demo`, which starts the embedded broker)"
         )
-    return settings.bootstrap_servers
+    try:
+        return Connection.from_settings(settings)
+    except DipwatchError as exc:
+        _fail(str(exc))
 
 
 @cli.command()

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from alerts.follow import follow_alerts, render_alert
 from infra.admin import prepare_topics
 from infra.brokers.tansu import EmbeddedBroker, free_port, port_is_free
+from infra.connection import Connection
 from infra.settings import Settings
 from infra.topics import Topics
 from replay.loader import bundled_corpus, load_paths
@@ -32,27 +33,29 @@ def _say(message: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _broker(settings: Settings) -> AsyncIterator[str]:
-    """The configured broker, or the embedded one for the block's duration."""
+async def _broker(settings: Settings) -> AsyncIterator[Connection]:
+    """The configured broker, or the embedded one (plaintext) for the block's duration."""
     if settings.bootstrap_servers:
-        yield settings.bootstrap_servers
+        yield Connection.from_settings(settings)
         return
     embedded = EmbeddedBroker(settings.embedded_port)
     bootstrap = await embedded.start()
     _say(f"embedded broker on {bootstrap} (pid {embedded.pid})")
     try:
-        yield bootstrap
+        yield Connection(bootstrap)
     finally:
         await embedded.stop()
 
 
 @contextlib.asynccontextmanager
-async def _worker(bootstrap: str, web_port: int) -> AsyncIterator[asyncio.subprocess.Process]:
+async def _worker(
+    connection: Connection, web_port: int
+) -> AsyncIterator[asyncio.subprocess.Process]:
     """A ``dipwatch worker`` process with the web side on, stopped after the block."""
     # The worker's own logs would drown the alert lines: warnings and up only.
     env = {
         **os.environ,
-        "DIPWATCH_BOOTSTRAP_SERVERS": bootstrap,
+        "DIPWATCH_BOOTSTRAP_SERVERS": connection.bootstrap,
         "DIPWATCH_LOG_LEVEL": "warning",
         "DIPWATCH_WEB_ENABLED": "true",
         "DIPWATCH_WEB_PORT": str(web_port),

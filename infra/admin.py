@@ -8,6 +8,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from infra.brokers.probe import wait_until_ready
+from infra.connection import Connection, as_connection
 from infra.logs import get_logger
 from infra.settings import Settings
 from infra.topics import Topics, TopicSpec
@@ -18,14 +19,14 @@ log = get_logger(__name__)
 
 
 async def ensure_topics(
-    bootstrap_servers: str,
+    target: Connection | str,
     topics: Topics | Sequence[TopicSpec],
     replication_factor: int = 1,
 ) -> list[str]:
     """Create every topic (of the registry, or these specs) not there yet; return those
     created."""
     specs = topics.specs() if isinstance(topics, Topics) else tuple(topics)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
+    admin = AIOKafkaAdminClient(**as_connection(target).client_options(), request_timeout_ms=15_000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -57,10 +58,8 @@ def project_topics(settings: Settings) -> tuple[TopicSpec, ...]:
     return (*topics.specs(), *topics.changelog_specs(settings.app_id))
 
 
-async def prepare_topics(settings: Settings, bootstrap_servers: str) -> list[str]:
+async def prepare_topics(settings: Settings, target: Connection | str) -> list[str]:
     """Wait for the broker, then create every topic of the deployment that is missing
     (worker start, demo, compose's init); return those created."""
-    await wait_until_ready(bootstrap_servers, settings.connect_timeout_s)
-    return await ensure_topics(
-        bootstrap_servers, project_topics(settings), settings.replication_factor
-    )
+    await wait_until_ready(target, settings.connect_timeout_s)
+    return await ensure_topics(target, project_topics(settings), settings.replication_factor)

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from infra.connection import Connection, as_connection
 from infra.topics import DEAD_LETTER_MAX_BYTES
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
@@ -17,7 +18,7 @@ from schemas.events import DiplomaticEvent
 __all__ = ["event_producer", "plain_consumer", "refresh_metadata", "send_event"]
 
 
-def event_producer(bootstrap: str, *, outage_s: float = 30.0) -> AIOKafkaProducer:
+def event_producer(target: Connection | str, *, outage_s: float = 30.0) -> AIOKafkaProducer:
     """Return the producer of events and dead letters (not started).
 
     acks=all; no idempotence: the embedded broker has no InitProducerId, and dedup by
@@ -27,7 +28,7 @@ def event_producer(bootstrap: str, *, outage_s: float = 30.0) -> AIOKafkaProduce
     than ``outage_s`` keeps every dyad's events in order.
     """
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **as_connection(target).client_options(),
         acks="all",
         enable_idempotence=False,
         linger_ms=5,
@@ -36,12 +37,12 @@ def event_producer(bootstrap: str, *, outage_s: float = 30.0) -> AIOKafkaProduce
     )
 
 
-def plain_consumer(bootstrap: str, *topics: str, **options: Any) -> AIOKafkaConsumer:
+def plain_consumer(target: Connection | str, *topics: str, **options: Any) -> AIOKafkaConsumer:
     """Return a consumer without a group and without commits (not started): the read
     model's and the alert follower's. ``options`` are aiokafka's."""
     return AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=bootstrap,
+        **as_connection(target).client_options(),
         group_id=None,
         enable_auto_commit=False,
         **options,

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.connection import SaslMechanism, SecurityProtocol
 from streams.folds.decay import MIN_HALF_LIFE_DAYS
 from streams.folds.guard import DEDUP_HORIZON_DAYS
 from streams.folds.summons import SummonsConfig
@@ -31,7 +32,19 @@ class Settings(BaseSettings):
     # Brokers. Empty bootstrap servers = start the embedded broker (demo, tests).
     bootstrap_servers: str | None = None
     embedded_port: int | None = Field(default=None, ge=1, le=65535)
-    connect_timeout_s: float = Field(default=20.0, gt=0)
+    connect_timeout_s: float = Field(default=20.0, gt=0, le=3600)
+    # Transport security, passed to every client (infra/connection.py). The password
+    # comes from DIPWATCH_SASL_PASSWORD or, better, a file (a Docker/Kubernetes secret).
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    sasl_password_file: Path | None = None
+    #: CA bundle to verify the brokers (default: the system's); a client certificate
+    #: and key for mutual TLS.
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
 
     # Topics and the Faust app. The prefix isolates deployments (and test runs).
     topic_prefix: str = Field(default="dipwatch", pattern=r"^[A-Za-z0-9._-]+$")
@@ -101,7 +114,18 @@ class Settings(BaseSettings):
             raise ValueError("tension_thresholds must be three ascending scores in (0, 10000]")
         return self
 
-    @field_validator("api_token", "bootstrap_servers", "instance_id", mode="before")
+    @field_validator(
+        "api_token",
+        "bootstrap_servers",
+        "instance_id",
+        "sasl_username",
+        "sasl_password",
+        "sasl_password_file",
+        "ssl_cafile",
+        "ssl_certfile",
+        "ssl_keyfile",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """``VAR=`` (as compose writes ``${VAR:-}``) means unset, never an empty token."""

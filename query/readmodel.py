@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from infra import metrics
 from infra.clients import plain_consumer
+from infra.connection import Connection
 from infra.logs import get_logger
 from infra.topics import Topics
 from schemas.alerts import Alert
@@ -170,14 +171,14 @@ class ReadModel:
 
     # -- following the topics ------------------------------------------------------
 
-    async def run(self, bootstrap: str) -> None:
+    async def run(self, target: Connection | str) -> None:
         """Follow the changelogs and alert topics from the beginning until cancelled.
 
         Subscribed without a group, the consumer is assigned every partition of every
         topic, from the earliest offset; a topic created later (a changelog Faust makes
         at its start) joins at the next metadata refresh, from its beginning too."""
         consumer = plain_consumer(
-            bootstrap,
+            target,
             *self._names,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=100,

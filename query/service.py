@@ -12,6 +12,7 @@ from aiohttp import web
 from aiokafka.errors import KafkaError
 
 from infra.clients import event_producer
+from infra.connection import Connection
 from infra.logs import get_logger
 from infra.progress import Progress
 from infra.settings import Settings
@@ -26,7 +27,11 @@ log = get_logger(__name__)
 
 
 def register_web(
-    app: faust.App, settings: Settings, bootstrap: str, topics: Topics, progress: Progress
+    app: faust.App,
+    settings: Settings,
+    connection: Connection,
+    topics: Topics,
+    progress: Progress,
 ) -> None:
     """Start the read model, the HTTP server and the events producer with ``app`` (an
     extension of the engine's app: ``create_app(..., extensions=[register_web])``)."""
@@ -51,7 +56,7 @@ def register_web(
                 settings.dedup_horizon_days,
             )
             self.follower = asyncio.create_task(self._follow())
-            self.producer = event_producer(bootstrap)
+            self.producer = event_producer(connection)
             await self.producer.start()
             self.runner = web.AppRunner(
                 build_web_app(
@@ -66,7 +71,7 @@ def register_web(
         async def _follow(self) -> None:
             while True:
                 try:
-                    await self.model.run(bootstrap)
+                    await self.model.run(connection)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # the web side must outlive a read-model fault

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from infra.clients import event_producer, send_event
+from infra.connection import Connection, as_connection
 from infra.logs import get_logger
 from infra.topics import REASON_HEADER
 from replay.loader import Loaded, Problem
@@ -26,7 +27,7 @@ _CHUNK = 500
 
 
 async def publish_events(
-    bootstrap: str,
+    target: Connection | str,
     topic: str,
     events: Sequence[Loaded],
     *,
@@ -42,7 +43,7 @@ async def publish_events(
     that, :class:`ReplayAborted` says how far it got and how to resume.
     """
     done = 0
-    producer = await _connect(bootstrap, max_outage_s)
+    producer = await _connect(as_connection(target), max_outage_s)
     try:
         while done < len(events):
             chunk = events[done : done + _CHUNK]
@@ -66,12 +67,12 @@ async def publish_events(
     return done
 
 
-async def _connect(bootstrap: str, max_outage_s: float) -> AIOKafkaProducer:
+async def _connect(target: Connection, max_outage_s: float) -> AIOKafkaProducer:
     """A started producer, retrying with backoff for up to ``max_outage_s``."""
     deadline = time.monotonic() + max_outage_s
     backoff = 0.5
     while True:
-        producer = event_producer(bootstrap, outage_s=max_outage_s)
+        producer = event_producer(target, outage_s=max_outage_s)
         try:
             await producer.start()
             return producer
@@ -79,9 +80,9 @@ async def _connect(bootstrap: str, max_outage_s: float) -> AIOKafkaProducer:
             await _close(producer)
             if time.monotonic() > deadline:
                 raise ReplayAborted(
-                    f"no broker at {bootstrap} for {max_outage_s:.0f} s ({exc})"
+                    f"no broker at {target.bootstrap} for {max_outage_s:.0f} s ({exc})"
                 ) from None
-            log.warning("broker_unavailable_retrying", bootstrap=bootstrap, error=str(exc))
+            log.warning("broker_unavailable_retrying", bootstrap=target.bootstrap, error=str(exc))
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 
@@ -102,9 +103,11 @@ async def _close(producer: AIOKafkaProducer | None) -> None:
             await asyncio.wait_for(producer.stop(), 10)
 
 
-async def publish_dead_letters(bootstrap: str, topic: str, problems: Sequence[Problem]) -> int:
+async def publish_dead_letters(
+    target: Connection | str, topic: str, problems: Sequence[Problem]
+) -> int:
     """Send invalid lines, as their original bytes, to the dead-letter topic."""
-    producer = event_producer(bootstrap)
+    producer = event_producer(target)
     await producer.start()
     try:
         for problem in problems:

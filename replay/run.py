@@ -11,6 +11,7 @@ from pathlib import Path
 
 from infra.admin import ensure_topics
 from infra.brokers.probe import wait_until_ready
+from infra.connection import Connection
 from infra.logs import get_logger
 from infra.settings import Settings
 from infra.topics import Topics
@@ -93,11 +94,7 @@ def _offline(
 
 
 async def _publish(settings: Settings, report: LoadReport, chosen: list, speed: Speed) -> int:  # type: ignore[type-arg]
-    if not settings.bootstrap_servers:
-        from schemas.errors import BrokerUnavailable
-
-        raise BrokerUnavailable("no broker configured: set DIPWATCH_BOOTSTRAP_SERVERS=host:port")
-    bootstrap = settings.bootstrap_servers
+    bootstrap = Connection.from_settings(settings)
     topics = Topics.from_settings(settings)
     await wait_until_ready(bootstrap, settings.connect_timeout_s)
     await ensure_topics(bootstrap, topics, settings.replication_factor)

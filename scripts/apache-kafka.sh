@@ -7,6 +7,10 @@
 #   scripts/apache-kafka.sh run DATA_DIR PORT [CPORT]  format storage and run in the foreground
 #   scripts/apache-kafka.sh start DATA_DIR PORT        run in the background (pid in DATA_DIR)
 #   scripts/apache-kafka.sh stop DATA_DIR              stop a background broker
+#   scripts/apache-kafka.sh run-secure DATA_DIR PORT IPORT CPORT USER PASSWORD
+#       a SASL_SSL listener on PORT (SCRAM-SHA-512, user USER created at format time,
+#       a self-signed certificate for 127.0.0.1 written to DATA_DIR/ca.pem), the
+#       broker's own traffic on a loopback PLAINTEXT listener IPORT
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -60,6 +64,51 @@ log.segment.bytes=16777216
 PROPS
 }
 
+write_secure_config() {  # DATA_DIR PORT IPORT CPORT
+  local dir="$1" port="$2" iport="$3" cport="$4"
+  write_config "$dir" "$iport" "$cport"
+  sed -i -e "s|^listeners=.*|listeners=INTERNAL://127.0.0.1:$iport,SASL_SSL://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport|" \
+         -e "s|^advertised.listeners=.*|advertised.listeners=INTERNAL://127.0.0.1:$iport,SASL_SSL://127.0.0.1:$port|" \
+         -e "s|^inter.broker.listener.name=.*|inter.broker.listener.name=INTERNAL|" \
+         -e "s|^listener.security.protocol.map=.*|listener.security.protocol.map=CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,SASL_SSL:SASL_SSL|" \
+         "$dir/server.properties"
+  cat >> "$dir/server.properties" <<PROPS
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$dir/server.p12
+ssl.keystore.password=dipwatch-test
+ssl.key.password=dipwatch-test
+PROPS
+}
+
+make_certificate() {  # DATA_DIR: a self-signed certificate for 127.0.0.1 and its PEM
+  local dir="$1"
+  [ -f "$dir/server.p12" ] && return 0
+  keytool -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 30 \
+    -dname "CN=127.0.0.1" -ext "SAN=ip:127.0.0.1,dns:localhost" \
+    -keystore "$dir/server.p12" -storetype PKCS12 -storepass dipwatch-test -keypass dipwatch-test \
+    >/dev/null 2>&1
+  keytool -exportcert -rfc -alias broker -keystore "$dir/server.p12" \
+    -storetype PKCS12 -storepass dipwatch-test -file "$dir/ca.pem" >/dev/null 2>&1
+}
+
+run_secure() {  # DATA_DIR PORT IPORT CPORT USER PASSWORD
+  local dir port iport cport user password
+  dir="$(mkdir -p "$1" && cd "$1" && pwd)"; port="$2"; iport="$3"; cport="$4"
+  user="$5"; password="$6"
+  fetch
+  make_certificate "$dir"
+  write_secure_config "$dir" "$port" "$iport" "$cport"
+  if [ ! -f "$dir/logs/meta.properties" ]; then
+    java -cp "$cache/libs/*" -Dlog4j.configuration="file:$cache/log4j.properties" \
+      kafka.tools.StorageTool format -t "dipwatch-test-cluster-01" \
+      -c "$dir/server.properties" --ignore-formatted \
+      --add-scram "SCRAM-SHA-512=[name=$user,password=$password]" >/dev/null
+  fi
+  java_run kafka.Kafka "$dir/server.properties"
+}
+
 java_run() {  # MAIN ARGS...
   exec java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$cache/log4j.properties" \
@@ -82,6 +131,7 @@ run() {  # DATA_DIR PORT [CPORT]
 case "${1:-}" in
   fetch) fetch; echo "$cache" ;;
   run) shift; run "$@" ;;
+  run-secure) shift; run_secure "$@" ;;
   start)
     shift; dir="$1"; mkdir -p "$dir"
     nohup "$0" run "$@" >"$dir/broker.log" 2>&1 &

@@ -7,6 +7,7 @@ from typing import Any
 
 import faust
 
+from infra.connection import Connection, as_connection
 from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import DEAD_LETTER_MAX_BYTES, Topics
@@ -16,13 +17,13 @@ from streams.folds.registry import AGGREGATES, Aggregate, build_folds
 __all__ = ["Extension", "create_app"]
 
 #: Something started with the app, e.g. the query side's web service:
-#: ``extension(app, settings, bootstrap_servers, topics, progress)``.
-Extension = Callable[[faust.App, Settings, str, Topics, Progress], None]
+#: ``extension(app, settings, connection, topics, progress)``.
+Extension = Callable[[faust.App, Settings, Connection, Topics, Progress], None]
 
 
 def create_app(
     settings: Settings,
-    bootstrap_servers: str,
+    connection: Connection | str,
     *,
     aggregates: Sequence[Aggregate] = AGGREGATES,
     extensions: Sequence[Extension] = (),
@@ -31,13 +32,14 @@ def create_app(
     """Return a Faust app with a table per aggregate and the folding agent registered;
     every setting passed explicitly, so faust's own unprefixed environment variables
     cannot override ours. The fold agent reports to ``progress``."""
-    app = faust.App(settings.app_id, **_options(settings, bootstrap_servers))
+    connection = as_connection(connection)
+    app = faust.App(settings.app_id, **_options(settings, connection))
     topics = Topics.from_settings(settings, aggregates)
     progress = progress or Progress()
     progress.highwaters = lambda: _highwaters(app, topics.events)
     register_agents(app, settings, topics, build_folds(settings, aggregates), progress)
     for extend in extensions:
-        extend(app, settings, bootstrap_servers, topics, progress)
+        extend(app, settings, connection, topics, progress)
     return app
 
 
@@ -51,9 +53,24 @@ def _highwaters(app: faust.App, topic: str) -> dict[tuple[str, int], int]:
         return {}
 
 
-def _options(settings: Settings, bootstrap_servers: str) -> dict[str, Any]:
+def _credentials(connection: Connection) -> faust.types.auth.CredentialsT | None:
+    """Faust's form of the connection's security (its aiokafka driver maps it back)."""
+    context = connection.ssl_context()
+    if connection.uses_sasl:
+        assert connection.password is not None
+        return faust.SASLCredentials(
+            username=connection.username,
+            password=connection.password.get_secret_value(),
+            ssl_context=context,
+            mechanism=connection.sasl_mechanism,
+        )
+    return faust.SSLCredentials(context) if context is not None else None
+
+
+def _options(settings: Settings, connection: Connection) -> dict[str, Any]:
     options: dict[str, Any] = {
-        "broker": f"kafka://{bootstrap_servers}",
+        "broker": f"kafka://{connection.bootstrap}",
+        "broker_credentials": _credentials(connection),
         "store": "memory://",
         "autodiscover": False,
         "datadir": str(settings.data_dir / settings.app_id),

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import faust
 
 from infra.admin import prepare_topics
+from infra.connection import Connection, as_connection
 from infra.logs import get_logger
 from infra.progress import Progress
 from infra.settings import Settings
@@ -23,7 +24,7 @@ log = get_logger(__name__)
 
 def run_worker(
     settings: Settings,
-    bootstrap: str,
+    connection: Connection | str,
     *,
     idle_timeout_s: float | None = None,
     max_runtime_s: float | None = None,
@@ -33,10 +34,10 @@ def run_worker(
     ``max_runtime_s``; raise ``BrokerUnavailable`` if the broker does not answer."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    loop.run_until_complete(prepare_topics(settings, bootstrap))
+    loop.run_until_complete(prepare_topics(settings, connection))
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     progress = Progress()
-    app = create_app(settings, bootstrap, extensions=extensions, progress=progress)
+    app = create_app(settings, connection, extensions=extensions, progress=progress)
     started = time.monotonic()
 
     if idle_timeout_s is not None or max_runtime_s is not None:
@@ -52,7 +53,11 @@ def run_worker(
                 os.kill(os.getpid(), signal.SIGTERM)
 
     log.info(
-        "worker_starting", bootstrap=bootstrap, app_id=settings.app_id, prefix=settings.topic_prefix
+        "worker_starting",
+        bootstrap=as_connection(connection).bootstrap,
+        security=as_connection(connection).security_protocol,
+        app_id=settings.app_id,
+        prefix=settings.topic_prefix,
     )
     worker = faust.Worker(app, loop=loop, loglevel="WARNING", quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
