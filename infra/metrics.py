@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 __all__ = [
     "ALERTS",
+    "CHANGELOG_SKIPPED",
     "DEAD_LETTERS",
     "DUPLICATES",
     "FOLDED",
@@ -20,6 +21,7 @@ __all__ = [
     "READ_MODEL_LAG",
     "READ_MODEL_SKIPPED",
     "REGISTRY",
+    "TABLE_VALUES_DISCARDED",
 ]
 
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
@@ -52,6 +54,16 @@ LAG: Final = Gauge(
 READ_MODEL_LAG: Final = Gauge(
     "dipwatch_read_model_lag",
     "Records of the followed topics the read model has not read yet",
+    registry=REGISTRY,
+)
+CHANGELOG_SKIPPED: Final = Counter(
+    "dipwatch_changelog_skipped",
+    "Unreadable table changelog records skipped (recovery goes on without them)",
+    registry=REGISTRY,
+)
+TABLE_VALUES_DISCARDED: Final = Counter(
+    "dipwatch_table_values_discarded",
+    "Stored table values that could not be read back (the dyad starts afresh)",
     registry=REGISTRY,
 )
 READ_MODEL_SKIPPED: Final = Counter(

@@ -13,7 +13,7 @@ from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import REASON_HEADER, SOURCE_HEADER, Topics
 from schemas.codec import encode_alert
-from streams.compat import on_behalf_of
+from streams.compat import on_behalf_of, tolerant_table
 from streams.folds.base import Fold
 from streams.processing import Batch, Outcome, Verdict
 
@@ -84,11 +84,13 @@ def register_agents(
     return the tables by aggregate name. The agent reports to ``progress``."""
     outlets = Outlets(app, topics, settings.partitions)
     tables = {
-        fold.name: app.Table(
-            topics.table(fold.name),
-            default=None,
-            partitions=settings.partitions,
-            help=f"{fold.name} state and dedup set per dyad",
+        fold.name: tolerant_table(
+            app.Table(
+                topics.table(fold.name),
+                default=None,
+                partitions=settings.partitions,
+                help=f"{fold.name} state and dedup set per dyad",
+            )
         )
         for fold in folds
     }
@@ -105,6 +107,9 @@ def register_agents(
                 outcome = batch.process(message.key, message.value, message.timestamp, record)
                 await outlets.carry_out(outcome, message)
                 offsets[(message.topic, message.partition)] = message.offset + 1
+            for name, dyad, reason in batch.discarded:
+                metrics.TABLE_VALUES_DISCARDED.inc()
+                log.error("table_value_discarded", aggregate=name, dyad=dyad, reason=reason)
             for name, dyad, value, record in batch.writes():
                 # The changelog partition is the record's (see streams/compat.py).
                 with on_behalf_of(record):

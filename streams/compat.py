@@ -1,4 +1,4 @@
-"""The one place the engine reaches into Faust's internals, with why.
+"""The places the engine bends Faust to its needs, with why.
 
 A Faust table write finds its changelog partition through the stream's *current event*
 (a context variable). Inside ``take_events`` batches Faust does not set it, and there is
@@ -12,11 +12,17 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final
 
+from faust.serializers import codecs
 from faust.streams import _current_event
 
-__all__ = ["on_behalf_of"]
+from infra import metrics
+from infra.logs import get_logger
+
+__all__ = ["TABLE_CODEC", "TolerantJSON", "on_behalf_of", "tolerant_table"]
+
+log = get_logger(__name__)
 
 
 @contextmanager
@@ -27,3 +33,30 @@ def on_behalf_of(event: Any) -> Iterator[None]:
         yield
     finally:
         _current_event.reset(token)
+
+
+class TolerantJSON(codecs.json):
+    """Faust's JSON codec for table changelogs, except that a record it cannot read
+    becomes ``None`` — a deleted key — with a logged reason and a count, instead of an
+    exception that stops table recovery on every restart at the same offset."""
+
+    def _loads(self, s: bytes) -> Any:
+        try:
+            return super()._loads(s)
+        except (ValueError, RecursionError, UnicodeDecodeError, TypeError) as exc:
+            metrics.CHANGELOG_SKIPPED.inc()
+            log.warning("changelog_record_skipped", reason=f"{type(exc).__name__}: {exc!s:.200}")
+            return None
+
+
+#: The name the tables' changelogs are (de)serialised under.
+TABLE_CODEC: Final = "dipwatch-json"
+codecs.register(TABLE_CODEC, TolerantJSON())
+
+
+def tolerant_table(table: Any) -> Any:
+    """Make ``table``'s changelog use :class:`TolerantJSON` (before its changelog topic
+    is first used: Faust reads these public attributes when it creates it)."""
+    table.key_serializer = TABLE_CODEC
+    table.value_serializer = TABLE_CODEC
+    return table

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
+from pydantic import ValidationError
+
 from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent, check_log_time
@@ -70,6 +72,10 @@ class Batch(Generic[R]):
         self.read = read
         self.horizon_days = horizon_days
         self._pending: dict[tuple[str, str], tuple[Guarded[Any], R]] = {}
+        #: Stored values that could not be read back, as (aggregate, dyad, reason): the
+        #: dyad starts afresh in that aggregate rather than stop the worker.
+        self.discarded: list[tuple[str, str, str]] = []
+        self._folds = {f.name: f for f in folds}
 
     def process(
         self, key: bytes | None, value: bytes | None, timestamp_s: float | None, record: R
@@ -102,7 +108,16 @@ class Batch(Generic[R]):
 
     def _value(self, name: str, dyad: str) -> TableValue:
         pending = self._pending.get((name, dyad))
-        return pending[0] if pending is not None else self.read(name, dyad)
+        if pending is not None:
+            return pending[0]
+        value = self.read(name, dyad)
+        if value is None or isinstance(value, Guarded):
+            return value
+        try:
+            return Guarded.of(self._folds[name], dyad, value, self.horizon_days)
+        except (ValidationError, KeyError, TypeError, ValueError) as exc:
+            self.discarded.append((name, dyad, f"{type(exc).__name__}: {exc!s:.200}"))
+            return None
 
     def writes(self) -> Iterator[tuple[str, str, Guarded[Any], R]]:
         """Each touched (aggregate, dyad) once: its value and the last record touching it."""

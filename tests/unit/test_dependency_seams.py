@@ -46,3 +46,28 @@ def test_aiokafka_consumers_can_still_force_a_metadata_update() -> None:
 
     assert asyncio.run(check())
     assert inspect.iscoroutinefunction(refresh_metadata)
+
+
+def test_an_unreadable_changelog_record_becomes_a_delete_and_is_counted() -> None:
+    from faust.serializers import codecs
+
+    from infra import metrics
+    from streams.compat import TABLE_CODEC, TolerantJSON
+
+    codec = codecs.get_codec(TABLE_CODEC)
+    assert isinstance(codec, TolerantJSON)
+    def skipped() -> float:
+        return metrics.REGISTRY.get_sample_value("dipwatch_changelog_skipped_total") or 0.0
+
+    before = skipped()
+    assert codec.loads(codec.dumps({"state": {"a": 1}})) == {"state": {"a": 1}}
+    for bad in (b"{not json", b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe"):
+        assert codec.loads(bad) is None
+    assert skipped() == before + 3
+
+
+def test_faust_tables_take_the_changelog_codec_from_their_public_attributes() -> None:
+    from faust.tables.base import Collection
+
+    source = inspect.getsource(Collection._new_changelog_topic)
+    assert "self.value_serializer" in source and "self.key_serializer" in source

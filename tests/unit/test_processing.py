@@ -169,3 +169,18 @@ def test_a_fold_that_fails_dead_letters_the_record_and_moves_no_state() -> None:
         "fold 'envoys' failed on event 't1'" in outcome.reason and "OverflowError" in outcome.reason
     )
     assert list(batch.writes()) == []  # tension and summons did not move either
+
+
+def test_a_stored_value_that_cannot_be_read_back_is_discarded_not_fatal() -> None:
+    tables = Tables()
+    tables.values["tension"]["KAZ:RUS"] = {"seen": {}, "clock": 1, "state": {"dyad": 5}}
+    tables.values["summons"]["KAZ:RUS"] = ["not", "a", "guard"]
+    batch = tables.batch()
+    outcome = batch.process(*_record(threat("t1")), 0)
+    assert outcome.verdict is Verdict.FOLDED
+    assert [(n, d) for n, d, _ in batch.discarded] == [
+        ("tension", "KAZ:RUS"),
+        ("summons", "KAZ:RUS"),
+    ]
+    tables.commit(batch)
+    assert tables.values["tension"]["KAZ:RUS"]["state"]["events"] == 1
