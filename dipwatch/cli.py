@@ -388,6 +388,15 @@ def topics_cmd(
     typer.echo(json.dumps([asdict(s) for s in specs], indent=2))
 
 
+def _add_ingest() -> None:
+    from dipwatch.ingest_cli import ingest
+
+    cli.add_typer(ingest)
+
+
+_add_ingest()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``dipwatch`` console script."""
     cli(args=list(argv) if argv is not None else None, prog_name="dipwatch")

@@ -13,12 +13,12 @@ import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any, Final, Literal, Self
 
 import pycountry
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -27,6 +27,8 @@ from pydantic import (
 )
 
 from schemas.codebook import ACTION_CAMEO, SCALE, Action, Scale, cameo_codes, goldstein
+from schemas.coverage import Coverage
+from schemas.dating import EPOCH, LATEST, UtcDatetime, Window, month_window, year_window
 from schemas.errors import InvalidRecord
 from schemas.text import CleanText
 
@@ -41,6 +43,7 @@ __all__ = [
     "FUTURE_TOLERANCE",
     "LATEST",
     "Country",
+    "Coverage",
     "DatePrecision",
     "DiplomaticEvent",
     "Envoy",
@@ -61,38 +64,23 @@ __all__ = [
 EVENT_SCHEMA_VERSION: Final = 2
 #: Namespace of derived event ids: uuid5(EVENT_ID_NAMESPACE, canonical content).
 EVENT_ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://dipwatch.org/events")
-#: The project's one epoch: the earliest time a record may carry, day 0 of the dedup
-#: clock and the origin of the decay sums (before it exact sums would need huge integers;
-#: no source needs it).
-EPOCH: Final = datetime(1900, 1, 1, tzinfo=UTC)
-#: No record is dated at or after this: a bound for every date of the contract (the
-#: intake entries also refuse anything after their clock + FUTURE_TOLERANCE), so the
-#: folds' exact decay sums stay within bounds (see streams/folds/decay.py).
-LATEST: Final = datetime(2200, 1, 1, tzinfo=UTC)
 
 
+@cache
 def _alpha3(value: str) -> str:
     if pycountry.countries.get(alpha_3=value) is None:
         raise ValueError(f"unknown ISO 3166-1 alpha-3 country code {value!r}")
     return value
 
 
+@cache
 def _language(value: str) -> str:
     if pycountry.languages.get(alpha_2=value) is None:
         raise ValueError(f"unknown ISO 639-1 language code {value!r}")
     return value
 
 
-def _utc(value: datetime) -> datetime:
-    if value < EPOCH:
-        raise ValueError(f"{value.isoformat()} is before {EPOCH.date()}")
-    if value >= LATEST:
-        raise ValueError(f"{value.isoformat()} is not before {LATEST.date()}")
-    return value.astimezone(UTC)
-
-
 Country = Annotated[str, Field(pattern=r"^[A-Z]{3}$"), AfterValidator(_alpha3)]
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
 EventId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
 #: How precisely the sources date the act: a day; a calendar month or year; or a window
 #: between two days ("after 5 Oct 2022", "Aug-Oct 2022").
@@ -110,47 +98,6 @@ class Mode(StrEnum):
     THREATENED = "threatened"  #: the actor threatened to do it, on a condition
     DEMANDED = "demanded"  #: the actor demanded that the target do it
     DENIED = "denied"  #: the actor denied doing it, or refused to
-
-
-class Window(BaseModel):
-    """When the act happened, as far as the sources tell: between two instants (inclusive)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    earliest: UtcDatetime
-    latest: UtcDatetime
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.latest < self.earliest:
-            raise ValueError("latest is before earliest")
-        return self
-
-    def label(self) -> str:
-        """The window as precisely as it is known: ``2022-10-05``, ``2022-10``, ``2022``
-        or ``2022-10-05…2025-08-10``; never a day the window does not pin."""
-        a, b = self.earliest.date(), self.latest.date()
-        if a == b:
-            return a.isoformat()
-        if (a.day, b.year, b.month) == (1, a.year, a.month) and (b + timedelta(days=1)).day == 1:
-            return f"{a.year:04d}-{a.month:02d}"
-        if (a.month, a.day, b.month, b.day, b.year) == (1, 1, 12, 31, a.year):
-            return f"{a.year:04d}"
-        return f"{a.isoformat()}…{b.isoformat()}"
-
-
-def month_window(at: datetime) -> Window:
-    """The calendar month of ``at`` (UTC), as a window."""
-    first = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    nxt = (first + timedelta(days=32)).replace(day=1)
-    return Window(earliest=first, latest=nxt - timedelta(microseconds=1))
-
-
-def year_window(at: datetime) -> Window:
-    """The calendar year of ``at`` (UTC), as a window."""
-    first = at.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    return Window(
-        earliest=first, latest=first.replace(year=first.year + 1) - timedelta(microseconds=1)
-    )
 
 
 class PartyKind(StrEnum):
@@ -229,6 +176,9 @@ class DiplomaticEvent(BaseModel):
     envoy: Envoy | None = None
     summary: CleanText = Field(min_length=1, max_length=1000)
     sources: tuple[Source, ...] = Field(min_length=1)
+    #: For an act imported from a coded dataset: the rows collapsed into it and how
+    #: much reporting they stand for (provenance; the folds weigh the act once).
+    coverage: Coverage | None = None
     corrects: EventId | None = None
     retracts: EventId | None = None
     note: CleanText | None = Field(default=None, max_length=1000)

@@ -9,29 +9,25 @@ anyone with write access may fill, escape it (:func:`printable`).
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Annotated, Final
 
 from pydantic import AfterValidator
 
 __all__ = ["CleanText", "check_clean", "printable"]
 
-#: Bidirectional controls: embeddings, overrides, isolates and marks.
-_BIDI: Final = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+#: Control characters (Unicode category Cc: C0, DEL, C1) and the bidirectional
+#: controls: embeddings, overrides, isolates and marks.
 _UNSAFE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
-
-
-def _unsafe(ch: str) -> bool:
-    return ch in _BIDI or unicodedata.category(ch) == "Cc"
 
 
 def check_clean(value: str) -> str:
     """Return ``value``; refuse it if it holds a control or bidi-override character."""
-    for index, ch in enumerate(value):
-        if _unsafe(ch):
-            raise ValueError(
-                f"control or bidirectional character U+{ord(ch):04X} at position {index}"
-            )
+    found = _UNSAFE.search(value)
+    if found is not None:
+        raise ValueError(
+            f"control or bidirectional character U+{ord(found.group()):04X} "
+            f"at position {found.start()}"
+        )
     return value
 
 

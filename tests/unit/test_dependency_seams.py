@@ -56,6 +56,7 @@ def test_an_unreadable_changelog_record_becomes_a_delete_and_is_counted() -> Non
 
     codec = codecs.get_codec(TABLE_CODEC)
     assert isinstance(codec, TolerantJSON)
+
     def skipped() -> float:
         return metrics.REGISTRY.get_sample_value("dipwatch_changelog_skipped_total") or 0.0
 

@@ -1,0 +1,1 @@
+"""GDELT event files into Dipwatch records: read, filter, map, collapse, feed."""

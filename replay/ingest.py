@@ -1,0 +1,148 @@
+"""``dipwatch ingest gdelt``: GDELT event files into the events topic (or an offline fold).
+
+Read every row, keep the acts between two different states that pass the filters,
+collapse the rows of one act (replay/gdelt/mapping.py), then publish through the
+replay's publisher. A bad row goes to the dead-letter topic with ``file:line`` and its
+reason, a bad file is reported whole; the rest goes in. Every row is accounted for in
+the summary: kept, skipped (and why) or refused (and why).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from infra.admin import ensure_topics
+from infra.brokers.probe import wait_until_ready
+from infra.connection import Connection
+from infra.settings import Settings
+from infra.topics import Topics
+from replay.gdelt.mapping import Act, GdeltFilter, RowRefused, collapse, parse_row
+from replay.gdelt.reader import FileRefused, gdelt_files, read_rows
+from replay.loader import Loaded, Problem
+from replay.publish import publish_dead_letters, publish_events
+from schemas.codec import encode_alert
+from schemas.events import DiplomaticEvent
+from streams.folds.offline import fold_offline
+from streams.folds.registry import build_folds
+
+__all__ = ["IngestOptions", "IngestReport", "read_gdelt", "run_ingest"]
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """What the user asked the import to do."""
+
+    paths: tuple[Path, ...]
+    keep: GdeltFilter = field(default_factory=GdeltFilter)
+    dry_run: bool = False
+    offline: bool = False
+    state_path: Path | None = None
+
+
+@dataclass
+class IngestReport:
+    """What became of every row of every file."""
+
+    files: int = 0
+    rows: int = 0
+    kept: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)
+    problems: list[Problem] = field(default_factory=list)
+    bad_files: list[str] = field(default_factory=list)
+    acts: list[DiplomaticEvent] = field(default_factory=list)
+
+    def render(self) -> str:
+        lines = [
+            f"files: {self.files} read"
+            + (f", {len(self.bad_files)} refused" if self.bad_files else ""),
+            *(f"  refused file: {reason}" for reason in self.bad_files),
+            f"rows: {self.rows} read, {self.kept} kept, "
+            f"{sum(self.skipped.values())} skipped, {sum(self.refused.values())} refused",
+            *(f"  skipped: {n:>8}  {why}" for why, n in _by(self.skipped)),
+            *(
+                f"  refused: {n:>8}  {why} (dead-letter topic)"
+                for why, n in self.refused.most_common()
+            ),
+            f"acts: {self.kept} rows collapsed into {len(self.acts)} acts "
+            "(one per ordered dyad, CAMEO code and day)",
+        ]
+        return "\n".join(lines)
+
+
+def _by(counts: Counter[str]) -> list[tuple[str, int]]:
+    return counts.most_common()
+
+
+def read_gdelt(
+    paths: Iterable[Path], keep: GdeltFilter, *, now: datetime | None = None
+) -> IngestReport:
+    """Read, filter and map every row of ``paths``; collapse the kept rows into acts."""
+    report = IngestReport()
+    kept: list[Act] = []
+    for path in gdelt_files(list(paths)):
+        report.files += 1
+        try:
+            for row in read_rows(path):
+                report.rows += 1
+                assert row.layout is not None
+                try:
+                    act = parse_row(row.cells, row.layout)
+                except RowRefused as exc:
+                    if exc.skip:
+                        report.skipped[exc.kind] += 1
+                    else:
+                        report.refused[exc.kind] += 1
+                        report.problems.append(Problem(row.path, row.line, exc.reason, row.raw))
+                    continue
+                if not keep.keeps(act):
+                    report.skipped["filtered out"] += 1
+                    continue
+                kept.append(act)
+        except FileRefused as exc:
+            report.bad_files.append(str(exc))
+    report.kept = len(kept)
+    report.acts = collapse(kept, recorded_at=now or datetime.now(UTC))
+    return report
+
+
+def run_ingest(settings: Settings, options: IngestOptions) -> int:
+    """Run an import; return the process exit code (1 if any file was refused)."""
+    report = read_gdelt(options.paths, options.keep)
+    report.acts.sort(key=lambda e: (e.occurred_at, e.event_id))
+    if options.offline:
+        _offline(settings, report.acts, options.state_path)
+    elif not options.dry_run:
+        published = asyncio.run(_publish(settings, report))
+        print(f"published: {published} acts to the events topic", file=sys.stderr)
+    prefix = "dry run: nothing published\n" if options.dry_run else ""
+    print(prefix + report.render(), file=sys.stderr if options.offline else sys.stdout)
+    return 1 if report.bad_files else 0
+
+
+def _offline(settings: Settings, acts: list[DiplomaticEvent], state_path: Path | None) -> None:
+    state, alerts = fold_offline(
+        build_folds(settings), acts, horizon_days=settings.dedup_horizon_days
+    )
+    for alert in alerts:
+        sys.stdout.write(encode_alert(alert).decode() + "\n")
+    if state_path:
+        state_path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+
+
+async def _publish(settings: Settings, report: IngestReport) -> int:
+    connection = Connection.from_settings(settings)
+    topics = Topics.from_settings(settings)
+    await wait_until_ready(connection, settings.connect_timeout_s)
+    await ensure_topics(connection, topics, settings.replication_factor)
+    if report.problems:
+        await publish_dead_letters(connection, topics.dead_letter, report.problems)
+    loaded = [Loaded(event, "gdelt", index) for index, event in enumerate(report.acts)]
+    return await publish_events(connection, topics.events, loaded)
