@@ -15,7 +15,7 @@ from infra.settings import Settings
 cli = typer.Typer(add_completion=False, help=__doc__)
 
 
-@cli.command()
+@cli.command("all")
 def bench(
     broker_kind: Annotated[
         str,
@@ -51,6 +51,22 @@ def bench(
         json_path=json_path,
     )
     run_bench(options)
+
+
+@cli.command()
+def gdelt(
+    rows: Annotated[int, typer.Option(help="Rows of the synthetic GDELT 2.0 day.")] = 300_000,
+    broker_kind: Annotated[
+        str, typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka).")
+    ] = "embedded",
+) -> None:
+    """A synthetic GDELT day: read+filter+map rate, publish rate, first row to folded."""
+    from bench.gdelt_run import run_gdelt_bench
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    options = BenchOptions(broker=broker_kind, bootstrap=settings.bootstrap_servers)  # type: ignore[arg-type]
+    run_gdelt_bench(options, rows)
 
 
 if __name__ == "__main__":

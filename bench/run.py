@@ -1,4 +1,4 @@
-"""``python -m bench``: publish, worker and raw-consume rates, latency and memory.
+"""``python -m bench all``: publish, worker and raw-consume rates, latency and memory.
 
 Each phase talks to a real broker (the embedded one or Apache Kafka, started here) and
 a real worker process — the same ``dipwatch worker`` users run. Figures are rates and

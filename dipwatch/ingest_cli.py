@@ -21,8 +21,12 @@ def gdelt(
         typer.Argument(help="GDELT event files (.CSV, .CSV.zip) or folders of them."),
     ] = None,
     countries: Annotated[
-        str, typer.Option(help="Keep acts among these countries only, e.g. KAZ,RUS,UKR.")
-    ] = "",
+        str | None,
+        typer.Option(
+            help="Keep acts among these countries only, e.g. KAZ,RUS,UKR "
+            "(default: DIPWATCH_GDELT_COUNTRIES)."
+        ),
+    ] = None,
     dyad: Annotated[
         list[str] | None, typer.Option(help="Keep only this dyad, e.g. KAZ:RUS (repeatable).")
     ] = None,
@@ -39,24 +43,48 @@ def gdelt(
     state: Annotated[
         Path | None, typer.Option(help="With --offline: write the final state as JSON here.")
     ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Backfill the export files from this time (UTC).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Backfill the export files before this time (UTC).")
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option(help="Follow lastupdate.txt, importing each new export file once.")
+    ] = False,
+    max_runtime: Annotated[
+        float | None, typer.Option(help="With --follow: stop after this many seconds.")
+    ] = None,
 ) -> None:
     """Read GDELT event files, keep acts between two states, collapse the rows of one act
     and publish them (bad rows to the dead-letter topic with file:line)."""
-    from dipwatch.cli import _dyads, _fail, _settings
+    from dipwatch.cli import _bootstrap, _date, _dyads, _fail, _settings
     from replay.gdelt.mapping import GdeltFilter
-    from replay.ingest import IngestOptions, run_ingest
+    from replay.ingest import FeedOptions, IngestOptions, run_feed, run_ingest
     from schemas.errors import DipwatchError
 
     settings = _settings()
-    if not paths:
-        _fail("ingest gdelt: name GDELT event files or folders")
+    feed = follow or since is not None or until is not None
+    if bool(paths) == feed:
+        _fail("ingest gdelt: name files or folders, or --since/--until, or --follow")
     try:
-        keep = GdeltFilter.parse(countries, _dyads(dyad), roots, min_sources)
+        keep = GdeltFilter.parse(
+            settings.gdelt_countries if countries is None else countries,
+            _dyads(dyad),
+            roots,
+            min_sources,
+        )
     except ValueError as exc:
         _fail(f"ingest gdelt: {exc}")
-    options = IngestOptions(tuple(paths), keep, dry_run, offline, state)
     try:
-        code = run_ingest(settings, options)
+        if feed:
+            _bootstrap(settings)
+            options = FeedOptions(keep, _date(since), _date(until), follow, max_runtime)
+            code = run_feed(settings, options)
+        else:
+            code = run_ingest(
+                settings, IngestOptions(tuple(paths or ()), keep, dry_run, offline, state)
+            )
     except (DipwatchError, FileNotFoundError) as exc:
         _fail(f"ingest gdelt: {exc}")
     raise typer.Exit(code)

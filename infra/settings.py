@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     #: wait on its partitions (or at once, if it crashed).
     stall_timeout_s: float = Field(default=120.0, gt=0)
 
+    # GDELT: where its file lists are, and how often the follower looks for a new file.
+    gdelt_base_url: str = "http://data.gdeltproject.org/gdeltv2/"
+    gdelt_poll_s: float = Field(default=900.0, gt=0, le=86_400)
+    #: Default of ``ingest gdelt --countries`` (e.g. KAZ,RUS,UKR; empty: all states).
+    gdelt_countries: str = Field(default="", pattern=r"^[A-Za-z]{3}(,[A-Za-z]{3})*$|^$")
+
     # Worker batching: up to batch_size events, or what arrived within batch_within_s.
     batch_size: int = Field(default=500, gt=0, le=100_000)
     batch_within_s: float = Field(default=0.05, gt=0, le=60)

@@ -73,6 +73,11 @@ class Topics:
     def dead_letter(self) -> str:
         return f"{self.prefix}.events.dlq"
 
+    @property
+    def gdelt_progress(self) -> str:
+        """The GDELT files already imported (key = file name; compacted)."""
+        return f"{self.prefix}.ingest.gdelt"
+
     def alerts(self, aggregate: str) -> str:
         """Return the alert topic of an aggregate (``tension``, ``summons``, ``envoys``)."""
         if aggregate not in self.aggregate_names:
@@ -128,5 +133,13 @@ class Topics:
             *(
                 TopicSpec(self.alerts(a), "dyad", "Alert", n, {"retention.ms": "-1"})
                 for a in self.aggregate_names
+            ),
+            # One record per imported GDELT file: the latest per key is all that matters.
+            TopicSpec(
+                self.gdelt_progress,
+                "file name",
+                "GdeltFileImported",
+                1,
+                {"cleanup.policy": "compact"},
             ),
         )

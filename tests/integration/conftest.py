@@ -21,6 +21,7 @@ from infra.brokers.probe import wait_until_ready
 from infra.brokers.tansu import EmbeddedBroker, free_port
 from infra.topics import Topics
 from tests.helpers import stop_process
+from tests.integration.gdelt_feed_server import feed  # noqa: F401  # a fixture for every test
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -30,7 +30,8 @@ from streams.folds.offline import fold_offline
 from streams.folds.registry import build_folds
 from tests.helpers import stop_process
 from tests.integration.conftest import ROOT
-from tests.integration.kafka_io import collect_alerts
+from tests.integration.gdelt_feed_server import Feed
+from tests.integration.kafka_io import collect_alerts, consume
 
 COMPOSE = ROOT / "docker-compose.yml"
 _VAR = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
@@ -116,7 +117,7 @@ def test_the_compose_services_run_as_local_processes(
     log = tmp_path / "services.log"
     init = _service_process(services["init"], overrides, log)
     assert init.wait(120) == 0, log.read_text()
-    assert "created 8 of 8 topics" in log.read_text()
+    assert "created 9 of 9 topics" in log.read_text()
     worker = _service_process(services["worker"], overrides, log)
     try:
         deadline = time.monotonic() + 90
@@ -143,7 +144,32 @@ def test_the_compose_services_run_as_local_processes(
         stop_process(worker, 60)
 
 
-@pytest.mark.parametrize("service", ["init", "worker", "replay", "alerts"])
+def test_the_ingest_service_follows_a_gdelt_feed_as_a_local_process(
+    isolated: dict[str, str], tmp_path: Path, feed: Feed
+) -> None:
+    services = _compose()["services"]
+    assert services["ingest"]["profiles"] == ["live"]
+    name = feed.add("20221005120000", ["110", "111"])
+    feed.add_foreign("20221005120000")  # rows of other countries: not followed
+    overrides = {**isolated, "DIPWATCH_GDELT_BASE_URL": feed.url, "DIPWATCH_GDELT_POLL_S": "0.5"}
+    log = tmp_path / "ingest.log"
+    ingest = _service_process(services["ingest"], overrides, log)
+    try:
+        deadline = time.monotonic() + 90
+        while f"imported {name}" not in log.read_text():
+            assert ingest.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the ingest service imported nothing"
+            time.sleep(0.5)
+    finally:
+        stop_process(ingest)
+    topics = Topics(isolated["DIPWATCH_TOPIC_PREFIX"])
+    records = asyncio.run(consume(isolated["DIPWATCH_BOOTSTRAP_SERVERS"], topics.events))
+    # DIPWATCH_GDELT_COUNTRIES defaults to KAZ,RUS,UKR in the file: the KAZ-RUS acts only
+    assert len(records) == 2
+    assert all(r.key == b"KAZ:RUS" for r in records)
+
+
+@pytest.mark.parametrize("service", ["init", "worker", "replay", "alerts", "ingest"])
 def test_every_dipwatch_service_runs_a_real_subcommand(service: str) -> None:
     command = _compose()["services"][service]["command"]
     help_run = subprocess.run(
