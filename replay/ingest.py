@@ -10,12 +10,14 @@ the summary: kept, skipped (and why) or refused (and why).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +31,7 @@ from infra.logs import get_logger
 from infra.settings import Settings
 from infra.topics import Topics
 from replay.gdelt import feed
-from replay.gdelt.mapping import Act, GdeltFilter, RowRefused, collapse, parse_row
+from replay.gdelt.mapping import Act, GdeltFilter, RowRefused, collapse, parse_row, skip_kind
 from replay.gdelt.reader import FileRefused, gdelt_files, read_rows
 from replay.loader import Loaded, Problem
 from replay.publish import publish_dead_letters, publish_events
@@ -92,7 +94,27 @@ def _by(counts: Counter[str]) -> list[tuple[str, int]]:
 def read_gdelt(
     paths: Iterable[Path], keep: GdeltFilter, *, now: datetime | None = None
 ) -> IngestReport:
-    """Read, filter and map every row of ``paths``; collapse the kept rows into acts."""
+    """Read, filter and map every row of ``paths``; collapse the kept rows into acts.
+
+    The cyclic garbage collector is paused meanwhile: the loop creates no cycles, and
+    with 100,000s of surviving rows its full collections took two thirds of the time
+    (``python -m bench gdelt``)."""
+    with _collector_paused():
+        return _read_gdelt(paths, keep, now)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_gdelt(paths: Iterable[Path], keep: GdeltFilter, now: datetime | None) -> IngestReport:
     report = IngestReport()
     kept: list[Act] = []
     for path in gdelt_files(list(paths)):
@@ -101,6 +123,10 @@ def read_gdelt(
             for row in read_rows(path):
                 report.rows += 1
                 assert row.layout is not None
+                skip = skip_kind(row.cells, row.layout)
+                if skip is not None:
+                    report.skipped[skip] += 1
+                    continue
                 try:
                     act = parse_row(row.cells, row.layout)
                 except RowRefused as exc:

@@ -37,6 +37,7 @@ __all__ = [
     "country_of",
     "kind_of",
     "parse_row",
+    "skip_kind",
 ]
 
 #: CAMEO's own country codes where they differ from ISO 3166-1 alpha-3.
@@ -99,19 +100,21 @@ class RowRefused(ValueError):
 
 
 @cache
-def _country(code: str) -> str | RowRefused:
+def _country(code: str) -> str | tuple[str, str]:
+    """The country, or (reason, kind) why not. Not the exception itself: a cached
+    exception raised again keeps every traceback it was raised with."""
     try:
         return _lookup_country(code)
     except RowRefused as exc:
-        return exc
+        return (exc.reason, exc.kind)
 
 
 def country_of(code: str) -> str:
     """The ISO alpha-3 country a CAMEO country code stands for; RowRefused otherwise
     (looked up once per code: a day of GDELT has a few hundred codes in 300,000 rows)."""
     found = _country(code)
-    if isinstance(found, RowRefused):
-        raise found
+    if isinstance(found, tuple):
+        raise RowRefused(*found, skip=True)
     return found
 
 
@@ -153,10 +156,13 @@ class Act:
     tone: float
     url: str
 
+    #: SQLDATE as given (YYYYMMDD).
+    day_text: str = ""
+
     @property
     def key(self) -> tuple[str, str, str, str]:
         """What makes rows one act: ordered dyad, CAMEO code, day."""
-        return (self.actor, self.target, self.code, self.day.strftime("%Y%m%d"))
+        return (self.actor, self.target, self.code, self.day_text)
 
 
 @cache
@@ -198,6 +204,21 @@ def _number(text: str, what: str, kind: type[int] | type[float] = int) -> float:
         raise RowRefused(f"{what}: not a number: {text!r}", "bad number") from None
 
 
+def skip_kind(cells: Sequence[str], layout: Layout) -> str | None:
+    """Why a row is not an act between two different states, as a count label; None if
+    it is one (or is malformed: :func:`parse_row` says how). Raises nothing: most rows of
+    a GDELT file are skipped here, cheaply."""
+    if len(cells) != layout.columns:
+        return None
+    actor = _country(cells[layout.actor1_country])
+    if isinstance(actor, tuple):
+        return actor[1]
+    target = _country(cells[layout.actor2_country])
+    if isinstance(target, tuple):
+        return target[1]
+    return "one country" if actor == target else None
+
+
 def parse_row(cells: Sequence[str], layout: Layout) -> Act:
     """Read one row of ``layout``; RowRefused says why a row is not an act between two
     states, or what is wrong with it."""
@@ -234,6 +255,7 @@ def parse_row(cells: Sequence[str], layout: Layout) -> Act:
         articles=int(_number(cells[layout.num_articles], "NumArticles")),
         tone=float(_number(cells[layout.avg_tone], "AvgTone", float)),
         url=cells[layout.source_url] if layout.source_url is not None else "",
+        day_text=cells[layout.sql_date],
     )
 
 
