@@ -3,6 +3,7 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY schemas ./schemas
+COPY folds ./folds
 COPY streams ./streams
 COPY infra ./infra
 COPY alerts ./alerts

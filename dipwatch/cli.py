@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-from infra.connection import Connection
-from infra.logs import configure_logging
+from dipwatch.ingest_cli import ingest
+from dipwatch.shell import (
+    KAFKA_EPOCH,
+    connection_of,
+    fail,
+    load_settings,
+    parse_date,
+    parse_dyads,
+    parse_speed,
+)
 from infra.settings import Settings
 from schemas.alerts import Alert
 from schemas.errors import DipwatchError
-from schemas.events import parse_dyad
 from schemas.filters import AlertFilter
 
 __all__ = ["main"]
@@ -32,55 +38,6 @@ cli = typer.Typer(
 )
 
 
-def _settings() -> Settings:
-    try:
-        settings = Settings()
-    except Exception as exc:  # pydantic's ValidationError: say which variable
-        _fail(f"invalid DIPWATCH_* setting: {exc}")
-    configure_logging(settings.log_level, settings.log_format)
-    return settings
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.secho(f"dipwatch: error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)
-
-
-def _date(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        _fail(f"not an ISO date or datetime: {value!r}")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-#: Kafka record timestamps count milliseconds from the Unix epoch.
-KAFKA_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _dyads(values: list[str] | None) -> tuple[str, ...]:
-    """``--dyad`` values as dyad keys (``rus:kaz`` means ``KAZ:RUS``)."""
-    try:
-        return tuple(parse_dyad(v) for v in values or ())
-    except ValueError as exc:
-        _fail(f"--dyad: {exc}")
-
-
-def _bootstrap(settings: Settings) -> Connection:
-    """The configured brokers and their transport security; exit with a reason if none."""
-    if not settings.bootstrap_servers:
-        _fail(
-            "no broker configured: set DIPWATCH_BOOTSTRAP_SERVERS=host:port "
-            "(or run `dipwatch demo`, which starts the embedded broker)"
-        )
-    try:
-        return Connection.from_settings(settings)
-    except DipwatchError as exc:
-        _fail(str(exc))
-
-
 @cli.command()
 def broker(
     port: Annotated[
@@ -88,7 +45,7 @@ def broker(
     ] = None,
 ) -> None:
     """Run the embedded broker (Tansu) on loopback until Ctrl-C or SIGTERM."""
-    settings = _settings()
+    settings = load_settings()
     from infra.brokers.tansu import EmbeddedBroker
 
     async def run() -> None:
@@ -105,7 +62,7 @@ def broker(
     try:
         asyncio.run(run())
     except DipwatchError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @cli.command()
@@ -116,20 +73,20 @@ def worker(
     max_runtime: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
 ) -> None:
     """Run a Faust worker: fold events into state, raise alerts."""
-    settings = _settings()
+    settings = load_settings()
     from query.service import register_web
     from streams.worker import run_worker
 
     try:
         run_worker(
             settings,
-            _bootstrap(settings),
+            connection_of(settings),
             idle_timeout_s=idle_timeout,
             max_runtime_s=max_runtime,
             extensions=[register_web] if settings.web_enabled else [],
         )
     except DipwatchError as exc:
-        _fail(f"worker: {exc}")
+        fail(f"worker: {exc}")
 
 
 @cli.command()
@@ -159,15 +116,15 @@ def replay(
     ] = None,
 ) -> None:
     """Validate event files, then publish them in event-time order (or fold offline)."""
-    settings = _settings()
+    settings = load_settings()
     from replay.run import ReplayOptions, run_replay
 
     options = ReplayOptions(
         paths=tuple(paths or ()),
-        speed=_speed(speed),
-        since=_date(since),
-        until=_date(until),
-        dyads=_dyads(dyad),
+        speed=parse_speed(speed),
+        since=parse_date(since),
+        until=parse_date(until),
+        dyads=parse_dyads(dyad),
         dry_run=dry_run,
         skip_invalid=skip_invalid,
         offline=offline,
@@ -177,7 +134,7 @@ def replay(
     try:
         code = run_replay(settings, options)
     except (DipwatchError, FileNotFoundError) as exc:
-        _fail(f"replay: {exc}")
+        fail(f"replay: {exc}")
     raise typer.Exit(code)
 
 
@@ -187,7 +144,7 @@ def publish(
     dry_run: Annotated[bool, typer.Option(help="Validate only; publish nothing.")] = False,
 ) -> None:
     """Validate analysts' events (every field of every file first), then publish them."""
-    settings = _settings()
+    settings = load_settings()
     from infra.topics import Topics
     from replay.loader import Loaded
     from replay.publish import publish_events
@@ -200,14 +157,14 @@ def publish(
             for index, event in enumerate(read_document(path, now=datetime.now(UTC)))
         ]
     except DipwatchError as exc:
-        _fail(f"publish: {exc}")
+        fail(f"publish: {exc}")
     items.sort(key=lambda i: (i.event.occurred_at, i.event.event_id))
     if not dry_run:
         topic = Topics.from_settings(settings).events
         try:
-            asyncio.run(publish_events(_bootstrap(settings), topic, items, max_outage_s=30))
+            asyncio.run(publish_events(connection_of(settings), topic, items, max_outage_s=30))
         except DipwatchError as exc:
-            _fail(f"publish: {exc}")
+            fail(f"publish: {exc}")
     for item in items:
         typer.echo(f"{'valid' if dry_run else 'published'} {item.event.event_id} ({item.path})")
 
@@ -223,18 +180,18 @@ def timeline(
     ] = None,
 ) -> None:
     """Fold the events offline and write the alerts and tension as a Markdown timeline."""
-    settings = _settings()
+    settings = load_settings()
+    from folds.offline import fold_offline
+    from folds.registry import build_folds, tension_fold
     from replay.loader import bundled_corpus, load_paths
     from replay.timeline import render_timeline, splice
-    from streams.folds.offline import fold_offline
-    from streams.folds.registry import build_folds, tension_fold
 
     chosen = list(paths or [bundled_corpus()])
     report = load_paths(chosen)
     if report.problems:
         for problem in report.problems:
             print(problem, file=sys.stderr)
-        _fail(f"timeline: {len(report.problems)} invalid record(s)", code=1)
+        fail(f"timeline: {len(report.problems)} invalid record(s)", code=1)
     events = [item.event for item in report.events]
     folds = build_folds(settings)
     _, raised = fold_offline(folds, events)
@@ -254,18 +211,6 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return path.name
-
-
-def _speed(value: str) -> float | None:
-    if value == "max":
-        return None
-    try:
-        factor = float(value)
-    except ValueError:
-        factor = 0.0
-    if not (math.isfinite(factor) and factor > 0):
-        _fail(f"--speed must be 'max' or a positive factor, not {value!r}")
-    return factor
 
 
 @cli.command()
@@ -290,25 +235,25 @@ def alerts(
     ] = None,
 ) -> None:
     """Follow the alert topics: from now (default), the beginning or a date."""
-    settings = _settings()
+    settings = load_settings()
     from schemas.alerts import Severity
 
     try:
         chosen = Severity(severity)
     except ValueError:
-        _fail(f"unknown severity {severity!r}")
+        fail(f"unknown severity {severity!r}")
     if max_alerts is not None and max_alerts < 1:
-        _fail(f"--max must be at least 1, not {max_alerts}")
-    start = "beginning" if from_beginning else (_date(since) or "end")
+        fail(f"--max must be at least 1, not {max_alerts}")
+    start = "beginning" if from_beginning else (parse_date(since) or "end")
     if isinstance(start, datetime) and start < KAFKA_EPOCH:
-        _fail(f"--since {since}: alert topics hold no record before {KAFKA_EPOCH.date()}")
-    wanted = AlertFilter(frozenset(_dyads(dyad)), frozenset(rule or ()), chosen)
+        fail(f"--since {since}: alert topics hold no record before {KAFKA_EPOCH.date()}")
+    wanted = AlertFilter(frozenset(parse_dyads(dyad)), frozenset(rule or ()), chosen)
     try:
         asyncio.run(_follow(settings, wanted, start, as_json, max_alerts, idle_timeout))
     except KeyboardInterrupt:
         pass
     except DipwatchError as exc:
-        _fail(f"alerts: {exc}")
+        fail(f"alerts: {exc}")
 
 
 async def _follow(
@@ -327,7 +272,7 @@ async def _follow(
         # JSON escapes control characters itself; the line form escapes them too.
         typer.echo(alert.model_dump_json() if as_json else render_alert(alert))
 
-    bootstrap = _bootstrap(settings)
+    bootstrap = connection_of(settings)
     await wait_until_ready(bootstrap, settings.connect_timeout_s)
     return await follow_alerts(
         bootstrap,
@@ -350,17 +295,17 @@ def demo(
     ] = "max",
 ) -> None:
     """Start the embedded broker, a worker and a replay of the corpus; print alerts."""
-    settings = _settings()
+    settings = load_settings()
     from dipwatch.demo import run_demo
 
     try:
         code = asyncio.run(
-            run_demo(settings, exit_after_replay=exit_after_replay, speed=_speed(speed))
+            run_demo(settings, exit_after_replay=exit_after_replay, speed=parse_speed(speed))
         )
     except KeyboardInterrupt:
         code = 0
     except DipwatchError as exc:
-        _fail(f"demo: {exc}")
+        fail(f"demo: {exc}")
     raise typer.Exit(code)
 
 
@@ -372,7 +317,7 @@ def topics_cmd(
 ) -> None:
     """Print the topic registry as JSON (name, key, value, partitions, configs),
     Faust's compacted changelogs included; with --create, create what is missing."""
-    settings = _settings()
+    settings = load_settings()
     from dataclasses import asdict
 
     from infra.admin import prepare_topics, project_topics
@@ -380,21 +325,15 @@ def topics_cmd(
     specs = project_topics(settings)
     if create:
         try:
-            created = asyncio.run(prepare_topics(settings, _bootstrap(settings)))
+            created = asyncio.run(prepare_topics(settings, connection_of(settings)))
         except DipwatchError as exc:
-            _fail(f"topics: {exc}")
+            fail(f"topics: {exc}")
         typer.echo(f"created {len(created)} of {len(specs)} topics: {', '.join(created) or '-'}")
         return
     typer.echo(json.dumps([asdict(s) for s in specs], indent=2))
 
 
-def _add_ingest() -> None:
-    from dipwatch.ingest_cli import ingest
-
-    cli.add_typer(ingest)
-
-
-_add_ingest()
+cli.add_typer(ingest)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

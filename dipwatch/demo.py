@@ -11,6 +11,8 @@ import time
 from collections.abc import AsyncIterator
 
 from alerts.follow import follow_alerts, render_alert
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.admin import prepare_topics
 from infra.brokers.tansu import EmbeddedBroker, free_port, port_is_free
 from infra.connection import Connection
@@ -19,8 +21,6 @@ from infra.topics import Topics
 from replay.loader import bundled_corpus, load_paths
 from replay.publish import Speed, publish_events
 from schemas.alerts import Alert
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 
 __all__ = ["run_demo"]
 

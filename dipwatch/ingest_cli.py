@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+from dipwatch.shell import connection_of, fail, load_settings, parse_date, parse_dyads
 
 __all__ = ["ingest"]
 
@@ -58,33 +60,34 @@ def gdelt(
 ) -> None:
     """Read GDELT event files, keep acts between two states, collapse the rows of one act
     and publish them (bad rows to the dead-letter topic with file:line)."""
-    from dipwatch.cli import _bootstrap, _date, _dyads, _fail, _settings
-    from replay.gdelt.mapping import GdeltFilter
     from replay.ingest import FeedOptions, IngestOptions, run_feed, run_ingest
     from schemas.errors import DipwatchError
 
-    settings = _settings()
+    settings = load_settings()
     feed = follow or since is not None or until is not None
     if bool(paths) == feed:
-        _fail("ingest gdelt: name files or folders, or --since/--until, or --follow")
-    try:
-        keep = GdeltFilter.parse(
-            settings.gdelt_countries if countries is None else countries,
-            _dyads(dyad),
-            roots,
-            min_sources,
-        )
-    except ValueError as exc:
-        _fail(f"ingest gdelt: {exc}")
+        fail("ingest gdelt: name files or folders, or --since/--until, or --follow")
+    keep = _filter(
+        settings.gdelt_countries if countries is None else countries, dyad, roots, min_sources
+    )
     try:
         if feed:
-            _bootstrap(settings)
-            options = FeedOptions(keep, _date(since), _date(until), follow, max_runtime)
+            connection_of(settings)
+            options = FeedOptions(keep, parse_date(since), parse_date(until), follow, max_runtime)
             code = run_feed(settings, options)
         else:
             code = run_ingest(
                 settings, IngestOptions(tuple(paths or ()), keep, dry_run, offline, state)
             )
     except (DipwatchError, FileNotFoundError) as exc:
-        _fail(f"ingest gdelt: {exc}")
+        fail(f"ingest gdelt: {exc}")
     raise typer.Exit(code)
+
+
+def _filter(countries: str, dyads: list[str] | None, roots: str, min_sources: int) -> Any:
+    from replay.gdelt.mapping import GdeltFilter
+
+    try:
+        return GdeltFilter.parse(countries, parse_dyads(dyads), roots, min_sources)
+    except ValueError as exc:
+        fail(f"ingest gdelt: {exc}")

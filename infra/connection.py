@@ -11,20 +11,15 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 from aiokafka.helpers import create_ssl_context
 from pydantic import SecretStr
 
+from infra.settings import SaslMechanism, SecurityProtocol, Settings
 from schemas.errors import BrokerError
 
-if TYPE_CHECKING:
-    from infra.settings import Settings
-
-__all__ = ["Connection", "SaslMechanism", "SecurityProtocol", "as_connection"]
-
-SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
-SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+__all__ = ["Connection", "as_connection"]
 
 
 @dataclass(frozen=True)

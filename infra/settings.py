@@ -8,17 +8,20 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from infra.connection import SaslMechanism, SecurityProtocol
-from streams.folds.decay import MIN_HALF_LIFE_DAYS
-from streams.folds.guard import DEDUP_HORIZON_DAYS
-from streams.folds.summons import SummonsConfig
-from streams.folds.tension import TensionConfig
+from folds.decay import MIN_HALF_LIFE_DAYS
+from folds.guard import DEDUP_HORIZON_DAYS
+from folds.summons import SummonsConfig
+from folds.tension import TensionConfig
 
 # The domain defaults live with the folds that use them; settings only expose them.
 _TENSION = TensionConfig()
 _SUMMONS = SummonsConfig()
 
-__all__ = ["Settings"]
+__all__ = ["SaslMechanism", "SecurityProtocol", "Settings"]
+
+#: Kafka's transport security, as its clients name it (infra/connection.py uses them).
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class Settings(BaseSettings):
@@ -86,7 +89,7 @@ class Settings(BaseSettings):
 
     # Domain parameters, all in event time (docs/TENSION.md explains each).
     # Half-lives of at least MIN_HALF_LIFE_DAYS keep the exact decay sums of any date the
-    # contract allows (before LATEST) printable as JSON integers (streams/folds/decay.py).
+    # contract allows (before LATEST) printable as JSON integers (folds/decay.py).
     half_life_days: float = Field(default=_TENSION.half_life_days, ge=MIN_HALF_LIFE_DAYS, le=36_500)
     baseline_half_life_days: float = Field(
         default=_TENSION.baseline_half_life_days, ge=MIN_HALF_LIFE_DAYS, le=36_500

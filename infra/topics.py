@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
-from streams.folds.registry import AGGREGATES, Aggregate
+from folds.registry import AGGREGATES, Aggregate
 
 if TYPE_CHECKING:
     from infra.settings import Settings

@@ -25,6 +25,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from folds.base import Fold, StateModel
+from folds.guard import DEDUP_HORIZON_DAYS, Guarded, TooLate
+from folds.history import ConflictHistory, HistoryState
+from folds.tension import TensionFold
 from infra import metrics
 from infra.clients import plain_consumer
 from infra.connection import Connection
@@ -34,10 +38,6 @@ from schemas.alerts import Alert
 from schemas.codec import decode_alert, decode_event
 from schemas.errors import InvalidRecord
 from schemas.events import check_log_time
-from streams.folds.base import Fold, StateModel
-from streams.folds.guard import DEDUP_HORIZON_DAYS, Guarded, TooLate
-from streams.folds.history import ConflictHistory, HistoryState
-from streams.folds.tension import TensionFold
 
 __all__ = ["ReadModel"]
 

@@ -11,6 +11,7 @@ import mode
 from aiohttp import web
 from aiokafka.errors import KafkaError
 
+from folds.registry import build_folds
 from infra.clients import event_producer
 from infra.connection import Connection
 from infra.logs import get_logger
@@ -19,7 +20,6 @@ from infra.settings import Settings
 from infra.topics import Topics
 from query.readmodel import ReadModel
 from query.web import build_web_app
-from streams.folds.registry import build_folds
 
 __all__ = ["register_web"]
 

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from folds.base import StateModel
+from folds.envoys import EnvoysState
+from folds.summons import SummonsFold, SummonsState
+from folds.tension import LEVELS, TensionFold, TensionState
 from schemas.alerts import Alert
-from streams.folds.base import StateModel
-from streams.folds.envoys import EnvoysState
-from streams.folds.summons import SummonsFold, SummonsState
-from streams.folds.tension import LEVELS, TensionFold, TensionState
 
 __all__ = [
     "alert_view",

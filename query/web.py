@@ -21,6 +21,9 @@ from aiohttp import web
 from aiokafka.errors import KafkaError
 from prometheus_client import generate_latest
 
+from folds.envoys import EnvoysState
+from folds.summons import SummonsFold, SummonsState
+from folds.tension import TensionFold, TensionState
 from infra import metrics
 from infra.clients import send_event
 from infra.logs import get_logger
@@ -40,9 +43,6 @@ from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent, parse_dyad
 from schemas.filters import AlertFilter
 from schemas.intake import IntakeRefused, parse_document, validate_events
-from streams.folds.envoys import EnvoysState
-from streams.folds.summons import SummonsFold, SummonsState
-from streams.folds.tension import TensionFold, TensionState
 
 __all__ = ["build_web_app"]
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import aiohttp
 
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.admin import ensure_topics
 from infra.brokers.probe import wait_until_ready
 from infra.connection import Connection
@@ -37,8 +39,6 @@ from replay.loader import Loaded, Problem
 from replay.publish import publish_dead_letters, publish_events
 from schemas.codec import encode_alert
 from schemas.events import DiplomaticEvent
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 
 __all__ = ["FeedOptions", "IngestOptions", "IngestReport", "read_gdelt", "run_feed", "run_ingest"]
 

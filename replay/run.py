@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.admin import ensure_topics
 from infra.brokers.probe import wait_until_ready
 from infra.connection import Connection
@@ -20,8 +22,6 @@ from replay.publish import Speed, publish_dead_letters, publish_events
 from replay.summary import summarise
 from schemas.codec import encode_alert
 from schemas.events import DiplomaticEvent
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 
 __all__ = ["ReplayOptions", "run_replay"]
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
 
+from folds.tension import LEVELS, TensionFold, TensionState
 from schemas.alerts import Alert
 from schemas.events import DiplomaticEvent
 from schemas.text import printable
-from streams.folds.tension import LEVELS, TensionFold, TensionState
 
 __all__ = [
     "BEGIN",

@@ -16,7 +16,7 @@ __all__ = ["EPOCH", "LATEST", "UtcDatetime", "Window", "month_window", "year_win
 EPOCH: Final = datetime(1900, 1, 1, tzinfo=UTC)
 #: No record is dated at or after this: a bound for every date of the contract (the
 #: intake entries also refuse anything after their clock + FUTURE_TOLERANCE), so the
-#: folds' exact decay sums stay within bounds (see streams/folds/decay.py).
+#: folds' exact decay sums stay within bounds (see folds/decay.py).
 LATEST: Final = datetime(2200, 1, 1, tzinfo=UTC)
 
 

@@ -1,1 +1,1 @@
-"""Rolling state: pure folds (``streams.folds``) and the Faust adapters around them."""
+"""The engine: the Faust app, the folding agent around ``processing.Batch``, the worker."""

@@ -7,6 +7,7 @@ from typing import Any
 
 import faust
 
+from folds.base import Fold
 from infra import metrics
 from infra.logs import get_logger
 from infra.progress import Progress
@@ -14,7 +15,6 @@ from infra.settings import Settings
 from infra.topics import REASON_HEADER, SOURCE_HEADER, Topics
 from schemas.codec import encode_alert
 from streams.compat import on_behalf_of, tolerant_table
-from streams.folds.base import Fold
 from streams.processing import Batch, Outcome, Verdict
 
 __all__ = ["register_agents"]

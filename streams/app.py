@@ -7,12 +7,12 @@ from typing import Any
 
 import faust
 
+from folds.registry import AGGREGATES, Aggregate, build_folds
 from infra.connection import Connection, as_connection
 from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import DEAD_LETTER_MAX_BYTES, Topics
 from streams.agents import register_agents
-from streams.folds.registry import AGGREGATES, Aggregate, build_folds
 
 __all__ = ["Extension", "create_app"]
 

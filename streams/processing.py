@@ -4,7 +4,7 @@ The Faust agent (streams/agents.py) only moves bytes: it hands each record of a 
 :class:`Batch`, carries out the :class:`Outcome` (dead-letter, re-key, send alerts) and
 writes the touched table values at the batch end. Everything in between — decode, the
 log-time check, the dyad key, dedup, the horizon and the folds — is here and in
-:func:`~streams.folds.pipeline.apply_all`, and is unit-tested without a broker.
+:func:`~folds.pipeline.apply_all`, and is unit-tested without a broker.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
+from folds.base import Fold
+from folds.guard import Guarded, TooLate
+from folds.pipeline import Folded, FoldFailed, TableValue, apply_all
 from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent, check_log_time
-from streams.folds.base import Fold
-from streams.folds.guard import Guarded, TooLate
-from streams.folds.pipeline import Folded, FoldFailed, TableValue, apply_all
 
 __all__ = ["Batch", "Outcome", "Verdict"]
 

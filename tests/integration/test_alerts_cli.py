@@ -10,13 +10,13 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.settings import Settings
 from infra.topics import Topics
 from replay.loader import bundled_corpus, load_paths
 from schemas.alerts import Alert
 from schemas.codec import encode_alert
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 from tests.integration.kafka_io import produce
 
 CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]

@@ -8,11 +8,11 @@ import asyncio
 import json
 from pathlib import Path
 
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.settings import Settings
 from infra.topics import REASON_HEADER, SOURCE_HEADER, Topics
 from schemas.codec import encode_event
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 from tests.helpers import event_dict, threat, worker_process
 from tests.integration.kafka_io import collect_alerts, consume, produce, table_state
 

@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from bench.generate import Shape, generate
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.brokers.probe import wait_until_ready
 from infra.brokers.tansu import free_port
 from infra.settings import Settings
 from infra.topics import Topics
 from schemas.codec import encode_event
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 from tests.helpers import stop_process
 from tests.integration.conftest import ROOT
 from tests.integration.kafka_io import collect_alerts, table_state

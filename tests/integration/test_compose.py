@@ -22,12 +22,12 @@ import jsonschema
 import pytest
 import yaml
 
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.brokers.tansu import free_port
 from infra.settings import Settings
 from infra.topics import Topics
 from replay.loader import bundled_corpus, load_paths
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 from tests.helpers import stop_process
 from tests.integration.conftest import ROOT
 from tests.integration.gdelt_feed_server import Feed

@@ -12,12 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.settings import Settings
 from infra.topics import REASON_HEADER, SOURCE_HEADER, Topics
 from replay.loader import bundled_corpus, load_paths
 from schemas.codec import encode_event
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 from tests.helpers import make_event, threat, worker_process
 from tests.integration.kafka_io import collect_alerts, consume, produce, table_state
 

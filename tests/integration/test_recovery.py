@@ -20,13 +20,13 @@ from aiokafka import AIOKafkaProducer
 
 from bench.generate import Shape, generate
 from bench.run import committed_offsets
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.admin import ensure_topics
 from infra.settings import Settings
 from infra.topics import Topics
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 from tests.helpers import stop_process
 from tests.integration.kafka_io import collect_alerts, table_state
 

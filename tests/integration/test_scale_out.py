@@ -34,8 +34,8 @@ def test_two_workers_split_the_partitions_and_agree_with_one(
 ) -> None:
     if broker_kind != "kafka":
         pytest.skip("scale-out is specified on Apache Kafka (make test-kafka)")
-    from streams.folds.offline import fold_offline
-    from streams.folds.registry import build_folds
+    from folds.offline import fold_offline
+    from folds.registry import build_folds
 
     events = list(generate(Shape(events=2_000, dyads=60, years=3.0, seed=29)))
     corpus = tmp_path / "events.jsonl"

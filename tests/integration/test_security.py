@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.brokers.probe import wait_until_ready
 from infra.brokers.tansu import free_port
 from infra.connection import Connection
 from infra.settings import Settings
 from replay.loader import bundled_corpus, load_paths
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 from tests.helpers import stop_process, worker_process
 from tests.integration.conftest import ROOT
 

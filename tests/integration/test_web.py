@@ -17,17 +17,17 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+from folds import SummonsFold, TensionFold, fold_all
+from folds.envoys import EnvoysState
+from folds.history import ConflictHistory, HistoryState
+from folds.offline import fold_offline
+from folds.registry import build_folds
+from folds.summons import SummonsState
+from folds.tension import TensionState
 from infra.brokers.tansu import free_port
 from infra.settings import Settings
 from query.views import envoy_rows, open_summons, tension_view
 from replay.loader import bundled_corpus, load_paths
-from streams.folds import SummonsFold, TensionFold, fold_all
-from streams.folds.envoys import EnvoysState
-from streams.folds.history import ConflictHistory, HistoryState
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
-from streams.folds.summons import SummonsState
-from streams.folds.tension import TensionState
 from tests.helpers import summons_now, worker_process
 
 TOKEN = "s3cret-token-for-tests"

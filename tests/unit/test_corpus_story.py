@@ -8,10 +8,10 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.settings import Settings
 from replay.loader import bundled_corpus, load_paths
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 
 EVENTS = [item.event for item in load_paths([bundled_corpus()]).events]
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from folds import TensionFold, fold_all, guarded_apply
+from folds.guard import TooLate
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.settings import Settings
-from streams.folds import TensionFold, fold_all, guarded_apply
-from streams.folds.guard import TooLate
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 from tests.helpers import make_event
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)

@@ -9,6 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from folds import TensionFold
+from folds.history import ConflictHistory, HistoryState
+from folds.offline import fold_offline
+from folds.registry import build_folds
+from folds.tension import TensionState
 from infra.settings import Settings
 from query.views import tension_view
 from replay.loader import bundled_corpus, load_paths
@@ -21,11 +26,6 @@ from schemas.intake import (
     read_document,
     validate_events,
 )
-from streams.folds import TensionFold
-from streams.folds.history import ConflictHistory, HistoryState
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
-from streams.folds.tension import TensionState
 from tests.helpers import event_dict
 
 CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]

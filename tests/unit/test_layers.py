@@ -1,6 +1,6 @@
 """The layout stays true: each package imports only from the layers below it.
 
-records (schemas) → folds (streams.folds) → infrastructure (infra) → engine (streams),
+records (schemas) → folds (folds) → infrastructure (infra) → engine (streams),
 alert subscribers (alerts), replay (replay) → query (query) → the shell (dipwatch) →
 the benchmark (bench). Read from the source with ``ast``, so a lazy import inside a
 function counts as much as one at the top.
@@ -17,14 +17,14 @@ ROOT: Final = Path(__file__).resolve().parents[2]
 #: package -> the project packages it may import (besides itself).
 MAY_IMPORT: Final = {
     "schemas": set(),
-    "streams.folds": {"schemas"},
-    "infra": {"schemas", "streams.folds"},
-    "streams": {"schemas", "streams.folds", "infra"},
+    "folds": {"schemas"},
+    "infra": {"schemas", "folds"},
+    "streams": {"schemas", "folds", "infra"},
     "alerts": {"schemas", "infra"},
-    "replay": {"schemas", "streams.folds", "infra"},
-    "query": {"schemas", "streams.folds", "infra"},
-    "dipwatch": {"schemas", "streams.folds", "infra", "streams", "alerts", "replay", "query"},
-    "bench": {"schemas", "streams.folds", "infra", "streams", "replay"},
+    "replay": {"schemas", "folds", "infra"},
+    "query": {"schemas", "folds", "infra"},
+    "dipwatch": {"schemas", "folds", "infra", "streams", "alerts", "replay", "query"},
+    "bench": {"schemas", "folds", "infra", "streams", "replay"},
 }
 
 
@@ -83,6 +83,6 @@ def test_the_check_catches_an_upward_import(tmp_path: Path) -> None:
     bad = tmp_path / "folds_bad.py"
     bad.write_text("from infra.settings import Settings\nimport streams.agents\n")
     assert _imports(bad) >= {"infra.settings", "streams.agents"}
-    assert _package_of("infra.settings") not in MAY_IMPORT["streams.folds"]
+    assert _package_of("infra.settings") not in MAY_IMPORT["folds"]
     assert _package_of("streams.agents") == "streams"
-    assert _package_of("streams.folds.guard") == "streams.folds"
+    assert _package_of("folds.guard") == "folds"

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
+from folds.offline import fold_offline
+from folds.registry import build_folds
+from folds.tension import MODE_WEIGHTS, TensionConfig
 from infra.settings import Settings
 from schemas.codec import parse_event
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
-from streams.folds.tension import MODE_WEIGHTS, TensionConfig
 from tests.helpers import event_dict, threat
 
 FOLDS = build_folds(Settings())

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.settings import Settings
 from replay.loader import bundled_corpus, load_paths
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 from streams.processing import Batch, Verdict
 from tests.helpers import make_event, threat
 

@@ -7,14 +7,14 @@ import json
 
 import pytest
 
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.settings import Settings
 from infra.topics import Topics
 from query import readmodel
 from query.readmodel import ReadModel
 from replay.loader import bundled_corpus, load_paths
 from schemas.codec import encode_alert
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 
 EVENTS = [item.event for item in load_paths([bundled_corpus()]).events]
 

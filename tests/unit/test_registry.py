@@ -9,6 +9,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from folds.base import StateModel, event_alert
+from folds.offline import fold_offline
+from folds.pipeline import FoldFailed, apply_all
+from folds.registry import AGGREGATES, Aggregate, build_folds
 from infra.settings import Settings
 from infra.topics import Topics
 from query.readmodel import ReadModel
@@ -17,10 +21,6 @@ from replay.loader import bundled_corpus, load_paths
 from schemas.alerts import Alert, Severity
 from schemas.events import DiplomaticEvent
 from streams.app import create_app
-from streams.folds.base import StateModel, event_alert
-from streams.folds.offline import fold_offline
-from streams.folds.pipeline import FoldFailed, apply_all
-from streams.folds.registry import AGGREGATES, Aggregate, build_folds
 
 CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from streams.folds import EnvoysFold, SummonsConfig, SummonsFold, fold_all
+from folds import EnvoysFold, SummonsConfig, SummonsFold, fold_all
 from tests.helpers import make_event
 
 T0 = datetime(2022, 10, 4, tzinfo=UTC)
@@ -90,7 +90,7 @@ def test_redelivered_events_change_nothing() -> None:
 
 
 def test_an_envoys_history_keeps_the_latest_changes_only() -> None:
-    from streams.folds.envoys import HISTORY_KEPT
+    from folds.envoys import HISTORY_KEPT
 
     events = [
         _act(

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.folds import TensionConfig, TensionFold, fold_all
-from streams.folds.decay import decayed_value, term
+from folds import TensionConfig, TensionFold, fold_all
+from folds.decay import decayed_value, term
 from tests.helpers import make_event
 
 T0 = datetime(2022, 1, 1, tzinfo=UTC)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from folds.offline import fold_offline
+from folds.registry import build_folds, tension_fold
 from infra.settings import Settings
 from replay.loader import bundled_corpus, load_paths
 from replay.timeline import BEGIN, END, render_timeline, splice, tension_points
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds, tension_fold
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "TIMELINE.md"
 EVENTS = [item.event for item in load_paths([bundled_corpus()]).events]

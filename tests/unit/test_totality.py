@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from folds.decay import MIN_HALF_LIFE_DAYS
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.settings import Settings
 from schemas.codebook import ACTION_CAMEO, Action
 from schemas.codec import parse_event
 from schemas.events import EPOCH, LATEST, DiplomaticEvent
-from streams.folds.decay import MIN_HALF_LIFE_DAYS
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 from tests.helpers import event_dict
 
 _COUNTRIES = ["KAZ", "RUS", "UKR"]

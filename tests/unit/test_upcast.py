@@ -6,13 +6,13 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from folds.offline import fold_offline
+from folds.registry import build_folds
 from infra.settings import Settings
 from replay.loader import load_paths
 from schemas.alerts import Alert
 from schemas.codec import decode_alert, decode_event
 from schemas.events import Mode, upcast_v1
-from streams.folds.offline import fold_offline
-from streams.folds.registry import build_folds
 from tests.helpers import event_dict
 
 OLD_CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus-v1.jsonl"

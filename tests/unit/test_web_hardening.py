@@ -10,12 +10,12 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from folds.registry import build_folds
 from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import Topics
 from query.readmodel import ReadModel
 from query.web import build_web_app
-from streams.folds.registry import build_folds
 
 TOKEN = "s3cret-token"
 

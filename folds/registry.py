@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from streams.folds.base import Fold, StateModel
-from streams.folds.envoys import EnvoysFold, EnvoysState
-from streams.folds.summons import SummonsConfig, SummonsFold, SummonsSettings, SummonsState
-from streams.folds.tension import TensionConfig, TensionFold, TensionSettings, TensionState
+from folds.base import Fold, StateModel
+from folds.envoys import EnvoysFold, EnvoysState
+from folds.summons import SummonsConfig, SummonsFold, SummonsSettings, SummonsState
+from folds.tension import TensionConfig, TensionFold, TensionSettings, TensionState
 
 __all__ = ["AGGREGATES", "Aggregate", "FoldSettings", "build_folds", "tension_fold"]
 

@@ -12,11 +12,11 @@ from typing import Final
 
 from pydantic import Field
 
+from folds.base import StateModel
+from folds.decay import UNITS_PER_POINT
+from folds.tension import TensionConfig
 from schemas.alerts import Alert
 from schemas.events import EPOCH, DiplomaticEvent
-from streams.folds.base import StateModel
-from streams.folds.decay import UNITS_PER_POINT
-from streams.folds.tension import TensionConfig
 
 __all__ = ["ConflictHistory", "HistoryState"]
 

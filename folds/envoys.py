@@ -11,10 +11,10 @@ from typing import Final
 
 from pydantic import Field
 
+from folds.base import StateModel, event_alert
 from schemas.alerts import Alert, Severity
 from schemas.codebook import Action
 from schemas.events import DiplomaticEvent, Mode
-from streams.folds.base import StateModel, event_alert
 
 __all__ = ["EnvoyStatus", "EnvoysFold", "EnvoysState"]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from folds.base import Fold
+from folds.guard import DEDUP_HORIZON_DAYS, Guarded
+from folds.pipeline import apply_all
 from schemas.alerts import Alert
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent
-from streams.folds.base import Fold
-from streams.folds.guard import DEDUP_HORIZON_DAYS, Guarded
-from streams.folds.pipeline import apply_all
 
 __all__ = ["OfflineResult", "fold_offline"]
 

@@ -10,11 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from folds.base import Fold
+from folds.guard import DEDUP_HORIZON_DAYS, Guarded, check_horizon
 from schemas.alerts import Alert
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent
-from streams.folds.base import Fold
-from streams.folds.guard import DEDUP_HORIZON_DAYS, Guarded, check_horizon
 
 __all__ = ["FoldFailed", "Folded", "apply_all"]
 
@@ -46,7 +46,7 @@ def apply_all(
 ) -> Folded:
     """Fold ``event`` into every fold, given each fold's current value for the event's dyad.
 
-    Raises :class:`~streams.folds.guard.TooLate` if the event falls behind the dedup
+    Raises :class:`~folds.guard.TooLate` if the event falls behind the dedup
     horizon of any fold, and :class:`FoldFailed` if a fold raises or raises an alert of
     another aggregate's rules (it would go to another topic); in both cases no fold's
     state has moved.

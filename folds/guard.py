@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Final, Generic, TypeVar
 
+from folds.base import Fold, StateModel
 from schemas.alerts import Alert
 from schemas.errors import InvalidRecord
 from schemas.events import EPOCH, DiplomaticEvent
-from streams.folds.base import Fold, StateModel
 
 __all__ = [
     "DEDUP_HORIZON_DAYS",

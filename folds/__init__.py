@@ -4,14 +4,14 @@
 step over all of them, ``offline`` runs that step in memory.
 """
 
-from streams.folds.base import Fold, StateModel
-from streams.folds.envoys import EnvoysFold, EnvoysState
-from streams.folds.guard import Guarded, TooLate, event_digest, fold_all, guarded_apply
-from streams.folds.offline import fold_offline
-from streams.folds.pipeline import Folded, apply_all
-from streams.folds.registry import AGGREGATES, Aggregate, build_folds
-from streams.folds.summons import SummonsConfig, SummonsFold, SummonsState
-from streams.folds.tension import TensionConfig, TensionFold, TensionState
+from folds.base import Fold, StateModel
+from folds.envoys import EnvoysFold, EnvoysState
+from folds.guard import Guarded, TooLate, event_digest, fold_all, guarded_apply
+from folds.offline import fold_offline
+from folds.pipeline import Folded, apply_all
+from folds.registry import AGGREGATES, Aggregate, build_folds
+from folds.summons import SummonsConfig, SummonsFold, SummonsState
+from folds.tension import TensionConfig, TensionFold, TensionState
 
 __all__ = [
     "AGGREGATES",

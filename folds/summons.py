@@ -9,10 +9,10 @@ from typing import Final, Protocol
 
 from pydantic import Field
 
+from folds.base import StateModel, event_alert
 from schemas.alerts import Alert, Severity
 from schemas.codebook import Action
 from schemas.events import DiplomaticEvent, Mode
-from streams.folds.base import StateModel, event_alert
 
 __all__ = [
     "SummonsCase",
