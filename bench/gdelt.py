@@ -133,7 +133,8 @@ def synthetic_day(rows: int, day: date, seed: int = 3) -> Iterator[str]:
         between_states = rnd.random() < 0.4
         a = rnd.choice(_STATES)
         b = rnd.choice([s for s in _STATES if s != a]) if between_states else rnd.choice(_OTHERS)
-        added = start + timedelta(seconds=rnd.randrange(86_400))
+        # GDELT 2.0 stamps every row of a 15-minute file with the file's time.
+        added = start + timedelta(minutes=15 * (i * 96 // rows))
         yield row(
             event_id=str(1_000_000_000 + i),
             day=(day - timedelta(days=rnd.choice((0, 0, 0, 1, 2)))).strftime("%Y%m%d"),

@@ -10,8 +10,8 @@ from __future__ import annotations
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from replay.gdelt.columns import LAYOUTS, Layout
 
@@ -22,13 +22,14 @@ class FileRefused(ValueError):
     """A whole file the import cannot read (a truncated zip, an unknown layout)."""
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One line of one file, split."""
 
     path: str
     line: int
-    cells: list[str]
+    #: The row's cells, undecoded: most rows of a GDELT file are skipped on two cells,
+    #: so only the cells of kept rows are decoded (mapping.parse_row).
+    cells: list[bytes]
     raw: bytes
     layout: Layout | None
 
@@ -77,7 +78,7 @@ def read_rows(path: Path) -> Iterator[Row]:
     for number, raw in enumerate(_lines(path), start=1):
         if not raw:
             continue
-        cells = raw.decode("utf-8", errors="replace").split("\t")
+        cells = raw.split(b"\t")
         if layout is None:
             layout = LAYOUTS.get(len(cells))
             if layout is None:
