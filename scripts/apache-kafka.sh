@@ -84,13 +84,16 @@ PROPS
 
 make_certificate() {  # DATA_DIR: a self-signed certificate for 127.0.0.1 and its PEM
   local dir="$1"
-  [ -f "$dir/server.p12" ] && return 0
+  [ -f "$dir/server.p12" ] && [ -f "$dir/ca.pem" ] && return 0
+  rm -f "$dir/server.p12"
   keytool -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 30 \
     -dname "CN=127.0.0.1" -ext "SAN=ip:127.0.0.1,dns:localhost" \
     -keystore "$dir/server.p12" -storetype PKCS12 -storepass dipwatch-test -keypass dipwatch-test \
     >/dev/null 2>&1
+  # Written aside, then renamed: whoever waits for ca.pem never reads half a file.
   keytool -exportcert -rfc -alias broker -keystore "$dir/server.p12" \
-    -storetype PKCS12 -storepass dipwatch-test -file "$dir/ca.pem" >/dev/null 2>&1
+    -storetype PKCS12 -storepass dipwatch-test -file "$dir/ca.pem.part" >/dev/null 2>&1
+  mv "$dir/ca.pem.part" "$dir/ca.pem"
 }
 
 run_secure() {  # DATA_DIR PORT IPORT CPORT USER PASSWORD

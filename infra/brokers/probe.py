@@ -48,7 +48,7 @@ async def _diagnose(target: Connection, timeout_s: float) -> None:
     del options["bootstrap_servers"]
     try:
         conn = await asyncio.wait_for(create_conn(host, int(port), **options), timeout_s)
-    except (AuthenticationFailedError, SaslAuthenticationFailed, ssl.SSLError):
+    except (AuthenticationFailedError, SaslAuthenticationFailed, ssl.SSLCertVerificationError):
         raise
     except (KafkaError, OSError, TimeoutError, ValueError):
         return  # not a security problem: the caller retries
@@ -87,7 +87,9 @@ async def _wait(target: Connection, timeout_s: float) -> int:
                 f"the broker at {target.bootstrap} refused the credentials of "
                 f"{target.username!r} ({target.sasl_mechanism}): {exc}"
             ) from None
-        except ssl.SSLError as exc:
+        except ssl.SSLCertVerificationError as exc:
+            # Retrying cannot make a certificate verify; a handshake cut short by a
+            # starting broker (another SSLError) is retried like a refused connection.
             raise BrokerError(f"TLS with {target.bootstrap} failed: {exc}") from None
         except (KafkaError, OSError, TimeoutError) as exc:
             last = exc
