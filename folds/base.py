@@ -5,6 +5,7 @@ A fold is pure: ``apply(state, event) -> (state, alerts)``, no clock, no I/O, no
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -49,17 +50,19 @@ def event_alert(
     figures: dict[str, float | int | str],
     evidence: tuple[str, ...] | None = None,
     key: str = "",
+    at: datetime | None = None,
 ) -> Alert:
     """Return the alert ``rule`` that ``event`` raises on ``dyad`` (``key`` narrows the id),
-    stamped in log time so that a replay raises the identical alert."""
+    stamped in log time so that a replay raises the identical alert. It is dated as the
+    event is, unless ``at`` — a moment the model computed (a decay crossing) — is given."""
     return Alert(
         alert_id=alert_id(rule, dyad + key, event.event_id),
         rule=rule,
         severity=severity,
         dyad=dyad,
-        at=event.occurred_at,
-        when=event.when,
-        window=event.occurred_window,
+        at=at or event.occurred_at,
+        when=at.date().isoformat() if at else event.when,
+        window=None if at else event.occurred_window,
         raised_at=event.recorded_at,
         title=title,
         detail=detail,

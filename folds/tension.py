@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
-from folds.base import StateModel
+from folds.base import StateModel, event_alert
 from folds.decay import EPOCH, UNITS_PER_POINT, decayed_value, term
 from folds.weights import ACTOR_WEIGHTS, FORCE_ROOTS, MODE_WEIGHTS, TRUCE_CODES
-from schemas.alerts import Alert, Severity, alert_id
+from schemas.alerts import Alert, Severity
 from schemas.events import DiplomaticEvent, Mode
 
 __all__ = [
@@ -295,15 +295,11 @@ class TensionFold:
                 f"; a spike, at least {self.config.spike_ratio:g}x the dyad's own baseline "
                 f"{before['baseline']:.1f}"
             )
-        return Alert(
-            alert_id=alert_id(rule, state.dyad, event.event_id),
-            rule=rule,
-            severity=_RISE_SEVERITY[new],
-            dyad=state.dyad,
-            at=event.occurred_at,
-            when=event.when,
-            window=event.occurred_window,
-            raised_at=event.recorded_at,
+        return event_alert(
+            rule,
+            _RISE_SEVERITY[new],
+            state.dyad,
+            event,
             title=f"{state.dyad} tension rose to {LEVELS[new]}",
             detail=(
                 f"Decayed conflict score {now['conflict']:.1f} (half-life "
@@ -311,7 +307,6 @@ class TensionFold:
                 f"{LEVELS[new]}{spike_note}, after: {event.summary}"
             ),
             figures=figures,
-            evidence=(event.event_id,),
         )
 
     def _fall_alert(
@@ -325,14 +320,12 @@ class TensionFold:
         rule = "tension.level_down"
         line = self.config.thresholds[new] * self.config.hysteresis
         crossed = self._crossed_at(state, line, clock)
-        return Alert(
-            alert_id=alert_id(rule, state.dyad, event.event_id),
-            rule=rule,
-            severity=Severity.INFO,
-            dyad=state.dyad,
+        return event_alert(
+            rule,
+            Severity.INFO,
+            state.dyad,
+            event,
             at=crossed,
-            when=crossed.date().isoformat(),
-            raised_at=event.recorded_at,
             title=f"{state.dyad} tension eased to {LEVELS[new]}",
             detail=(
                 f"With no new conflict the decayed score fell below {line:g} "
@@ -346,7 +339,6 @@ class TensionFold:
                 "to_level": LEVELS[new],
                 "crossed_below": line,
             },
-            evidence=(event.event_id,),
         )
 
     def _spike_alert(
@@ -357,20 +349,15 @@ class TensionFold:
         now: dict[str, float],
     ) -> Alert:
         rule = "tension.spike"
-        return Alert(
-            alert_id=alert_id(rule, state.dyad, event.event_id),
-            rule=rule,
-            severity=Severity.WARNING,
-            dyad=state.dyad,
-            at=event.occurred_at,
-            when=event.when,
-            window=event.occurred_window,
-            raised_at=event.recorded_at,
+        return event_alert(
+            rule,
+            Severity.WARNING,
+            state.dyad,
+            event,
             title=f"{state.dyad} conflict spike",
             detail=(
                 f"Conflict score {now['conflict']:.1f} is at least {self.config.spike_ratio:g}x "
                 f"the dyad's own baseline {before['baseline']:.1f}, after: {event.summary}"
             ),
             figures={**now, "baseline_before": before["baseline"]},
-            evidence=(event.event_id,),
         )
