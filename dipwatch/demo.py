@@ -116,7 +116,7 @@ async def run_demo(settings: Settings, *, exit_after_replay: bool, speed: Speed)
             report = load_paths([bundled_corpus()])
             events = [i.event for i in report.events]
             _, expected = fold_offline(
-                build_folds(settings), events, horizon_days=settings.dedup_horizon_days
+                build_folds(settings), events, lateness_days=settings.allowed_lateness_days
             )
             tally = _Tally({a.alert_id for a in expected}, started)
             follower = asyncio.create_task(

@@ -1,6 +1,10 @@
-"""What every fold shares: the fold protocol, its state base and the alert helper.
+"""What every fold shares: the fold protocol, its state base and the alert helpers.
 
-A fold is pure: ``apply(state, event) -> (state, alerts)``, no clock, no I/O, no Faust.
+A fold is pure: ``apply(state, event) -> (state, alerts)`` for what an event does, and
+``due(state)`` / ``advance(state, at)`` for what time does (a level decaying through its
+band, a summons lapsing): no clock, no I/O, no Faust. The engine (folds/dyadlog.py) fires
+every timer due at or before an event's time before it applies the event, so the state
+and alerts are those of the log sorted in event time.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from schemas.alerts import Alert, Severity, alert_id
 from schemas.events import DiplomaticEvent
 
-__all__ = ["Fold", "StateModel", "event_alert"]
+__all__ = ["Fold", "NoTimers", "StateModel", "event_alert", "timer_alert"]
 
 S = TypeVar("S", bound="StateModel")
 
@@ -35,8 +39,28 @@ class Fold(Protocol, Generic[S]):
         ...
 
     def apply(self, state: S, event: DiplomaticEvent) -> tuple[S, list[Alert]]:
-        """Fold one event into the state; return the new state and the alerts raised."""
+        """Fold one event into the state; return the new state and the alerts raised.
+        Every timer due at or before the event's time has fired already."""
         ...
+
+    def due(self, state: S) -> datetime | None:
+        """Return when the next time-driven rule fires on ``state`` (None: never)."""
+        ...
+
+    def advance(self, state: S, at: datetime) -> tuple[S, list[Alert]]:
+        """Fire the rule due at ``at`` (== ``due(state)``); the result must be due later
+        or not at all, or have moved (the engine refuses a timer that fires in place)."""
+        ...
+
+
+class NoTimers:
+    """For a fold with no time-driven rule: nothing is ever due."""
+
+    def due(self, state: object) -> datetime | None:
+        return None
+
+    def advance(self, state: S, at: datetime) -> tuple[S, list[Alert]]:
+        return state, []
 
 
 def event_alert(
@@ -68,4 +92,33 @@ def event_alert(
         detail=detail,
         figures=figures,
         evidence=evidence or (event.event_id,),
+    )
+
+
+def timer_alert(
+    rule: str,
+    severity: Severity,
+    dyad: str,
+    at: datetime,
+    *,
+    title: str,
+    detail: str,
+    figures: dict[str, float | int | str],
+    evidence: tuple[str, ...],
+    key: str = "",
+) -> Alert:
+    """Return the alert a timer raises at ``at`` in event time: dated and stamped at its
+    due time (no event triggers it), so any replay raises the identical alert."""
+    return Alert(
+        alert_id=alert_id(rule, dyad + key, f"@{at.isoformat()}"),
+        rule=rule,
+        severity=severity,
+        dyad=dyad,
+        at=at,
+        when=at.date().isoformat(),
+        raised_at=at,
+        title=title,
+        detail=detail,
+        figures=figures,
+        evidence=evidence,
     )

@@ -1,17 +1,19 @@
 """Envoy status per (sending country, host country): a state machine over envoy acts.
 
 An impossible transition is a data-quality alert, never a crash; the state then
-follows the event anyway (the log is the truth, the machine only flags doubts).
+follows the event anyway (the log is the truth, the machine only flags doubts). A
+"summoned" envoy goes back to where they were when the summons is closed, or when it
+lapses (a timer, ``expiry_days`` after the summons, as the summons fold lapses the case).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from pydantic import Field
 
-from folds.base import StateModel, event_alert
+from folds.base import StateModel, event_alert, timer_alert
 from schemas.alerts import Alert, Severity
 from schemas.codebook import Action
 from schemas.events import DiplomaticEvent, Mode
@@ -76,6 +78,8 @@ class EnvoyStatus(StateModel):
     #: The events behind the latest changes, oldest first: the last ``HISTORY_KEPT``
     #: (a post's whole record is the log; the state stays the size of a board).
     history: tuple[str, ...] = ()
+    #: While summoned: the status the envoy had before (restored when the summons ends).
+    before: str | None = None
 
 
 class EnvoysState(StateModel):
@@ -91,20 +95,42 @@ class EnvoysFold:
     name = "envoys"
     state_type = EnvoysState
 
+    def __init__(self, summons_expiry_days: float = 90.0) -> None:
+        self.expiry = timedelta(days=summons_expiry_days)
+
     def initial(self, key: str) -> EnvoysState:
         """Return an empty envoy board."""
         return EnvoysState(dyad=key)
 
+    def due(self, state: EnvoysState) -> datetime | None:
+        """When the earliest summons of an envoy still "summoned" lapses."""
+        ends = [e.since + self.expiry for e in state.envoys.values() if e.since and _summoned(e)]
+        return min(ends) if ends else None
+
+    def advance(self, state: EnvoysState, at: datetime) -> tuple[EnvoysState, list[Alert]]:
+        """Restore every envoy whose summons lapsed by ``at`` to their status before it."""
+        board = dict(state.envoys)
+        alerts = []
+        for key, envoy in state.envoys.items():
+            if _summoned(envoy) and envoy.since + self.expiry <= at:  # type: ignore[operator]
+                board[key] = _restored(envoy, at, at.date().isoformat())
+                alerts.append(self._lapsed(state.dyad, key, envoy, board[key], at))
+        return EnvoysState(dyad=state.dyad, envoys=board), alerts
+
     def apply(self, state: EnvoysState, event: DiplomaticEvent) -> tuple[EnvoysState, list[Alert]]:
         """Move the envoy the event concerns to its new status; flag impossible moves."""
         # Only an act that took place moves an envoy: an announced summons summons no one.
-        status = _STATUS_OF.get(event.action) if event.action is not None else None
-        if status is None or event.envoy is None or event.mode is not Mode.DONE:
+        if event.envoy is None or event.mode is not Mode.DONE:
             return state, []
         key = f"{event.envoy.sending_country}>{event.envoy.host_country}"
         old = state.envoys.get(key) or EnvoyStatus(
             sending_country=event.envoy.sending_country, host_country=event.envoy.host_country
         )
+        if event.action is Action.SUMMONS_CLOSED:
+            return self._closed(state, key, old, event)
+        status = _STATUS_OF.get(event.action) if event.action is not None else None
+        if status is None:
+            return state, []
         if old.status == status and status != "summoned":
             return state, []
         alerts: list[Alert] = []
@@ -132,6 +158,9 @@ class EnvoysFold:
                 "since": event.occurred_at,
                 "since_when": event.when,
                 "history": (*old.history, event.event_id)[-HISTORY_KEPT:],
+                "before": (old.before if _summoned(old) else old.status)
+                if status == "summoned"
+                else None,
             }
         )
         alerts.append(
@@ -164,3 +193,55 @@ class EnvoysFold:
         return event_alert(
             rule, severity, dyad, event, title=title, detail=detail, figures=figures, key=f"|{key}"
         )
+
+    def _closed(
+        self, state: EnvoysState, key: str, old: EnvoyStatus, event: DiplomaticEvent
+    ) -> tuple[EnvoysState, list[Alert]]:
+        """A summons closed: a summoned envoy goes back to their status before it."""
+        if not _summoned(old):
+            return state, []
+        new = _restored(old, event.occurred_at, event.when, event.event_id)
+        alert = self._alert(
+            "envoys.status_changed",
+            _SEVERITY[new.status],
+            state.dyad,
+            event,
+            key,
+            f"{old.name or key} in {old.host_country}: summoned → {new.status} (summons closed)",
+            event.summary,
+            {"from": "summoned", "to": new.status, "envoy": key},
+        )
+        return EnvoysState(dyad=state.dyad, envoys={**state.envoys, key: new}), [alert]
+
+    @staticmethod
+    def _lapsed(dyad: str, key: str, old: EnvoyStatus, new: EnvoyStatus, at: datetime) -> Alert:
+        return timer_alert(
+            "envoys.status_changed",
+            Severity.INFO,
+            dyad,
+            at,
+            title=f"{old.name or key} in {old.host_country}: summoned → {new.status} "
+            "(summons lapsed)",
+            detail=f"Summoned {old.since_when}; no outcome reported by "
+            f"{at.date().isoformat()}, so the envoy is no longer shown as summoned.",
+            figures={"from": "summoned", "to": new.status, "envoy": key},
+            evidence=old.history[-1:] or (key,),
+            key=f"|{key}",
+        )
+
+
+def _summoned(envoy: EnvoyStatus) -> bool:
+    return envoy.status == "summoned" and envoy.since is not None
+
+
+def _restored(envoy: EnvoyStatus, at: datetime, when: str, *evidence: str) -> EnvoyStatus:
+    """The envoy back at their status before the summons, from ``at``."""
+    return envoy.model_copy(
+        update={
+            "status": envoy.before or "accredited",
+            "since": at,
+            "since_when": when,
+            "before": None,
+            "history": (*envoy.history, *evidence)[-HISTORY_KEPT:],
+        }
+    )

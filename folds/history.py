@@ -12,7 +12,7 @@ from typing import Final
 
 from pydantic import Field
 
-from folds.base import StateModel
+from folds.base import NoTimers, StateModel
 from folds.decay import UNITS_PER_POINT
 from folds.tension import TensionConfig
 from schemas.alerts import Alert
@@ -32,7 +32,7 @@ class HistoryState(StateModel):
     weeks: dict[int, int] = Field(default_factory=dict)
 
 
-class ConflictHistory:
+class ConflictHistory(NoTimers):
     """Folds events into weekly conflict sums: ``apply(state, event) -> (state, [])``."""
 
     name = "history"

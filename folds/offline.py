@@ -1,50 +1,75 @@
-"""The offline reference: the engine's pipeline run over a sequence of events in memory."""
+"""The offline reference: the engine run over a sequence of events in memory, as one
+partition whose watermark is the latest event time seen."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Final
 
 from folds.base import Fold
-from folds.guard import DEDUP_HORIZON_DAYS, Guarded
-from folds.pipeline import apply_all
+from folds.dyadlog import DyadLog
+from folds.engine import Engine
 from schemas.alerts import Alert
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent
 
-__all__ = ["OfflineResult", "fold_offline"]
+__all__ = ["ALLOWED_LATENESS_DAYS", "OfflineResult", "fold_all", "fold_offline", "table_values"]
+
+#: Default allowed lateness: how far behind the watermark an event, a retraction or a
+#: correction is still placed exactly (alerts corrected); older ones are refused.
+ALLOWED_LATENESS_DAYS: Final = 30
 
 OfflineResult = tuple[dict[str, dict[str, Any]], list[Alert]]
+
+
+def table_values(folds: Sequence[Fold[Any]], logs: dict[str, DyadLog]) -> dict[str, dict[str, Any]]:
+    """The aggregate tables' values: each fold's current state per dyad."""
+    return {
+        f.name: {d: {"state": log.state(f.name).model_dump(mode="json")} for d, log in logs.items()}
+        for f in folds
+    }
 
 
 def fold_offline(
     folds: Sequence[Fold[Any]],
     events: Iterable[DiplomaticEvent],
     *,
-    horizon_days: int = DEDUP_HORIZON_DAYS,
+    lateness_days: float = ALLOWED_LATENESS_DAYS,
     refused: list[tuple[DiplomaticEvent, str]] | None = None,
+    until: datetime | None = None,
 ) -> OfflineResult:
     """Fold ``events`` (in log order) through every fold; return (state, alerts).
 
-    ``state`` maps fold name -> dyad -> table value, the same values the worker's
-    tables hold; alerts come in the order they are raised. Events past the dedup
-    horizon or that a fold fails on are refused, as the worker dead-letters them, and
-    listed in ``refused``.
+    ``state`` maps fold name -> dyad -> table value, the values the worker's aggregate
+    tables hold; alerts (withdrawals included) come in the order they are raised. At
+    the end every dyad is advanced to the latest event time (or ``until``), as the
+    replay's closing tick advances every partition. Events dated before their dyad's
+    settled base, or that a fold fails on, are refused as the worker dead-letters them,
+    and listed in ``refused``.
     """
-    tables: dict[str, dict[str, Guarded[Any]]] = {fold.name: {} for fold in folds}
+    engine = Engine(folds, lateness_days)
     raised: list[Alert] = []
     for event in events:
-        dyad = event.dyad
+        raised.extend(engine.tick(event.occurred_at))
         try:
-            folded = apply_all(
-                folds, {n: t.get(dyad) for n, t in tables.items()}, event, horizon_days
-            )
+            raised.extend(engine.add(event).alerts)
         except InvalidRecord as exc:  # TooLate or FoldFailed, as the worker refuses them
             if refused is not None:
                 refused.append((event, exc.reason))
-            continue
-        for name, guard in folded.updated.items():
-            tables[name][dyad] = guard
-        raised.extend(folded.alerts)
-    state = {name: {k: g.dump() for k, g in t.items()} for name, t in tables.items()}
-    return state, raised
+    raised.extend(engine.settle_all(until))
+    return table_values(folds, engine.logs), raised
+
+
+def fold_all(
+    fold: Fold[Any],
+    key: str,
+    events: Iterable[DiplomaticEvent],
+    *,
+    lateness_days: float = ALLOWED_LATENESS_DAYS,
+    until: datetime | None = None,
+) -> tuple[dict[str, Any] | None, list[Alert]]:
+    """One fold over one dyad's events (in arrival order), advanced at the end to the
+    latest event time (or ``until``); for tests. Returns (table value, alerts raised)."""
+    state, alerts = fold_offline([fold], events, lateness_days=lateness_days, until=until)
+    return state[fold.name].get(key), alerts

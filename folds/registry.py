@@ -47,7 +47,11 @@ def tension_fold(settings: TensionSettings) -> TensionFold:
 AGGREGATES: Final = (
     Aggregate("tension", TensionState, tension_fold),
     Aggregate("summons", SummonsState, lambda s: SummonsFold(SummonsConfig.from_settings(s))),
-    Aggregate("envoys", EnvoysState, lambda _: EnvoysFold()),
+    Aggregate(
+        "envoys",
+        EnvoysState,
+        lambda s: EnvoysFold(SummonsConfig.from_settings(s).expiry_days),
+    ),
 )
 
 

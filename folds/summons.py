@@ -1,5 +1,6 @@
-"""Open summons per dyad: a summons opens a case; the outcome sought, an explicit close
-or expiry closes it. Alerts: opened, reciprocal (tit-for-tat), several open at once."""
+"""Open summons per dyad: a summons opens a case; the outcome sought or an explicit close
+closes it, and a timer lapses it ``expiry_days`` after it opened. Alerts: opened,
+reciprocal (tit-for-tat), several open at once, closed, lapsed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Final, Protocol
 
 from pydantic import Field
 
-from folds.base import StateModel, event_alert
+from folds.base import StateModel, event_alert, timer_alert
 from schemas.alerts import Alert, Severity
 from schemas.codebook import Action
 from schemas.events import DiplomaticEvent, Mode
@@ -30,6 +31,10 @@ _OUTCOMES: Final = {
     Action.ENVOY_REPLACEMENT_REQUESTED: "replacement requested",
     Action.SUMMONS_CLOSED: "closed",
 }
+
+
+#: Lapsed cases the state keeps for the panel (the log holds them all).
+LAPSED_KEPT: Final = 10
 
 
 class SummonsSettings(Protocol):
@@ -80,6 +85,8 @@ class SummonsState(StateModel):
 
     dyad: str
     open: tuple[SummonsCase, ...] = ()
+    #: The latest cases that lapsed with no outcome reported (at most ``LAPSED_KEPT``).
+    lapsed: tuple[SummonsCase, ...] = ()
     recent: tuple[SummonsCase, ...] = ()
     closed: dict[str, int] = Field(default_factory=dict)
     as_of: datetime | None = None
@@ -101,21 +108,40 @@ class SummonsFold:
         """Return the state of a dyad with no summons."""
         return SummonsState(dyad=key)
 
+    def due(self, state: SummonsState) -> datetime | None:
+        """When the oldest open case lapses."""
+        if not state.open:
+            return None
+        return min(c.opened_at for c in state.open) + timedelta(days=self.config.expiry_days)
+
+    def advance(self, state: SummonsState, at: datetime) -> tuple[SummonsState, list[Alert]]:
+        """Lapse every case opened ``expiry_days`` before ``at``; raise ``summons.lapsed``."""
+        expiry = timedelta(days=self.config.expiry_days)
+        ending = [c for c in state.open if c.opened_at + expiry <= at]
+        still_open = tuple(c for c in state.open if c not in ending)
+        closed = dict(state.closed)
+        closed["lapsed"] = closed.get("lapsed", 0) + len(ending)
+        lapsed = (*state.lapsed, *ending)[-LAPSED_KEPT:]
+        new = state.model_copy(
+            update={
+                "open": still_open,
+                "lapsed": lapsed,
+                "closed": dict(sorted(closed.items())),
+                "as_of": max(at, state.as_of or at),
+                "several_told": state.several_told and len(still_open) >= self.config.several_open,
+            }
+        )
+        return new, [self._lapsed(state.dyad, case, at) for case in ending]
+
     def apply(
         self, state: SummonsState, event: DiplomaticEvent
     ) -> tuple[SummonsState, list[Alert]]:
-        """Expire old cases at the dyad's clock, then open or close cases."""
+        """Open or close cases (the cases due to lapse by the event's time have lapsed)."""
         cfg = self.config
         as_of = max(state.as_of or event.occurred_at, event.occurred_at)
-        expiry = timedelta(days=cfg.expiry_days)
         window = timedelta(days=cfg.reciprocal_window_days)
         closed = dict(state.closed)
-        still_open = []
-        for case in state.open:
-            if case.opened_at + expiry <= as_of:
-                closed["expired"] = closed.get("expired", 0) + 1
-            else:
-                still_open.append(case)
+        still_open = list(state.open)
         recent = [c for c in state.recent if c.opened_at + window >= as_of]
         several_told = state.several_told and len(still_open) >= cfg.several_open
         alerts: list[Alert] = []
@@ -136,6 +162,7 @@ class SummonsFold:
         new = SummonsState(
             dyad=state.dyad,
             open=tuple(sorted(still_open, key=lambda c: (c.opened_at, c.case_id))),
+            lapsed=state.lapsed,
             recent=tuple(sorted(recent, key=lambda c: (c.opened_at, c.case_id))),
             closed=dict(sorted(closed.items())),
             as_of=as_of,
@@ -291,5 +318,20 @@ class SummonsFold:
             detail=event.summary,
             figures={"outcome": outcome, "opened_at": case.opened_at.isoformat()},
             evidence=(case.case_id, event.event_id),
+            key=f"|{case.case_id}",
+        )
+
+    def _lapsed(self, dyad: str, case: SummonsCase, at: datetime) -> Alert:
+        return timer_alert(
+            "summons.lapsed",
+            Severity.INFO,
+            dyad,
+            at,
+            title=f"Summons of {case.envoy_of}'s envoy by {case.summoner} lapsed",
+            detail=f"Opened {case.opened_when}; no outcome reported within "
+            f"{self.config.expiry_days:g} days, so the case is no longer counted as open. "
+            f"{case.over}",
+            figures={"summoner": case.summoner, "envoy_of": case.envoy_of},
+            evidence=case.evidence,
             key=f"|{case.case_id}",
         )

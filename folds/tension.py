@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
-from folds.base import StateModel, event_alert
+from folds.base import StateModel, event_alert, timer_alert
 from folds.decay import EPOCH, UNITS_PER_POINT, decayed_value, term
 from folds.weights import ACTOR_WEIGHTS, FORCE_ROOTS, MODE_WEIGHTS, TRUCE_CODES
 from schemas.alerts import Alert, Severity
@@ -106,6 +106,8 @@ class TensionState(StateModel):
     #: maxima, so as order-free as the sums.
     last_force_at: datetime | None = None
     last_truce_at: datetime | None = None
+    #: The latest conflict act (the evidence of a fall: the last act that held it up).
+    last_conflict: str | None = None
 
 
 class TensionFold:
@@ -143,18 +145,14 @@ class TensionFold:
     def apply(
         self, state: TensionState, event: DiplomaticEvent
     ) -> tuple[TensionState, list[Alert]]:
-        """Add the event's weight; raise level and spike alerts at the dyad's clock.
+        """Add the event's weight; raise a level or spike alert if the event lifts it.
 
-        A fall is decay between events: it is noticed when the dyad's clock next moves
-        and dated when the score crossed the line. A rise is this event's doing.
+        A fall is decay, not an event: :meth:`due` says when the score crosses the line
+        below the band, and :meth:`advance` lowers the band then, in event time.
         """
         cfg = self.config
         clock = max(filter(None, (state.as_of, event.occurred_at)))
         before = self.scores(state, clock)
-        alerts: list[Alert] = []
-        fallen = max(self._fall(state.band, before["conflict"]), self._floor(state, clock))
-        if fallen < state.band:
-            alerts.append(self._fall_alert(state, event, fallen, clock, before))
         w = cfg.weight(event)
         conflict, cooperation, baseline = (
             int(state.conflict_sum),
@@ -178,23 +176,43 @@ class TensionFold:
                 "events": state.events + 1,
                 "first_at": first_at,
                 "as_of": clock,
+                "last_conflict": event.event_id if w < 0 else state.last_conflict,
             }
         )
         now = self.scores(new)
         floor = self._floor(new, clock)
-        band = max(fallen, sum(1 for t in cfg.thresholds if now["conflict"] >= t), floor)
+        band = max(state.band, sum(1 for t in cfg.thresholds if now["conflict"] >= t), floor)
         # In armed conflict, conflict is the norm: a spike against the baseline says nothing.
         spiking = self._spiking(state, new, before, now) and not floor
         spike_starts = spiking and not state.spiking
-        if band > fallen:
+        alerts: list[Alert] = []
+        if band > state.band:
             # One alert per event: a spike that lifts the level is told by the level alert.
             armed = floor == band
             alerts.append(
-                self._rise_alert(new, event, fallen, band, now, before, spike_starts, armed)
+                self._rise_alert(new, event, state.band, band, now, before, spike_starts, armed)
             )
         elif spike_starts:
             alerts.append(self._spike_alert(new, event, before, now))
         return new.model_copy(update={"band": band, "spiking": spiking}), alerts
+
+    def due(self, state: TensionState) -> datetime | None:
+        """When the band falls next: the decayed score crosses the line below the band
+        (``hysteresis`` x its threshold), or the armed-conflict floor lapses, if later."""
+        if state.band == 0 or state.as_of is None:
+            return None
+        line = self.config.thresholds[state.band - 1] * self.config.hysteresis
+        return self._crossed_at(state, line)
+
+    def advance(self, state: TensionState, at: datetime) -> tuple[TensionState, list[Alert]]:
+        """Lower the band by one at ``at``, its due time; raise ``tension.level_down``."""
+        new_band = max(state.band - 1, self._floor(state, at))
+        moved = state.model_copy(update={"as_of": max(at, state.as_of or at)})
+        if new_band >= state.band:
+            return moved, []  # the floor holds: due() now says when it lapses
+        scores = self.scores(state, at)
+        fallen = moved.model_copy(update={"band": new_band, "spiking": False})
+        return fallen, [self._fall_alert(state, new_band, at, scores)]
 
     def _force_and_truce(
         self, state: TensionState, event: DiplomaticEvent
@@ -240,17 +258,20 @@ class TensionFold:
             band -= 1
         return band
 
-    def _crossed_at(self, state: TensionState, line: float, clock: datetime) -> datetime:
-        """Return when the decayed conflict score fell through ``line`` (exact to 1 s)."""
+    def _crossed_at(self, state: TensionState, line: float) -> datetime:
+        """Return when the decayed conflict score falls through ``line`` (exact to 1 s),
+        held up by the armed-conflict floor while it lasts; never before ``as_of``."""
+        assert state.as_of is not None
         total = int(state.conflict_sum)
-        if total <= 0 or state.as_of is None:
-            return clock
-        half_lives = math.log2(total) - math.log2(line * UNITS_PER_POINT)
-        crossed = EPOCH + timedelta(seconds=round(half_lives * self.config.half_life_days * 86400))
+        crossed = state.as_of
+        if total > 0:
+            half_lives = math.log2(total) - math.log2(line * UNITS_PER_POINT)
+            seconds = math.ceil(half_lives * self.config.half_life_days * 86400)
+            crossed = max(crossed, EPOCH + timedelta(seconds=seconds))
         until = self.armed_conflict_until(state)
-        if until is not None and until > state.as_of:
-            crossed = max(crossed, until)  # the floor held the level up until then
-        return min(max(crossed, state.as_of), clock)
+        if until is not None and state.last_force_at is not None and self._floor(state, crossed):
+            crossed = max(crossed, until)  # the floor holds the level up until then
+        return crossed
 
     def _spiking(
         self, old: TensionState, new: TensionState, before: dict[str, float], now: dict[str, float]
@@ -310,35 +331,37 @@ class TensionFold:
         )
 
     def _fall_alert(
-        self,
-        state: TensionState,
-        event: DiplomaticEvent,
-        new: int,
-        clock: datetime,
-        before: dict[str, float],
+        self, state: TensionState, new: int, at: datetime, scores: dict[str, float]
     ) -> Alert:
-        rule = "tension.level_down"
         line = self.config.thresholds[new] * self.config.hysteresis
-        crossed = self._crossed_at(state, line, clock)
-        return event_alert(
-            rule,
+        until = self.armed_conflict_until(state)
+        lapsed = until is not None and until == at and state.last_force_at is not None
+        why = (
+            f"the armed conflict lapsed ({self.config.armed_conflict_lapse_days:g} days after "
+            "the last coded use of force, or at a truce) and the score was below "
+            if lapsed
+            else "with no new conflict, the decayed score fell below "
+        )
+        # A band above calm was reached by conflict acts: the last one is the evidence.
+        evidence = (state.last_conflict,) if state.last_conflict else (state.dyad,)
+        return timer_alert(
+            "tension.level_down",
             Severity.INFO,
             state.dyad,
-            event,
-            at=crossed,
+            at,
             title=f"{state.dyad} tension eased to {LEVELS[new]}",
             detail=(
-                f"With no new conflict the decayed score fell below {line:g} "
-                f"({self.config.hysteresis:.0%} of the {LEVELS[new + 1]} threshold) on "
-                f"{crossed.date().isoformat()}; noticed when the dyad's next event, of "
-                f"{event.when}, arrived: {event.summary}"
+                f"On {at.date().isoformat()}, {why}{line:g} ({self.config.hysteresis:.0%} of "
+                f"the {LEVELS[new + 1]} threshold). Last conflict act before it: "
+                f"{state.last_conflict or 'none'}."
             ),
             figures={
-                **before,
+                **scores,
                 "from_level": LEVELS[state.band],
                 "to_level": LEVELS[new],
                 "crossed_below": line,
             },
+            evidence=evidence,
         )
 
     def _spike_alert(

@@ -6,6 +6,7 @@ One place to give every client the same connection options (and, later, credenti
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -14,8 +15,9 @@ from infra.connection import Connection, as_connection
 from infra.topics import DEAD_LETTER_MAX_BYTES
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
+from schemas.ticks import TICK_KEY, tick_value
 
-__all__ = ["event_producer", "plain_consumer", "refresh_metadata", "send_event"]
+__all__ = ["event_producer", "plain_consumer", "refresh_metadata", "send_event", "send_tick"]
 
 
 def event_producer(target: Connection | str, *, outage_s: float = 30.0) -> AIOKafkaProducer:
@@ -60,6 +62,19 @@ async def send_event(
         timestamp_ms=int(event.occurred_at.timestamp() * 1000),
     )
     return future
+
+
+async def send_tick(producer: AIOKafkaProducer, topic: str, at: datetime) -> None:
+    """Tell every partition of ``topic`` that event time has reached ``at`` (a tick
+    record, schemas/ticks.py): the timers due by then fire in quiet dyads too."""
+    for partition in sorted(await producer.partitions_for(topic)):
+        await producer.send_and_wait(
+            topic,
+            key=TICK_KEY,
+            value=tick_value(at),
+            partition=partition,
+            timestamp_ms=int(at.timestamp() * 1000),
+        )
 
 
 async def refresh_metadata(consumer: AIOKafkaConsumer) -> None:

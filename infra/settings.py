@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from folds.decay import MIN_HALF_LIFE_DAYS
 from folds.guard import DEDUP_HORIZON_DAYS
+from folds.offline import ALLOWED_LATENESS_DAYS
 from folds.summons import SummonsConfig
 from folds.tension import TensionConfig
 
@@ -107,6 +108,11 @@ class Settings(BaseSettings):
     #: Days of event time behind a dyad's latest event within which duplicates are caught;
     #: older events go to the dead-letter topic (bounds the dedup memory per dyad).
     dedup_horizon_days: int = Field(default=DEDUP_HORIZON_DAYS, gt=0, le=36_500)
+    #: Days of event time behind a partition's watermark within which a late event, a
+    #: retraction or a correction is still placed exactly and the alerts it changes are
+    #: withdrawn or raised; older ones go to the dead-letter topic. Each dyad keeps its
+    #: events of this period (memory and changelog writes grow with it).
+    allowed_lateness_days: float = Field(default=ALLOWED_LATENESS_DAYS, gt=0, le=36_500)
     summons_expiry_days: float = Field(default=_SUMMONS.expiry_days, gt=0, le=36_500)
     reciprocal_window_days: float = Field(default=_SUMMONS.reciprocal_window_days, gt=0, le=3650)
     #: Open summons on one dyad at which ``summons.several_open`` is raised.

@@ -25,7 +25,7 @@ from folds.envoys import EnvoysState
 from folds.summons import SummonsFold, SummonsState
 from folds.tension import TensionFold, TensionState
 from infra import metrics
-from infra.clients import send_event
+from infra.clients import send_event, send_tick
 from infra.logs import get_logger
 from infra.progress import Progress
 from infra.settings import Settings
@@ -327,6 +327,8 @@ def build_web_app(
         futures = [await send_event(producer, topic, e) for e in sorted(events, key=_order)]
         for future in futures:
             await future
+        if events:  # event time has reached the latest posted act, in every partition
+            await send_tick(producer, topic, max(e.occurred_at for e in events))
 
     app[_PUBLISH] = publish
     app.add_routes(

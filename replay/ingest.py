@@ -167,7 +167,7 @@ def run_ingest(settings: Settings, options: IngestOptions) -> int:
 
 def _offline(settings: Settings, acts: list[DiplomaticEvent], state_path: Path | None) -> None:
     state, alerts = fold_offline(
-        build_folds(settings), acts, horizon_days=settings.dedup_horizon_days
+        build_folds(settings), acts, lateness_days=settings.allowed_lateness_days
     )
     for alert in alerts:
         sys.stdout.write(encode_alert(alert).decode() + "\n")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from infra.clients import event_producer, send_event
+from infra.clients import event_producer, send_event, send_tick
 from infra.connection import Connection, as_connection
 from infra.logs import get_logger
 from infra.topics import REASON_HEADER
@@ -34,8 +34,11 @@ async def publish_events(
     speed: Speed = None,
     on_progress: Callable[[int], None] | None = None,
     max_outage_s: float = 120.0,
+    tick: bool = True,
 ) -> int:
-    """Publish ``events`` (already sorted); key = dyad, timestamp = occurred_at.
+    """Publish ``events`` (already sorted); key = dyad, timestamp = occurred_at; then,
+    with ``tick``, a tick record at the latest event time to every partition, so every
+    partition's watermark reaches it and the timers due by then fire in quiet dyads too.
 
     A broker that goes away is waited for, up to ``max_outage_s``: before the first
     record, by reconnecting; after it, by the producer, which retries the pending batches
@@ -62,6 +65,8 @@ async def publish_events(
                         on_progress(1)
             except (KafkaError, OSError) as exc:
                 raise _aborted(events, done, exc) from None
+        if tick and events:
+            await send_tick(producer, topic, max(i.event.occurred_at for i in events))
     finally:
         await _close(producer)
     return done

@@ -81,7 +81,7 @@ def _offline(
     state, alerts = fold_offline(
         build_folds(settings),
         chosen_events,
-        horizon_days=settings.dedup_horizon_days,
+        lateness_days=settings.allowed_lateness_days,
         refused=refused,
     )
     for _, reason in refused:

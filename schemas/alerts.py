@@ -1,7 +1,9 @@
-"""Alert: what the monitor raises on the alert topics (schema version 2).
+"""Alert: what the monitor raises on the alert topics (schema version 3).
 
-Version 2 adds ``when`` (the alert's moment as precisely as the sources give it: a day,
+Version 2 added ``when`` (the alert's moment as precisely as the sources give it: a day,
 a month, a year or a window) and ``window``; readers print ``when``, never ``at``'s day.
+Version 3 adds ``withdraws``: an alert of rule ``<aggregate>.withdrawn`` names the alert
+that no longer holds. A v1 or v2 alert is upcast on reading.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ __all__ = [
     "Severity",
     "alert_id",
     "upcast_alert_v1",
+    "withdrawal",
 ]
 
 ALERT_ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://dipwatch.org/alerts")
-ALERT_SCHEMA_VERSION: Final = 2
+ALERT_SCHEMA_VERSION: Final = 3
 
 
 class Severity(StrEnum):
@@ -47,7 +50,7 @@ class Alert(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     alert_id: str
-    schema_version: Literal[2] = ALERT_SCHEMA_VERSION
+    schema_version: Literal[3] = ALERT_SCHEMA_VERSION
     rule: str = Field(pattern=r"^[a-z][a-z0-9_.]*$")
     severity: Severity
     dyad: str = Field(pattern=r"^[A-Z]{3}:[A-Z]{3}$")
@@ -63,6 +66,9 @@ class Alert(BaseModel):
     detail: str
     figures: dict[str, float | int | str] = Field(default_factory=dict)
     evidence: tuple[str, ...] = Field(min_length=1)
+    #: Set on a withdrawal (rule ``<aggregate>.withdrawn``): the id of the alert that no
+    #: longer holds — a late event, a retraction or a correction changed its truth.
+    withdraws: str | None = None
 
     @property
     def aggregate(self) -> str:
@@ -71,7 +77,33 @@ class Alert(BaseModel):
 
 
 def upcast_alert_v1(data: dict[str, Any]) -> dict[str, Any]:
-    """Version 1 -> 2: a v1 alert was dated to the day of ``at``."""
-    at = data.get("at")
-    when = at[:10] if isinstance(at, str) else None
-    return {**data, "schema_version": 2, **({"when": when} if when else {})}
+    """Version 1 or 2 -> 3: a v1 alert was dated to the day of ``at``; a v2 alert
+    withdraws nothing."""
+    if data.get("schema_version") == 1:
+        at = data.get("at")
+        when = at[:10] if isinstance(at, str) else None
+        data = {**data, **({"when": when} if when else {})}
+    return {**data, "schema_version": 3}
+
+
+def withdrawal(alert: Alert) -> Alert:
+    """Return the alert that withdraws ``alert``: same topic, dyad and moment, naming it."""
+    aggregate = alert.aggregate
+    return Alert(
+        alert_id=alert_id(f"{aggregate}.withdrawn", alert.dyad, alert.alert_id),
+        rule=f"{aggregate}.withdrawn",
+        severity=Severity.INFO,
+        dyad=alert.dyad,
+        at=alert.at,
+        when=alert.when,
+        window=alert.window,
+        raised_at=alert.raised_at,
+        title=f"Withdrawn: {alert.title}",
+        detail=(
+            f"The alert {alert.alert_id} ({alert.rule}, {alert.when}) no longer holds: an "
+            "event that arrived late, a retraction or a correction changed what the log says."
+        ),
+        figures={"withdrawn_rule": alert.rule},
+        evidence=alert.evidence,
+        withdraws=alert.alert_id,
+    )

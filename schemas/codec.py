@@ -106,10 +106,10 @@ def _brief(exc: BaseException) -> str:
 
 
 def decode_alert(raw: bytes | str) -> Alert:
-    """Decode one alert from JSON (a version-1 alert is upcast)."""
+    """Decode one alert from JSON (a version-1 or -2 alert is upcast)."""
     try:
         data = json.loads(raw)
-        if isinstance(data, dict) and data.get("schema_version") == 1:
+        if isinstance(data, dict) and data.get("schema_version") in (1, 2):
             data = upcast_alert_v1(data)
         return Alert.model_validate(data)
     except ValidationError as exc:

@@ -8,6 +8,8 @@ from typing import Any
 import faust
 
 from folds.base import Fold
+from folds.dyadlog import DyadLog
+from folds.engine import Engine
 from infra import metrics
 from infra.logs import get_logger
 from infra.progress import Progress
@@ -16,6 +18,7 @@ from infra.topics import REASON_HEADER, SOURCE_HEADER, Topics
 from schemas.codec import encode_alert
 from streams.compat import on_behalf_of, tolerant_table
 from streams.processing import Batch, Outcome, Verdict
+from streams.restore import TIMELINE, restore_engine
 
 __all__ = ["register_agents"]
 
@@ -35,9 +38,16 @@ class Outlets:
         }
 
     async def carry_out(self, outcome: Outcome, message: Any) -> None:
-        """Send what ``outcome`` asks for: a dead letter, a re-keyed record or alerts."""
+        """Send what ``outcome`` asks for: a dead letter, a re-keyed record, alerts."""
         where = f"{message.topic}:{message.partition}:{message.offset}"
         bound = log.bind(topic=message.topic, partition=message.partition, offset=message.offset)
+        # Timers the record let fire come first, even if the record itself is refused.
+        for alert in outcome.alerts:
+            metrics.ALERTS.labels(alert.rule).inc()
+            await self.alerts[alert.aggregate].send(
+                key=alert.dyad.encode(), value=encode_alert(alert), timestamp=alert.at.timestamp()
+            )
+            bound.info("alert_raised", alert_id=alert.alert_id, rule=alert.rule)
         if outcome.verdict is Verdict.DEAD_LETTER:
             metrics.DEAD_LETTERS.labels(outcome.kind).inc()
             await self.dead_letter.send(
@@ -56,21 +66,13 @@ class Outlets:
                 headers=[(SOURCE_HEADER, where.encode())],
             )
             bound.warning("record_rekeyed", event_id=outcome.event.event_id, key=message.key)
-        elif outcome.folded is not None and outcome.event is not None:
-            if outcome.folded.updated:
-                metrics.FOLDED.inc()
-            else:
-                metrics.DUPLICATES.inc()
-            for name in outcome.folded.duplicate_in:
-                bound.info("event_duplicate_skipped", event_id=outcome.event.event_id, fold=name)
-            for alert in outcome.folded.alerts:
-                metrics.ALERTS.labels(alert.rule).inc()
-                await self.alerts[alert.aggregate].send(
-                    key=outcome.dyad.encode(),
-                    value=encode_alert(alert),
-                    timestamp=alert.at.timestamp(),
-                )
-                bound.info("alert_raised", alert_id=alert.alert_id, rule=alert.rule)
+        elif outcome.event is not None and outcome.duplicate:
+            metrics.DUPLICATES.inc()
+            bound.info(
+                "event_duplicate_skipped", event_id=outcome.event.event_id, why=outcome.duplicate
+            )
+        elif outcome.event is not None:
+            metrics.FOLDED.inc()
 
 
 def register_agents(
@@ -84,36 +86,55 @@ def register_agents(
     return the tables by aggregate name. The agent reports to ``progress``."""
     outlets = Outlets(app, topics, settings.partitions)
     tables = {
-        fold.name: tolerant_table(
+        name: tolerant_table(
             app.Table(
-                topics.table(fold.name),
+                topics.table(name),
                 default=None,
                 partitions=settings.partitions,
-                help=f"{fold.name} state and dedup set per dyad",
+                help=f"{name} state per dyad" if name != TIMELINE else "dyad logs, watermarks",
             )
         )
-        for fold in folds
+        for name in (TIMELINE, *(fold.name for fold in folds))
     }
+    timeline = tables[TIMELINE]
+    engines: dict[int, Engine] = {}
 
-    def read(name: str, dyad: str) -> Any:
-        return tables[name].get(dyad)
+    def engine(partition: int) -> Engine:
+        if partition not in engines:
+            engines[partition] = restore_engine(
+                folds, settings.allowed_lateness_days, partition, timeline.items()
+            )
+        return engines[partition]
+
+    @app.on_rebalance_complete.connect  # type: ignore[arg-type]
+    async def forget_engines(sender: Any, **_: Any) -> None:
+        # Another worker may have folded the partitions meanwhile: re-read the tables.
+        engines.clear()
 
     async def fold_batch(records: list[Any]) -> None:
-        batch: Batch[Any] = Batch(folds, read, settings.dedup_horizon_days)
+        batch: Batch[Any] = Batch(engine)
         offsets: dict[tuple[str, int], int] = {}
         with metrics.FOLD_SECONDS.time():
             for record in records:
                 message = record.message
-                outcome = batch.process(message.key, message.value, message.timestamp, record)
+                outcome = batch.process(
+                    message.key,
+                    message.value,
+                    message.timestamp,
+                    record,
+                    message.partition,
+                    message.offset,
+                )
                 await outlets.carry_out(outcome, message)
                 offsets[(message.topic, message.partition)] = message.offset + 1
-            for name, dyad, reason in batch.discarded:
-                metrics.TABLE_VALUES_DISCARDED.inc()
-                log.error("table_value_discarded", aggregate=name, dyad=dyad, reason=reason)
-            for name, dyad, value, record in batch.writes():
+            for _, key, value, record in batch.writes():
                 # The changelog partition is the record's (see streams/compat.py).
                 with on_behalf_of(record):
-                    tables[name][dyad] = value
+                    timeline[key] = value
+                    if isinstance(value, DyadLog):
+                        for fold in folds:
+                            state = value.state(fold.name).model_dump(mode="json")
+                            tables[fold.name][key] = {"state": state}
         progress.batch_done(offsets)
 
     @app.agent(outlets.events, name="dipwatch.fold", concurrency=1)

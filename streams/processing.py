@@ -3,37 +3,42 @@
 The Faust agent (streams/agents.py) only moves bytes: it hands each record of a batch to
 :class:`Batch`, carries out the :class:`Outcome` (dead-letter, re-key, send alerts) and
 writes the touched table values at the batch end. Everything in between — decode, the
-log-time check, the dyad key, dedup, the horizon and the folds — is here and in
-:func:`~folds.pipeline.apply_all`, and is unit-tested without a broker.
+log-time check, the dyad key, ticks, timers, dedup, lateness and the folds — is here and
+in :class:`~folds.engine.Engine`, and is unit-tested without a broker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
-from pydantic import ValidationError
-
-from folds.base import Fold
-from folds.guard import Guarded, TooLate
-from folds.pipeline import Folded, FoldFailed, TableValue, apply_all
+from folds.dyadlog import DyadLog, FoldFailed, TooLate
+from folds.engine import Engine
+from schemas.alerts import Alert
 from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent, check_log_time
+from schemas.ticks import TICK_KEY, parse_tick
 
-__all__ = ["Batch", "Outcome", "Verdict"]
+__all__ = ["Batch", "Outcome", "Verdict", "watermark_key"]
 
 #: Whatever the agent needs to write a value back (Faust's event of the record).
 R = TypeVar("R")
 
 
+def watermark_key(partition: int) -> str:
+    """The timeline table's key holding a partition's watermark."""
+    return f"~watermark/{partition}"
+
+
 class Verdict(Enum):
     """What happens to a record."""
 
-    FOLDED = "folded"  #: applied (or a duplicate every fold had seen)
-    DEAD_LETTER = "dead_letter"  #: invalid, or behind the dedup horizon
+    FOLDED = "folded"  #: applied, a tick, or a duplicate
+    DEAD_LETTER = "dead_letter"  #: invalid, or dated before its dyad's settled base
     REKEY = "rekey"  #: keyed by something other than its dyad: resend under the dyad
 
 
@@ -43,7 +48,11 @@ class Outcome:
 
     verdict: Verdict
     event: DiplomaticEvent | None = None
-    folded: Folded | None = None
+    #: Every alert the record caused, in order: timers it let fire (in any dyad of its
+    #: partition), withdrawals, then the alerts of the event itself.
+    alerts: list[Alert] = field(default_factory=list)
+    #: Why a folded record changed nothing ("" if it did).
+    duplicate: str = ""
     reason: str = ""
     #: For a dead letter, the kind of fault (a metrics label): ``invalid``, ``log_time``,
     #: ``too_late``, ``fold_failed`` or ``unreadable``.
@@ -56,31 +65,36 @@ class Outcome:
 
 
 class Batch(Generic[R]):
-    """One batch of records: each record's outcome, and the table values it touched.
+    """One batch of records: each record's outcome, and the values it touched.
 
-    ``read(aggregate, dyad)`` returns the stored table value; values touched earlier in
-    the batch are read from the batch itself, so a dyad costs one write per batch.
+    ``engine(partition)`` returns the partition's engine (kept by the agent across
+    batches, restored from the tables after a rebalance); :meth:`writes` lists each
+    touched dyad once, with the last record of its partition, for the write-back.
     """
 
-    def __init__(
-        self,
-        folds: Sequence[Fold[Any]],
-        read: Callable[[str, str], TableValue],
-        horizon_days: int,
-    ) -> None:
-        self.folds = folds
-        self.read = read
-        self.horizon_days = horizon_days
-        self._pending: dict[tuple[str, str], tuple[Guarded[Any], R]] = {}
-        #: Stored values that could not be read back, as (aggregate, dyad, reason): the
-        #: dyad starts afresh in that aggregate rather than stop the worker.
-        self.discarded: list[tuple[str, str, str]] = []
-        self._folds = {f.name: f for f in folds}
+    def __init__(self, engine: Callable[[int], Engine]) -> None:
+        self.engine = engine
+        self._records: dict[int, R] = {}
+        self._engines: dict[int, Engine] = {}
+        self._watermarks: dict[int, datetime | None] = {}
 
     def process(
-        self, key: bytes | None, value: bytes | None, timestamp_s: float | None, record: R
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        timestamp_s: float | None,
+        record: R,
+        partition: int = 0,
+        offset: int | None = None,
     ) -> Outcome:
         """Decide what to do with one record (``record`` is kept for the write-back)."""
+        engine = self._engine(partition, record)
+        if key == TICK_KEY:
+            try:
+                at = parse_tick(value)
+            except InvalidRecord as exc:
+                return Outcome(Verdict.DEAD_LETTER, reason=exc.reason, kind="invalid")
+            return Outcome(Verdict.FOLDED, alerts=engine.settle_all(at))
         try:
             event = decode_event(value)
         except InvalidRecord as exc:
@@ -92,34 +106,38 @@ class Batch(Generic[R]):
             check_log_time(event, timestamp_s)
         except InvalidRecord as exc:
             return Outcome(Verdict.DEAD_LETTER, event, reason=exc.reason, kind="log_time")
-        dyad = event.dyad
-        if key != dyad.encode():
+        if key != event.dyad.encode():
             return Outcome(Verdict.REKEY, event)
-        values = {f.name: self._value(f.name, dyad) for f in self.folds}
+        alerts = engine.tick(event.occurred_at)
         try:
-            folded = apply_all(self.folds, values, event, self.horizon_days)
+            change = engine.add(event, offset)
         except TooLate as exc:
-            return Outcome(Verdict.DEAD_LETTER, event, reason=exc.reason, kind="too_late")
+            return Outcome(Verdict.DEAD_LETTER, event, alerts, reason=exc.reason, kind="too_late")
         except FoldFailed as exc:  # the record's fault as far as the worker can tell
-            return Outcome(Verdict.DEAD_LETTER, event, reason=exc.reason, kind="fold_failed")
-        for name, guard in folded.updated.items():
-            self._pending[(name, dyad)] = (guard, record)
-        return Outcome(Verdict.FOLDED, event, folded)
+            kind = "fold_failed"
+            return Outcome(Verdict.DEAD_LETTER, event, alerts, reason=exc.reason, kind=kind)
+        return Outcome(Verdict.FOLDED, event, [*alerts, *change.alerts], change.duplicate)
 
-    def _value(self, name: str, dyad: str) -> TableValue:
-        pending = self._pending.get((name, dyad))
-        if pending is not None:
-            return pending[0]
-        value = self.read(name, dyad)
-        if value is None or isinstance(value, Guarded):
-            return value
-        try:
-            return Guarded.of(self._folds[name], dyad, value, self.horizon_days)
-        except (ValidationError, KeyError, TypeError, ValueError) as exc:
-            self.discarded.append((name, dyad, f"{type(exc).__name__}: {exc!s:.200}"))
-            return None
+    def _engine(self, partition: int, record: R) -> Engine:
+        self._records[partition] = record
+        if partition not in self._engines:
+            engine = self._engines[partition] = self.engine(partition)
+            self._watermarks[partition] = engine.timers.watermark
+        return self._engines[partition]
 
-    def writes(self) -> Iterator[tuple[str, str, Guarded[Any], R]]:
-        """Each touched (aggregate, dyad) once: its value and the last record touching it."""
-        for (name, dyad), (guard, record) in self._pending.items():
-            yield name, dyad, guard, record
+    def writes(self) -> Iterator[tuple[int, str, DyadLog | dict[str, Any], R]]:
+        """Each touched dyad once, as (partition, key, value, record): its log (the
+        aggregate tables' values derive from it), then each partition's watermark if
+        it moved; ``record`` is the partition's last record (see streams/compat.py)."""
+        for partition, engine in self._engines.items():
+            record = self._records[partition]
+            for dyad in engine.written():
+                yield partition, dyad, engine.logs[dyad], record
+            watermark = engine.timers.watermark
+            if watermark is not None and watermark != self._watermarks[partition]:
+                yield (
+                    partition,
+                    watermark_key(partition),
+                    {"watermark": watermark.isoformat()},
+                    record,
+                )

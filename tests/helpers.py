@@ -5,16 +5,29 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from schemas.alerts import Alert
 from schemas.codec import parse_event
 from schemas.events import DiplomaticEvent
 
 SOURCE = {"publisher": "Test Wire", "title": "A test report", "language": "en"}
+
+
+def standing(alerts: Iterable[Alert]) -> dict[str, Alert]:
+    """The alerts in force after a stream of alerts: each by id (the latest raised), less
+    those a withdrawal names — what a subscriber that honours withdrawals holds."""
+    held: dict[str, Alert] = {}
+    for alert in alerts:
+        if alert.withdraws is not None:
+            held.pop(alert.withdraws, None)
+        else:
+            held[alert.alert_id] = alert
+    return held
 
 
 def event_dict(**overrides: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from alerts.follow import follow_alerts
 from schemas.alerts import Alert
+from schemas.ticks import TICK_KEY
 
 
 async def produce(
@@ -38,9 +39,16 @@ async def produce(
 
 
 async def consume(
-    bootstrap: str, topic: str, *, idle_s: float = 3.0, timeout_s: float = 60.0, min_count: int = 0
+    bootstrap: str,
+    topic: str,
+    *,
+    idle_s: float = 3.0,
+    timeout_s: float = 60.0,
+    min_count: int = 0,
+    ticks: bool = False,
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Read a topic from the beginning until idle (and at least ``min_count`` records)."""
+    """Read a topic from the beginning until idle (and at least ``min_count`` records);
+    tick records (schemas/ticks.py) only with ``ticks``."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -58,7 +66,7 @@ async def consume(
         while time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=300)
             for part in batch.values():
-                records.extend(part)
+                records.extend(r for r in part if ticks or r.key != TICK_KEY)
             if batch:
                 last = time.monotonic()
             elif len(records) >= min_count and time.monotonic() - last > idle_s:

@@ -51,7 +51,7 @@ def test_filters_and_starting_points(
     )
     lines = _alerts_cli(isolated, "--from-beginning", "--dyad", "KAZ:RUS", "--rule", "summons")
     want = [a for a in expected if a.dyad == "KAZ:RUS" and a.aggregate == "summons"]
-    assert len(lines) == len(want) == 2
+    assert len(lines) == len(want) == 3  # opened, reciprocal_announced, lapsed
     assert all("KAZ:RUS" in x and "summons." in x for x in lines)
     severe = [
         json.loads(x)

@@ -18,6 +18,7 @@ from infra.settings import Settings
 from infra.topics import REASON_HEADER, SOURCE_HEADER, Topics
 from replay.loader import bundled_corpus, load_paths
 from schemas.codec import encode_event
+from schemas.ticks import TICK_KEY, parse_tick
 from tests.helpers import make_event, threat, worker_process
 from tests.integration.kafka_io import collect_alerts, consume, produce, table_state
 
@@ -73,8 +74,18 @@ def test_replay_then_consume_gives_the_same_events_in_event_time_order(
     assert "48 published" in result.stdout or "published" in result.stdout
     corpus = [item.event for item in load_paths([bundled_corpus()]).events]
     records = asyncio.run(
-        consume(isolated["DIPWATCH_BOOTSTRAP_SERVERS"], topics.events, min_count=len(corpus))
+        consume(
+            isolated["DIPWATCH_BOOTSTRAP_SERVERS"],
+            topics.events,
+            min_count=len(corpus) + topics.partitions,
+            ticks=True,
+        )
     )
+    ticks = [r for r in records if r.key == TICK_KEY]
+    # The replay ends with one tick per partition, at the corpus's latest event time.
+    assert sorted(r.partition for r in ticks) == list(range(topics.partitions))
+    assert {parse_tick(r.value) for r in ticks} == {corpus[-1].occurred_at}
+    records = [r for r in records if r.key != TICK_KEY]
     assert len(records) == len(corpus)
     for record in records:
         value = json.loads(record.value)

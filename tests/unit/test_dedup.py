@@ -1,4 +1,5 @@
-"""Dedup by event id, bounded by a horizon of event time behind each dyad's clock."""
+"""Dedup: redeliveries by source offset, re-published copies by the ids a dyad retains
+within the allowed lateness; an event dated before the settled base is refused."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from folds import TensionFold, fold_all, guarded_apply
-from folds.guard import TooLate
+from folds import DyadLog, TensionFold, TooLate, fold_all
 from folds.offline import fold_offline
 from folds.registry import build_folds
 from infra.settings import Settings
@@ -28,28 +28,42 @@ def _event(i: int, day: float):
     )
 
 
-def test_the_dedup_set_forgets_what_falls_behind_the_horizon() -> None:
-    events = [_event(i, i * 10) for i in range(100)]  # 990 days of history
-    value, _ = fold_all(TensionFold(), "KAZ:RUS", events, horizon_days=100)
-    assert value is not None
-    assert len(value["seen"]) == 11  # days 890..990: the size follows the rate, not history
-    assert value["state"]["events"] == 100
+def test_a_dyad_retains_the_events_of_the_lateness_not_its_history() -> None:
+    log = DyadLog([TensionFold()], "KAZ:RUS", timedelta(days=100))
+    for i in range(100):  # 990 days of history
+        log.add(_event(i, i * 10))
+    log.advance(T0 + timedelta(days=990))
+    dumped = log.dump()
+    assert [e["event_id"] for e in dumped["events"]] == [f"d{i}" for i in range(89, 100)]
+    assert dumped["base_at"] == (T0 + timedelta(days=890)).isoformat()
+    assert log.state("tension").events == 100
 
 
-def test_redelivery_within_the_horizon_counts_once_in_any_order() -> None:
+def test_a_redelivered_offset_changes_nothing() -> None:
+    log = DyadLog([TensionFold()], "KAZ:RUS", timedelta(days=30))
+    assert log.add(_event(1, 0), offset=7).moved
+    again = log.add(_event(1, 0), offset=7)
+    assert not again.moved and "offset 7 already folded" in again.duplicate
+    copy = log.add(_event(1, 0), offset=9)  # the same event published again
+    assert "already folded" in copy.duplicate and log.state("tension").events == 1
+
+
+def test_copies_within_the_lateness_count_once_in_any_order() -> None:
     events = [_event(i, i) for i in range(30)]
-    a, _ = fold_all(TensionFold(), "KAZ:RUS", events, horizon_days=60)
-    b, _ = fold_all(TensionFold(), "KAZ:RUS", events[::-1] + events[5:20], horizon_days=60)
-    assert a == b
+    a, _ = fold_all(TensionFold(), "KAZ:RUS", events, lateness_days=60)
+    b, _ = fold_all(TensionFold(), "KAZ:RUS", events[::-1] + events[5:20], lateness_days=60)
+    assert a == b and a is not None and a["state"]["events"] == 30
 
 
-def test_an_event_behind_the_horizon_is_refused_with_its_reason() -> None:
-    value, _ = fold_all(TensionFold(), "KAZ:RUS", [_event(1, 1000)], horizon_days=730)
-    with pytest.raises(TooLate, match=r"'d2' of 2020-01-01 is more than 730 days behind"):
-        guarded_apply(TensionFold(), "KAZ:RUS", value, _event(2, 0), 730)
+def test_an_event_before_the_settled_base_is_refused_with_its_reason() -> None:
+    log = DyadLog([TensionFold()], "KAZ:RUS", timedelta(days=730))
+    log.add(_event(1, 1000))
+    log.advance(T0 + timedelta(days=1000))
+    with pytest.raises(TooLate, match=r"'d2' of 2020-01-01 is dated before KAZ:RUS's settled"):
+        log.add(_event(2, 0))
     refused: list = []  # type: ignore[type-arg]
-    state, _ = fold_offline(
-        build_folds(Settings()), [_event(1, 1000), _event(2, 0)], horizon_days=730, refused=refused
-    )
+    events = [_event(1, 1000), _event(3, 1001), _event(2, 0)]
+    state, _ = fold_offline(build_folds(Settings()), events, lateness_days=730, refused=refused)
+    # The base settles only when the watermark moves past a day: d3 moved it.
     assert [e.event_id for e, _ in refused] == ["d2"]
-    assert state["tension"]["KAZ:RUS"]["state"]["events"] == 1
+    assert state["tension"]["KAZ:RUS"]["state"]["events"] == 2

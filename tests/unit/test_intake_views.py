@@ -111,7 +111,8 @@ def test_the_chart_of_kazakhstan_russia_peaks_in_october_2022() -> None:
     assert view["history"][-1]["conflict"] == pytest.approx(
         fold.scores(state, datetime.fromisoformat(view["history"][-1]["at"]))["conflict"], rel=1e-3
     )
-    assert view["level"] == "high" and view["projected"]["level"] == "calm"
+    # The level fell through its bands in event time (timers), not at a next event.
+    assert view["level"] == "calm" and view["projected"]["level"] == "calm"
 
 
 def test_the_documented_example_file_is_valid() -> None:

@@ -2,42 +2,67 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from folds.base import NoTimers
+from folds.dyadlog import DyadLog
+from folds.engine import Engine
 from folds.offline import fold_offline
 from folds.registry import build_folds
 from infra.settings import Settings
 from replay.loader import bundled_corpus, load_paths
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
+from schemas.ticks import TICK_KEY, tick_value
 from streams.processing import Batch, Verdict
-from tests.helpers import make_event, threat
+from streams.restore import restore_engine
+from tests.helpers import make_event, standing, threat
 
 CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]
 FOLDS = build_folds(Settings())
+LATENESS = 30.0
 
 
 class Tables:
-    """Dict-backed tables, written at batch ends as the agent writes Faust's."""
+    """Dict-backed tables, written at batch ends as the agent writes Faust's; with
+    ``restart``, every batch starts from engines restored from the stored JSON."""
 
-    def __init__(self) -> None:
-        self.values: dict[str, dict[str, Any]] = {f.name: {} for f in FOLDS}
+    def __init__(self, folds: Any = FOLDS, *, restart: bool = False) -> None:
+        self.folds = folds
+        self.timeline: dict[str, Any] = {}
+        self.values: dict[str, dict[str, Any]] = {f.name: {} for f in folds}
+        self.engines: dict[int, Engine] = {}
+        self.restart = restart
         self.writes = 0
 
-    def read(self, name: str, dyad: str) -> Any:
-        return self.values[name].get(dyad)
+    def engine(self, partition: int) -> Engine:
+        if partition not in self.engines:
+            items = self.timeline.items()
+            self.engines[partition] = restore_engine(self.folds, LATENESS, partition, items)
+        return self.engines[partition]
 
     def batch(self) -> Batch[int]:
-        return Batch(FOLDS, self.read, 730)
+        if self.restart:
+            self.engines.clear()
+        return Batch(self.engine)
 
-    def commit(self, batch: Batch[int]) -> list[tuple[str, str, int]]:
+    def commit(self, batch: Batch[int]) -> list[tuple[str, int]]:
         done = []
-        for name, dyad, value, record in batch.writes():
+        for _, key, value, record in batch.writes():
             # The stored form is the JSON a changelog carries, as after a recovery.
-            self.values[name][dyad] = value.dump()
-            done.append((name, dyad, record))
+            if isinstance(value, DyadLog):
+                self.timeline[key] = json.loads(json.dumps(value.dump()))
+                for fold in self.folds:
+                    self.values[fold.name][key] = {
+                        "state": value.state(fold.name).model_dump(mode="json")
+                    }
+            else:
+                self.timeline[key] = value
+            done.append((key, record))
         self.writes += len(done)
         return done
 
@@ -46,19 +71,27 @@ def _record(event: DiplomaticEvent) -> tuple[bytes, bytes, float]:
     return event.dyad.encode(), encode_event(event), event.occurred_at.timestamp()
 
 
-@pytest.mark.parametrize("batch_size", [1, 7, 500])
-def test_batches_of_any_size_fold_the_corpus_as_the_offline_pipeline(batch_size: int) -> None:
-    tables, raised = Tables(), []
-    for start in range(0, len(CORPUS), batch_size):
+def _tick(at: datetime) -> tuple[bytes, bytes, float]:
+    return TICK_KEY, tick_value(at), at.timestamp()
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "restart"), [(1, True), (7, False), (7, True), (500, False)]
+)
+def test_batches_of_any_size_fold_the_corpus_as_the_offline_pipeline(
+    batch_size: int, restart: bool
+) -> None:
+    tables, raised = Tables(restart=restart), []
+    records = [_record(e) for e in CORPUS] + [_tick(CORPUS[-1].occurred_at)]
+    for start in range(0, len(records), batch_size):
         batch = tables.batch()
-        for i, event in enumerate(CORPUS[start : start + batch_size]):
-            outcome = batch.process(*_record(event), start + i)
+        for i, record in enumerate(records[start : start + batch_size]):
+            outcome = batch.process(*record, start + i, 0, start + i)
             assert outcome.verdict is Verdict.FOLDED
-            assert outcome.folded is not None
-            raised.extend(outcome.folded.alerts)
+            raised.extend(outcome.alerts)
         tables.commit(batch)
     state, expected = fold_offline(FOLDS, CORPUS)
-    assert raised == expected
+    assert raised == expected  # one partition: the same alerts in the same order
     assert tables.values == state
 
 
@@ -67,20 +100,22 @@ def test_a_dyad_touched_many_times_in_a_batch_is_written_once_with_its_last_reco
     batch = tables.batch()
     events = [threat(f"t{i}", f"2022-10-0{i + 1}T00:00:00Z") for i in range(3)]
     for i, event in enumerate(events):
-        batch.process(*_record(event), i)
-    assert tables.commit(batch) == [(f.name, "KAZ:RUS", 2) for f in FOLDS]
+        batch.process(*_record(event), i, 0, i)
+    assert tables.commit(batch) == [("KAZ:RUS", 2), ("~watermark/0", 2)]
 
 
-def test_a_redelivered_record_is_a_duplicate_for_every_fold_and_writes_nothing() -> None:
-    tables = Tables()
+def test_a_redelivered_record_is_a_duplicate_and_writes_nothing() -> None:
+    tables = Tables(restart=True)
     first = tables.batch()
-    first.process(*_record(threat("t1")), 0)
+    first.process(*_record(threat("t1")), 0, 0, 0)
     tables.commit(first)
     again = tables.batch()
-    outcome = again.process(*_record(threat("t1")), 1)
-    assert outcome.verdict is Verdict.FOLDED and outcome.folded is not None
-    assert outcome.folded.duplicate_in == [f.name for f in FOLDS]
-    assert outcome.folded.alerts == [] and tables.commit(again) == []
+    outcome = again.process(*_record(threat("t1")), 1, 0, 0)  # the same offset
+    assert outcome.verdict is Verdict.FOLDED and "offset 0 already folded" in outcome.duplicate
+    assert outcome.alerts == [] and tables.commit(again) == []
+    copy = tables.batch()  # the same event published again: a new offset, a known id
+    outcome = copy.process(*_record(threat("t1")), 2, 0, 5)
+    assert "already folded" in outcome.duplicate and outcome.alerts == []
 
 
 def test_a_record_keyed_by_something_else_is_rekeyed_not_folded() -> None:
@@ -93,18 +128,20 @@ def test_a_record_keyed_by_something_else_is_rekeyed_not_folded() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "reason"),
+    ("key", "value", "reason"),
     [
-        (b"{not json", "not JSON"),
-        (None, "tombstone"),
-        (b'{"event_id": "x"}', "occurred_at"),
-        (b"[1, 2]", "expected a JSON object"),
+        (b"KAZ:RUS", b"{not json", "not JSON"),
+        (b"KAZ:RUS", None, "tombstone"),
+        (b"KAZ:RUS", b'{"event_id": "x"}', "occurred_at"),
+        (b"KAZ:RUS", b"[1, 2]", "expected a JSON object"),
+        (TICK_KEY, b'{"tick": "yesterday"}', "tick: expected"),
+        (TICK_KEY, b'{"tick": "2022-10-04T00:00:00"}', "needs a UTC offset"),
     ],
 )
 def test_an_unreadable_record_is_dead_lettered_with_its_reason(
-    value: bytes | None, reason: str
+    key: bytes, value: bytes | None, reason: str
 ) -> None:
-    outcome = Tables().batch().process(b"KAZ:RUS", value, None, 0)
+    outcome = Tables().batch().process(key, value, None, 0)
     assert outcome.verdict is Verdict.DEAD_LETTER
     assert reason in outcome.reason
 
@@ -117,15 +154,39 @@ def test_an_event_dated_after_its_record_is_dead_lettered() -> None:
     assert "in the future of its record" in outcome.reason
 
 
-def test_an_event_behind_the_horizon_is_dead_lettered_before_any_fold_moves() -> None:
+def test_an_event_before_the_settled_base_is_dead_lettered_before_any_fold_moves() -> None:
     tables = Tables()
     batch = tables.batch()
     batch.process(*_record(threat("new", "2025-01-01T00:00:00Z")), 0)
     outcome = batch.process(*_record(threat("old", "2022-01-01T00:00:00Z")), 1)
-    assert outcome.verdict is Verdict.DEAD_LETTER
-    assert "dedup horizon" in outcome.reason
+    assert outcome.verdict is Verdict.DEAD_LETTER and outcome.kind == "too_late"
+    assert "dated before KAZ:RUS's settled base" in outcome.reason
     tables.commit(batch)
     assert tables.values["tension"]["KAZ:RUS"]["state"]["events"] == 1
+
+
+def test_a_late_event_within_the_lateness_corrects_the_alerts() -> None:
+    """Two threats raise the level; a third, earlier one arrives last: the alerts whose
+    figures it changes are withdrawn and raised again, and what stands is the sorted log's."""
+    events = [threat(f"t{i}", f"2022-10-{i + 10}T00:00:00Z") for i in range(3)]
+    tables, raised = Tables(), []
+    batch = tables.batch()
+    for offset, event in enumerate([events[1], events[2], events[0]]):
+        raised.extend(batch.process(*_record(event), offset, 0, offset).alerts)
+    assert any(a.withdraws for a in raised)
+    _, expected = fold_offline(FOLDS, events)
+    assert standing(raised) == standing(expected)
+
+
+def test_a_tick_fires_the_timers_of_a_quiet_dyad() -> None:
+    tables = Tables()
+    batch = tables.batch()
+    batch.process(*_record(threat("t1", "2022-10-04T00:00:00Z")), 0)
+    tables.commit(batch)
+    quiet = tables.batch()
+    outcome = quiet.process(*_tick(datetime(2023, 10, 4, tzinfo=UTC)), 1)
+    assert [a.rule for a in outcome.alerts] == ["tension.level_down"]
+    assert outcome.alerts[0].at < datetime(2022, 12, 1, tzinfo=UTC)  # dated when it crossed
 
 
 @pytest.mark.parametrize(
@@ -143,11 +204,10 @@ def test_a_poison_record_is_dead_lettered_and_the_next_event_still_folds(
     outcome = batch.process(b"KAZ:RUS", value, None, 0)
     assert outcome.verdict is Verdict.DEAD_LETTER and reason in outcome.reason
     after = batch.process(*_record(threat("t1")), 1)
-    assert after.verdict is Verdict.FOLDED
-    assert after.folded is not None and after.folded.alerts
+    assert after.verdict is Verdict.FOLDED and after.alerts
 
 
-class _Failing:
+class _Failing(NoTimers):
     """A fold that fails on every event: stands in for a fold that is not total."""
 
     name = "envoys"
@@ -161,26 +221,22 @@ class _Failing:
 
 
 def test_a_fold_that_fails_dead_letters_the_record_and_moves_no_state() -> None:
-    tables = Tables()
-    batch = Batch((FOLDS[0], FOLDS[1], _Failing()), tables.read, 730)
+    tables = Tables((FOLDS[0], FOLDS[1], _Failing()))
+    batch = tables.batch()
     outcome = batch.process(*_record(threat("t1")), 0)
     assert outcome.verdict is Verdict.DEAD_LETTER
     assert (
         "fold 'envoys' failed on event 't1'" in outcome.reason and "OverflowError" in outcome.reason
     )
-    assert list(batch.writes()) == []  # tension and summons did not move either
+    assert [k for _, k, _, _ in batch.writes()] == ["~watermark/0"]  # no dyad moved
 
 
 def test_a_stored_value_that_cannot_be_read_back_is_discarded_not_fatal() -> None:
-    tables = Tables()
-    tables.values["tension"]["KAZ:RUS"] = {"seen": {}, "clock": 1, "state": {"dyad": 5}}
-    tables.values["summons"]["KAZ:RUS"] = ["not", "a", "guard"]
+    tables = Tables(restart=True)
+    tables.timeline["KAZ:RUS"] = {"dyad": "KAZ:RUS", "partition": 0, "offset": "x"}
+    tables.timeline["KAZ:UKR"] = ["not", "a", "log"]
     batch = tables.batch()
     outcome = batch.process(*_record(threat("t1")), 0)
     assert outcome.verdict is Verdict.FOLDED
-    assert [(n, d) for n, d, _ in batch.discarded] == [
-        ("tension", "KAZ:RUS"),
-        ("summons", "KAZ:RUS"),
-    ]
     tables.commit(batch)
     assert tables.values["tension"]["KAZ:RUS"]["state"]["events"] == 1

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from folds.base import StateModel, event_alert
+from folds.base import NoTimers, StateModel, event_alert
+from folds.dyadlog import DyadLog, FoldFailed
 from folds.offline import fold_offline
-from folds.pipeline import FoldFailed, apply_all
 from folds.registry import AGGREGATES, Aggregate, build_folds
 from infra.settings import Settings
 from infra.topics import Topics
@@ -30,7 +31,7 @@ class CountState(StateModel):
     events: int = 0
 
 
-class CountFold:
+class CountFold(NoTimers):
     """A fourth aggregate: counts a dyad's events, raises ``count.tenth`` at ten."""
 
     name = "count"
@@ -89,10 +90,9 @@ def test_a_fold_raising_another_aggregates_rule_is_refused() -> None:
     folds = (Stray(),)
     events = [e for e in CORPUS if e.dyad == "KAZ:RUS"][:10]
     with pytest.raises(FoldFailed, match=r"raised alert rule 'count\.tenth'"):
-        values: dict[str, Any] = {}
+        log = DyadLog(folds, "KAZ:RUS", timedelta(days=30))
         for event in events:
-            folded = apply_all(folds, values, event)
-            values.update(folded.updated)
+            log.add(event)
 
 
 def test_a_fold_built_under_another_name_is_refused_at_start() -> None:

@@ -54,7 +54,7 @@ def test_a_late_answer_is_no_tit_for_tat_and_several_open_cases_are_told_once() 
     assert alerts[2].figures["open"] == 2
 
 
-def test_cases_close_on_the_outcome_sought_or_expire() -> None:
+def test_cases_close_on_the_outcome_sought_or_lapse() -> None:
     recalled = _act(2, 5, "KAZ", KOSHERBAYEV, "envoy_recalled", "161")
     value, alerts = fold_all(
         SummonsFold(), "KAZ:RUS", [_summon(1, 0, "RUS", KOSHERBAYEV), recalled]
@@ -64,7 +64,8 @@ def test_cases_close_on_the_outcome_sought_or_expire() -> None:
     late = _act(3, 120, "KAZ", BORODAVKIN, "statement", "010")
     value, _ = fold_all(SummonsFold(), "KAZ:RUS", [_summon(1, 0, "RUS", KOSHERBAYEV), late])
     assert value is not None
-    assert value["state"]["open"] == [] and value["state"]["closed"] == {"expired": 1}
+    assert value["state"]["open"] == [] and value["state"]["closed"] == {"lapsed": 1}
+    assert [c["case_id"] for c in value["state"]["lapsed"]] == ["s1"]
 
 
 def test_an_impossible_envoy_move_is_flagged_and_the_log_still_wins() -> None:

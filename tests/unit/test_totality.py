@@ -61,7 +61,7 @@ _settings = st.builds(
     baseline_half_life_days=st.floats(MIN_HALF_LIFE_DAYS, 36500),
     summons_expiry_days=st.floats(0.001, 3650),
     reciprocal_window_days=st.floats(0.001, 365),
-    dedup_horizon_days=st.integers(1, 36_500),
+    allowed_lateness_days=st.floats(0.001, 36_500),
     tension_hysteresis=st.floats(0.01, 1),
     spike_ratio=st.floats(1.01, 100),
 )
@@ -74,10 +74,10 @@ def test_the_folds_accept_every_event_the_contract_accepts(
 ) -> None:
     refused: list[tuple[DiplomaticEvent, str]] = []
     state, _ = fold_offline(
-        build_folds(config), events, horizon_days=config.dedup_horizon_days, refused=refused
+        build_folds(config), events, lateness_days=config.allowed_lateness_days, refused=refused
     )
-    # Only the horizon may refuse an event; a fold failing on one would be listed too.
-    assert all("dedup horizon" in reason for _, reason in refused), refused
+    # Only the lateness may refuse an event; a fold failing on one would be listed too.
+    assert all("settled base" in reason for _, reason in refused), refused
     assert json.loads(json.dumps(state)) == state
 
 

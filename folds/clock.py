@@ -1,0 +1,48 @@
+"""Event-time progress of one partition (or of a whole offline log) and its timers.
+
+The watermark is the latest event time seen (events and tick records alike); it never
+goes back. A dyad with a timer pending (see :meth:`folds.dyadlog.DyadLog.next_due`) is
+scheduled here, so passing its due time costs a heap pop, not a scan of every dyad.
+"""
+
+from __future__ import annotations
+
+import heapq
+from datetime import datetime
+
+__all__ = ["Timers"]
+
+
+class Timers:
+    """The watermark of one stream of records and the dyads whose timers it has to fire."""
+
+    def __init__(self, watermark: datetime | None = None) -> None:
+        self.watermark = watermark
+        self._heap: list[tuple[datetime, str]] = []
+        self._due: dict[str, datetime] = {}
+
+    def schedule(self, dyad: str, due: datetime | None) -> None:
+        """Record the next due time of ``dyad``'s timers (None: nothing pending)."""
+        if due is None:
+            self._due.pop(dyad, None)
+        elif self._due.get(dyad) != due:
+            self._due[dyad] = due
+            heapq.heappush(self._heap, (due, dyad))
+
+    def advance(self, to: datetime) -> None:
+        """Move the watermark to ``to`` if that is later; it never goes back."""
+        if self.watermark is None or to > self.watermark:
+            self.watermark = to
+
+    def pop_due(self) -> tuple[datetime, str] | None:
+        """The earliest (due time, dyad) due by the watermark, or None; the dyad must be
+        re-scheduled once its timer has fired."""
+        while self._heap and self.watermark is not None and self._heap[0][0] <= self.watermark:
+            due, dyad = heapq.heappop(self._heap)
+            if self._due.get(dyad) == due:
+                del self._due[dyad]
+                return due, dyad
+        return None
+
+    def __len__(self) -> int:
+        return len(self._due)

@@ -1,0 +1,344 @@
+"""One dyad in event time: its settled base, the events within the allowed lateness, and
+the alerts standing for them.
+
+The state of a dyad is the fold of its events **sorted in event time**, with every timer
+(a level decaying through its band, a summons lapsing) fired at its due time, before any
+event at or after it. Whatever the arrival order, :class:`DyadLog` keeps that promise:
+
+- an event at or after everything folded so far is applied at once (the common case);
+- an event that arrives late, a retraction or a correction is put in its place among the
+  retained events and the dyad is re-folded from its base; the alerts whose truth changed
+  are *withdrawn* (an alert naming the one it withdraws) and the new ones raised, so the
+  standing alerts equal those of the sorted log;
+- events older than ``allowed lateness`` behind the watermark are settled into the base
+  (on a whole-day grid, so the base follows the watermark, not the path to it); an event
+  or retraction dated before the base can no longer be placed: :class:`TooLate`.
+
+Redeliveries are caught by the source offset (exact, O(1)); re-published copies by the
+event ids retained. A retraction or correction is dated as the act it retracts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from folds.base import Fold
+from schemas.alerts import Alert, withdrawal
+from schemas.errors import InvalidRecord
+from schemas.events import EPOCH, DiplomaticEvent
+
+__all__ = ["Change", "DyadLog", "FoldFailed", "TooLate", "settle_floor"]
+
+_DAY: Final = timedelta(days=1)
+
+
+class TooLate(InvalidRecord):
+    """An event (or retraction) dated before the dyad's settled base: it cannot be placed
+    among the events it belongs with any more, so it is not applied."""
+
+
+class FoldFailed(InvalidRecord):
+    """A fold raised on an event: the record is dead-lettered with this reason, and no
+    fold's state moves (the worker goes on with the next record)."""
+
+
+@dataclass
+class Change:
+    """What one record or one advance of the watermark did to a dyad."""
+
+    raised: list[Alert] = field(default_factory=list)
+    #: Withdrawal alerts, each naming an alert that no longer holds (sent before ``raised``).
+    withdrawn: list[Alert] = field(default_factory=list)
+    duplicate: str = ""  #: why the record changed nothing ("" if it did)
+    moved: bool = False  #: whether the value must be written back
+
+    @property
+    def alerts(self) -> list[Alert]:
+        return [*self.withdrawn, *self.raised]
+
+
+def settle_floor(watermark: datetime, lateness: timedelta) -> datetime:
+    """The instant before which events are settled: ``watermark - lateness`` rounded down
+    to a whole day of event time (the same for any path to the same watermark)."""
+    return EPOCH + _DAY * ((watermark - lateness - EPOCH) // _DAY)
+
+
+def _key(event: DiplomaticEvent) -> tuple[datetime, str]:
+    return event.occurred_at, event.event_id
+
+
+def _digest(alert: Alert) -> str:
+    return hashlib.blake2b(alert.model_dump_json().encode(), digest_size=8).hexdigest()
+
+
+class DyadLog:
+    """A dyad's folds in event time (see the module docstring)."""
+
+    def __init__(
+        self, folds: Sequence[Fold[Any]], dyad: str, lateness: timedelta, partition: int = 0
+    ) -> None:
+        self.folds = folds
+        self.dyad = dyad
+        self.lateness = lateness
+        self.partition = partition
+        self.offset = -1
+        self.base: list[Any] = [f.initial(dyad) for f in folds]
+        self.base_at: datetime | None = None
+        self.events: list[DiplomaticEvent] = []
+        self._keys: list[tuple[datetime, str]] = []
+        self.ids: set[str] = set()
+        #: Ids retracted or corrected within the lateness (and the retractions' own ids),
+        #: with the date they carry.
+        self.retracted: dict[str, datetime] = {}
+        self.head: list[Any] = list(self.base)
+        self.wm: datetime | None = None
+        #: Alerts of the retained period, by id: (at, digest, alert).
+        self.standing: dict[str, tuple[datetime, str, Alert]] = {}
+
+    # -- reading --------------------------------------------------------------------
+
+    def state(self, name: str) -> Any:
+        """The current (head) state of fold ``name``."""
+        return self.head[[f.name for f in self.folds].index(name)]
+
+    def next_due(self) -> datetime | None:
+        """When the next timer of any fold fires (None: no timer pending)."""
+        dues = [d for f, s in zip(self.folds, self.head, strict=True) if (d := f.due(s))]
+        return min(dues) if dues else None
+
+    # -- records --------------------------------------------------------------------
+
+    def add(self, event: DiplomaticEvent, offset: int | None = None) -> Change:
+        """Fold ``event`` (an act, a retraction or a correction) in its event-time place.
+
+        Raises :class:`TooLate` if it belongs before the settled base and
+        :class:`FoldFailed` if a fold fails on it; then nothing has moved.
+        """
+        if offset is not None and offset <= self.offset:
+            return Change(duplicate=f"offset {offset} already folded (a redelivery)")
+        change = self._add(event)
+        if offset is not None:
+            self.offset = offset
+            change.moved = True
+        return change
+
+    def _add(self, event: DiplomaticEvent) -> Change:
+        if event.event_id in self.ids or event.event_id in self.retracted:
+            return Change(duplicate=f"event {event.event_id!r} already folded or retracted")
+        self._check_placeable(event)
+        gone = event.retracts or event.corrects
+        removed = False
+        if gone is not None:
+            if gone in self.retracted:
+                return Change(duplicate=f"event {gone!r} already retracted or corrected")
+            removed = self._remove(gone)
+            self.retracted[gone] = event.occurred_at
+        if event.retracts is not None:
+            # Not an act: its id is remembered (a redelivery changes nothing), no more.
+            self.retracted[event.event_id] = event.occurred_at
+            return self._refold(self.wm) if removed else Change(moved=True)
+        if not removed and self._follows(event):
+            return self._append(event)
+        self._insert(event)
+        return self._refold(max(self.wm or event.occurred_at, event.occurred_at))
+
+    def _follows(self, event: DiplomaticEvent) -> bool:
+        """Whether ``event`` comes after everything folded (timers included)."""
+        if self.wm is None:
+            return True
+        return event.occurred_at >= self.wm and (not self._keys or _key(event) > self._keys[-1])
+
+    def _check_placeable(self, event: DiplomaticEvent) -> None:
+        if self.base_at is not None and event.occurred_at < self.base_at:
+            what = "retraction" if event.retracts else "event"
+            raise TooLate(
+                f"{what} {event.event_id!r} of {event.occurred_at.date()} is dated before "
+                f"{self.dyad}'s settled base ({self.base_at.date()}: the allowed lateness "
+                f"of {self.lateness.days} days behind its watermark {self.wm and self.wm.date()}"
+                "); it cannot be placed among its events any more, so it is not applied"
+            )
+
+    def _append(self, event: DiplomaticEvent) -> Change:
+        """The fast path: the event follows everything folded."""
+        states, alerts = list(self.head), list[Alert]()
+        self._fire(states, event.occurred_at, alerts, inclusive=True)
+        self._apply(states, event, alerts)
+        self.head = states
+        self._insert(event)
+        self.wm = max(self.wm or event.occurred_at, event.occurred_at)
+        for alert in alerts:
+            self.standing[alert.alert_id] = (alert.at, _digest(alert), alert)
+        self._settle()
+        return Change(raised=alerts, moved=True)
+
+    def _insert(self, event: DiplomaticEvent) -> None:
+        at = bisect.bisect(self._keys, _key(event))
+        self._keys.insert(at, _key(event))
+        self.events.insert(at, event)
+        self.ids.add(event.event_id)
+
+    def _remove(self, event_id: str) -> bool:
+        if event_id not in self.ids:
+            return False
+        at = next(i for i, e in enumerate(self.events) if e.event_id == event_id)
+        del self.events[at], self._keys[at]
+        self.ids.discard(event_id)
+        return True
+
+    # -- time -----------------------------------------------------------------------
+
+    def advance(self, watermark: datetime) -> Change:
+        """Fire the timers due by ``watermark`` and settle what falls behind the lateness."""
+        if self.wm is not None and watermark < self.wm:
+            return Change()
+        states, alerts = list(self.head), list[Alert]()
+        self._fire(states, watermark, alerts, inclusive=True)
+        moved = bool(alerts) or watermark != self.wm
+        self.head, self.wm = states, watermark
+        for alert in alerts:
+            self.standing[alert.alert_id] = (alert.at, _digest(alert), alert)
+        moved = self._settle() or moved
+        return Change(raised=alerts, moved=moved)
+
+    def _settle(self) -> bool:
+        """Fold the events dated a whole day or more behind the lateness into the base;
+        their alerts are final. Return whether the base moved."""
+        if self.wm is None:
+            return False
+        floor = settle_floor(self.wm, self.lateness)
+        if self.base_at is not None and floor <= self.base_at:
+            return False
+        cut = bisect.bisect_left(self._keys, (floor, ""))
+        states, ignored = list(self.base), list[Alert]()  # already raised when they were the head's
+        for event in self.events[:cut]:
+            self._fire(states, event.occurred_at, ignored, inclusive=True)
+            self._apply(states, event, ignored)
+        self._fire(states, floor, ignored, inclusive=False)
+        self.base, self.base_at = states, floor
+        for event in self.events[:cut]:
+            self.ids.discard(event.event_id)
+        del self.events[:cut], self._keys[:cut]
+        self.retracted = {i: t for i, t in self.retracted.items() if t >= floor}
+        self.standing = {i: s for i, s in self.standing.items() if s[0] >= floor}
+        return True
+
+    def _refold(self, until: datetime | None) -> Change:
+        """Re-fold the retained events from the base; withdraw and raise the difference."""
+        states, alerts = list(self.base), list[Alert]()
+        for event in self.events:
+            self._fire(states, event.occurred_at, alerts, inclusive=True)
+            self._apply(states, event, alerts)
+        if until is not None:
+            self._fire(states, until, alerts, inclusive=True)
+        self.head, self.wm = states, until
+        new = {a.alert_id: (a.at, _digest(a), a) for a in alerts}
+        change = Change(moved=True)
+        for alert_id, (_, digest, old) in sorted(self.standing.items()):
+            if new.get(alert_id, (None, None))[1] != digest:
+                change.withdrawn.append(withdrawal(old))
+        change.raised = [
+            a
+            for a in alerts
+            if self.standing.get(a.alert_id, (None, None))[1] != new[a.alert_id][1]
+        ]
+        self.standing = new
+        self._settle()
+        return change
+
+    # -- the folds ------------------------------------------------------------------
+
+    def _fire(
+        self, states: list[Any], until: datetime, out: list[Alert], *, inclusive: bool
+    ) -> None:
+        """Fire every timer due by ``until`` (at it too if ``inclusive``), earliest first."""
+        while True:
+            due, index = None, -1
+            for i, fold in enumerate(self.folds):
+                d = fold.due(states[i])
+                fires = d is not None and (d < until or (inclusive and d == until))
+                if fires and (due is None or d < due):  # type: ignore[operator]
+                    due, index = d, i
+            if due is None:
+                return
+            fold = self.folds[index]
+            state, alerts = fold.advance(states[index], due)
+            if not alerts and fold.due(state) == due and state == states[index]:
+                raise FoldFailed(f"fold {fold.name!r}: a timer due {due} fired in place")
+            states[index] = state
+            out.extend(alerts)
+
+    def _apply(self, states: list[Any], event: DiplomaticEvent, out: list[Alert]) -> None:
+        """Apply ``event`` to every fold, all or nothing."""
+        new, raised = [], []
+        for fold, state in zip(self.folds, states, strict=True):
+            try:
+                result, alerts = fold.apply(state, event)
+            except Exception as exc:  # a fold must be total; if not, the record goes aside
+                raise FoldFailed(
+                    f"fold {fold.name!r} failed on event {event.event_id!r} ({self.dyad}, "
+                    f"{event.occurred_at.isoformat()}): {type(exc).__name__}: {str(exc)[:300]}"
+                ) from exc
+            for alert in alerts:
+                if alert.aggregate != fold.name:
+                    raise FoldFailed(f"fold {fold.name!r} raised alert rule {alert.rule!r}")
+            new.append(result)
+            raised.extend(alerts)
+        states[:] = new
+        out.extend(raised)
+
+    # -- storage --------------------------------------------------------------------
+
+    def dump(self) -> dict[str, Any]:
+        """The table value: JSON-able, the same for the same log whatever its path."""
+        return {
+            "dyad": self.dyad,
+            "partition": self.partition,
+            "offset": self.offset,
+            "wm": self.wm and self.wm.isoformat(),
+            "base_at": self.base_at and self.base_at.isoformat(),
+            "base": {
+                f.name: s.model_dump(mode="json")
+                for f, s in zip(self.folds, self.base, strict=True)
+            },
+            "events": [e.model_dump(mode="json", exclude_defaults=True) for e in self.events],
+            "retracted": dict(sorted((i, t.isoformat()) for i, t in self.retracted.items())),
+            "standing": [a.model_dump(mode="json") for _, a in sorted(self._alerts())],
+        }
+
+    def _alerts(self) -> list[tuple[str, Alert]]:
+        return [(i, s[2]) for i, s in self.standing.items()]
+
+    def __json__(self) -> dict[str, Any]:
+        return self.dump()
+
+    @classmethod
+    def load(cls, folds: Sequence[Fold[Any]], data: dict[str, Any], lateness: timedelta) -> DyadLog:
+        """Restore a dumped value (after a changelog recovery); the head is re-folded."""
+        log = cls(folds, data["dyad"], lateness, data.get("partition", 0))
+        log.offset = data["offset"]
+        log.base = [f.state_type.model_validate(data["base"][f.name]) for f in folds]
+        log.base_at = datetime.fromisoformat(data["base_at"]) if data["base_at"] else None
+        for raw in data["events"]:
+            log._insert(DiplomaticEvent.model_validate(raw))
+        log.retracted = {i: datetime.fromisoformat(t) for i, t in data["retracted"].items()}
+        standing = [Alert.model_validate(a) for a in data["standing"]]
+        log._refold(datetime.fromisoformat(data["wm"]) if data["wm"] else None)
+        log.standing = {a.alert_id: (a.at, _digest(a), a) for a in standing}
+        return log
+
+
+def fold_sorted(
+    folds: Sequence[Fold[Any]], dyad: str, events: Iterable[DiplomaticEvent], until: datetime
+) -> tuple[list[Any], list[Alert]]:
+    """The reference: ``events`` sorted in event time, folded with every timer due by
+    ``until``; for tests of the arrival-order promise."""
+    log = DyadLog(folds, dyad, timedelta(days=36_500))
+    for event in sorted(events, key=_key):
+        log.add(event)
+    log.advance(until)
+    return log.head, [s[2] for s in sorted(log.standing.values(), key=lambda s: s[0])]

@@ -1,0 +1,52 @@
+"""A partition's engine, restored from the timeline table after a (re)start or rebalance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from folds.base import Fold
+from folds.dyadlog import DyadLog
+from folds.engine import Engine
+from infra.logs import get_logger
+
+__all__ = ["TIMELINE", "restore_engine"]
+
+#: The table of dyad logs (and partition watermarks); the aggregate tables hold each
+#: fold's current state, derived from it, for the read model.
+TIMELINE: Final = "timeline"
+
+log = get_logger(__name__)
+
+
+def restore_engine(
+    folds: Sequence[Fold[Any]],
+    lateness_days: float,
+    partition: int,
+    items: Iterable[tuple[str, Any]],
+) -> Engine:
+    """Return the engine of ``partition`` from the timeline table's ``items``: its
+    watermark, and every dyad log of the partition with its timers scheduled. A value
+    that cannot be read back is logged and skipped (the dyad starts afresh)."""
+    engine = Engine(folds, lateness_days, partition)
+    for key, value in list(items):
+        if key == f"~watermark/{partition}" and isinstance(value, dict):
+            engine.timers.watermark = datetime.fromisoformat(value["watermark"])
+        if key.startswith("~") or value is None:
+            continue
+        if isinstance(value, DyadLog):
+            if value.partition == partition:
+                engine.restore(value)
+            continue
+        if not isinstance(value, dict) or value.get("partition") != partition:
+            continue
+        try:
+            engine.restore(DyadLog.load(folds, value, engine.lateness))
+        except (ValidationError, KeyError, TypeError, ValueError) as exc:
+            log.error(
+                "table_value_discarded", dyad=key, reason=f"{type(exc).__name__}: {exc!s:.200}"
+            )
+    return engine
