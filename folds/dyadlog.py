@@ -106,6 +106,11 @@ class DyadLog:
         """The current (head) state of fold ``name``."""
         return self.head[[f.name for f in self.folds].index(name)]
 
+    @property
+    def blank(self) -> bool:
+        """Whether no fold has anything to say (e.g. its only event was retracted)."""
+        return all(s == f.initial(self.dyad) for f, s in zip(self.folds, self.head, strict=True))
+
     def next_due(self) -> datetime | None:
         """When the next timer of any fold fires (None: no timer pending)."""
         dues = [d for f, s in zip(self.folds, self.head, strict=True) if (d := f.due(s))]

@@ -32,6 +32,10 @@ class HistoryState(StateModel):
     weeks: dict[int, int] = Field(default_factory=dict)
 
 
+#: Below this score (points) a decaying curve is not sampled further.
+_FLOOR: Final = 0.05
+
+
 class ConflictHistory(NoTimers):
     """Folds events into weekly conflict sums: ``apply(state, event) -> (state, [])``."""
 
@@ -65,15 +69,36 @@ class ConflictHistory(NoTimers):
                 del weeks[old]
         return state.model_copy(update={"weeks": weeks}), []
 
-    def points(self, state: HistoryState) -> list[tuple[datetime, float]]:
-        """Return (week end, conflict score at that moment) for each week with events:
-        each week's own weight plus every earlier kept week's, decayed."""
+    def points(
+        self, state: HistoryState, until: datetime | None = None
+    ) -> list[tuple[datetime, float]]:
+        """Return (moment, conflict score) sampled in event time: at the end of each week
+        with events and, between them and on to ``until``, at every week's end while the
+        score decays (down to ``_FLOOR`` points), so a chart draws the decay curve rather
+        than straight lines across quiet months."""
+        weeks = sorted(state.weeks)
+        if not weeks:
+            return []
+        last_week = weeks[-1]
+        if until is not None:
+            last_week = max(last_week, (until - EPOCH) // _WEEK - 1)
         points: list[tuple[datetime, float]] = []
-        total, last = 0.0, None
-        for week in sorted(state.weeks):
-            if last is not None:
-                total *= 2.0 ** (-(week - last) * 7 / self.config.half_life_days)
-            total += state.weeks[week] / UNITS_PER_POINT
-            last = week
-            points.append((EPOCH + (week + 1) * _WEEK, round(total, 3)))
+        total, at = 0.0, weeks[0]
+        upcoming = iter([*weeks[1:], None])
+        nxt = next(upcoming)
+        total = state.weeks[at] / UNITS_PER_POINT
+        points.append((EPOCH + (at + 1) * _WEEK, round(total, 3)))
+        decay = 2.0 ** (-7 / self.config.half_life_days)
+        while at < last_week:
+            if total < _FLOOR and nxt is not None:  # nothing left to draw: jump ahead
+                total *= decay ** (nxt - 1 - at)
+                at = nxt - 1
+            elif total < _FLOOR:
+                break
+            at += 1
+            total *= decay
+            if at == nxt:
+                total += state.weeks[at] / UNITS_PER_POINT
+                nxt = next(upcoming)
+            points.append((EPOCH + (at + 1) * _WEEK, round(total, 3)))
         return points

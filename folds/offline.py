@@ -24,9 +24,13 @@ OfflineResult = tuple[dict[str, dict[str, Any]], list[Alert]]
 
 
 def table_values(folds: Sequence[Fold[Any]], logs: dict[str, DyadLog]) -> dict[str, dict[str, Any]]:
-    """The aggregate tables' values: each fold's current state per dyad."""
+    """The aggregate tables' values: each fold's current state per dyad (none for a
+    dyad with nothing to say, e.g. whose only event was retracted)."""
+    shown = {d: log for d, log in logs.items() if not log.blank}
     return {
-        f.name: {d: {"state": log.state(f.name).model_dump(mode="json")} for d, log in logs.items()}
+        f.name: {
+            d: {"state": log.state(f.name).model_dump(mode="json")} for d, log in shown.items()
+        }
         for f in folds
     }
 

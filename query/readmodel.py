@@ -19,6 +19,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -68,6 +69,8 @@ class ReadModel:
         #: Records skipped because they could not be read, by topic.
         self.unreadable: dict[str, int] = {}
         self._alerts: OrderedDict[str, Alert] = OrderedDict()
+        #: Alert id -> the id of the alert that withdrew it (while it stays withdrawn).
+        self.withdrawn: dict[str, str] = {}
         self._subscribers: set[asyncio.Queue[Alert]] = set()
         self._changelogs = {topics.changelog(app_id, a): a for a in topics.aggregate_names}
         self._events = topics.events
@@ -112,10 +115,11 @@ class ReadModel:
             return
         self._histories[dyad] = guard
 
-    def history_points(self, dyad: str) -> list[tuple[Any, float]]:
-        """The dyad's weekly conflict history: (week end, score) per week with events."""
+    def history_points(self, dyad: str, until: datetime | None = None) -> list[tuple[Any, float]]:
+        """The dyad's conflict score sampled weekly in event time, decay included, up to
+        ``until`` (the dyad's tension state's time, i.e. its watermark)."""
         guard = self._histories.get(dyad)
-        return self.history.points(guard.state) if guard is not None else []
+        return self.history.points(guard.state, until) if guard is not None else []
 
     def _unreadable(self, topic: str, reason: str) -> None:
         self.unreadable[topic] = self.unreadable.get(topic, 0) + 1
@@ -131,9 +135,14 @@ class ReadModel:
         except InvalidRecord as exc:
             log.warning("alert_unreadable", reason=exc.reason)
             return None
-        if alert.alert_id in self._alerts:
+        if alert.withdraws is not None:
+            self.withdrawn[alert.withdraws] = alert.alert_id
+        elif alert.alert_id in self.withdrawn:
+            del self.withdrawn[alert.alert_id]  # raised again (a revised alert)
+        elif self._alerts.get(alert.alert_id) == alert:
             return None  # a redelivery after a worker restart: same id, same body
         self._alerts[alert.alert_id] = alert
+        self._alerts.move_to_end(alert.alert_id)
         while len(self._alerts) > self.max_alerts:
             self._alerts.popitem(last=False)
         for queue in list(self._subscribers):

@@ -19,6 +19,7 @@ from schemas.alerts import Alert
 __all__ = [
     "alert_view",
     "envoy_rows",
+    "lapsed_summons",
     "open_summons",
     "state_rows",
     "tension_summary",
@@ -71,9 +72,14 @@ def state_rows(states: Mapping[str, StateModel], wanted: set[str] | None) -> lis
     ]
 
 
+def lapsed_summons(state: SummonsState) -> list[dict[str, Any]]:
+    """The dyad's latest lapsed cases (no outcome reported in time), oldest first."""
+    return [case.model_dump(mode="json") | {"dyad": state.dyad} for case in state.lapsed]
+
+
 def open_summons(fold: SummonsFold, state: SummonsState, today: datetime) -> list[dict[str, Any]]:
     """The dyad's open summons cases, oldest first, with when each lapses if nothing
-    more is heard (the fold closes it then, at the dyad's next event) and whether that
+    more is heard (a timer lapses it then, once event time gets there) and whether that
     day is past by ``today``."""
     expiry = timedelta(days=fold.config.expiry_days)
     return [
@@ -95,6 +101,9 @@ def envoy_rows(state: EnvoysState) -> list[dict[str, Any]]:
     ]
 
 
-def alert_view(alert: Alert) -> dict[str, Any]:
-    """An alert as JSON, with its aggregate."""
-    return alert.model_dump(mode="json") | {"aggregate": alert.aggregate}
+def alert_view(alert: Alert, withdrawn_by: str | None = None) -> dict[str, Any]:
+    """An alert as JSON, with its aggregate and, if a later alert withdrew it, which."""
+    return alert.model_dump(mode="json") | {
+        "aggregate": alert.aggregate,
+        "withdrawn_by": withdrawn_by,
+    }

@@ -33,6 +33,7 @@ from query.readmodel import ReadModel
 from query.views import (
     alert_view,
     envoy_rows,
+    lapsed_summons,
     open_summons,
     state_rows,
     tension_summary,
@@ -109,22 +110,23 @@ async def tension_one(request: web.Request) -> web.Response:
     state = model.states["tension"].get(dyad)
     if not isinstance(state, TensionState):
         raise web.HTTPNotFound(text=f"no events for dyad {dyad!r} (form: KAZ:RUS, sorted)")
-    history = model.history_points(dyad)
+    history = model.history_points(dyad, state.as_of)
     return _json(tension_view(_tension_fold(model), state, history, _today(request)))
 
 
 async def summons(request: web.Request) -> web.Response:
-    """GET /api/summons[?dyad=…]: open summons cases."""
+    """GET /api/summons[?dyad=…]: open summons cases, and the latest lapsed ones apart."""
     model, wanted, today = request.app[_MODEL], _dyads(request), _today(request)
     fold = model.folds["summons"]
     assert isinstance(fold, SummonsFold)
-    cases = [
-        case
+    states = [
+        state
         for dyad, state in sorted(model.states["summons"].items())
         if isinstance(state, SummonsState) and (wanted is None or dyad in wanted)
-        for case in open_summons(fold, state, today)
     ]
-    return _json({"open": cases})
+    cases = [case for state in states for case in open_summons(fold, state, today)]
+    lapsed = [case for state in states for case in lapsed_summons(state)]
+    return _json({"open": cases, "lapsed": lapsed})
 
 
 async def envoys(request: web.Request) -> web.Response:
@@ -164,7 +166,9 @@ async def alerts(request: web.Request) -> web.Response:
         )
     except ValueError as exc:
         raise web.HTTPBadRequest(text=f"limit or severity: {exc}") from None
-    rows = [alert_view(a) for a in model.alerts() if wanted.accepts(a)]
+    rows = [
+        alert_view(a, model.withdrawn.get(a.alert_id)) for a in model.alerts() if wanted.accepts(a)
+    ]
     return _json({"alerts": rows[:limit]})
 
 

@@ -131,7 +131,10 @@ def register_agents(
                 # The changelog partition is the record's (see streams/compat.py).
                 with on_behalf_of(record):
                     timeline[key] = value
-                    if isinstance(value, DyadLog):
+                    if isinstance(value, DyadLog) and value.blank:
+                        for fold in folds:  # e.g. its only event was retracted
+                            tables[fold.name].pop(key, None)
+                    elif isinstance(value, DyadLog):
                         for fold in folds:
                             state = value.state(fold.name).model_dump(mode="json")
                             tables[fold.name][key] = {"state": state}

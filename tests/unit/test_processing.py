@@ -31,8 +31,11 @@ class Tables:
     """Dict-backed tables, written at batch ends as the agent writes Faust's; with
     ``restart``, every batch starts from engines restored from the stored JSON."""
 
-    def __init__(self, folds: Any = FOLDS, *, restart: bool = False) -> None:
+    def __init__(
+        self, folds: Any = FOLDS, *, restart: bool = False, lateness: float = LATENESS
+    ) -> None:
         self.folds = folds
+        self.lateness = lateness
         self.timeline: dict[str, Any] = {}
         self.values: dict[str, dict[str, Any]] = {f.name: {} for f in folds}
         self.engines: dict[int, Engine] = {}
@@ -42,7 +45,8 @@ class Tables:
     def engine(self, partition: int) -> Engine:
         if partition not in self.engines:
             items = self.timeline.items()
-            self.engines[partition] = restore_engine(self.folds, LATENESS, partition, items)
+            engine = restore_engine(self.folds, self.lateness, partition, items)
+            self.engines[partition] = engine
         return self.engines[partition]
 
     def batch(self) -> Batch[int]:
@@ -54,7 +58,11 @@ class Tables:
         done = []
         for _, key, value, record in batch.writes():
             # The stored form is the JSON a changelog carries, as after a recovery.
-            if isinstance(value, DyadLog):
+            if isinstance(value, DyadLog) and value.blank:
+                self.timeline[key] = json.loads(json.dumps(value.dump()))
+                for fold in self.folds:
+                    self.values[fold.name].pop(key, None)
+            elif isinstance(value, DyadLog):
                 self.timeline[key] = json.loads(json.dumps(value.dump()))
                 for fold in self.folds:
                     self.values[fold.name][key] = {

@@ -9,11 +9,11 @@ from pathlib import Path
 from folds.offline import fold_offline
 from folds.registry import build_folds
 from infra.settings import Settings
-from replay.loader import load_paths
+from replay.loader import bundled_corpus, load_paths
 from schemas.alerts import Alert
 from schemas.codec import decode_alert, decode_event
 from schemas.events import Mode, upcast_v1
-from tests.helpers import event_dict
+from tests.helpers import event_dict, standing
 
 OLD_CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus-v1.jsonl"
 
@@ -94,3 +94,32 @@ def test_a_v1_alert_reads_as_a_v2_alert_dated_to_its_day() -> None:
     }
     alert = decode_alert(json.dumps(v1))
     assert isinstance(alert, Alert) and alert.when == "2022-10-04" and alert.schema_version == 3
+
+
+def test_the_corpus_review_replayed_as_corrections_gives_the_reviewed_corpus() -> None:
+    """A log that holds the v1 corpus, plus the review published as correction records
+    (replay/corrections/), folds to the reviewed corpus: the same scores, cases, envoys
+    and alerts (the corrections' ids carry the suffix ``.r1``)."""
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    review = Path(__file__).resolve().parents[2] / "replay/corrections/2026-11-corpus-review.jsonl"
+    old = [i.event for i in load_paths([OLD_CORPUS], now=now).events]
+    fixes = [i.event for i in load_paths([review], now=now).events]
+    reviewed = [i.event for i in load_paths([bundled_corpus()], now=now).events]
+    assert sum(1 for e in fixes if e.corrects) == len(old) == 48
+    folds = build_folds(Settings())
+    until = max(e.occurred_at for e in old + reviewed)
+    wide = 36_500.0  # the review comes years after the acts
+    state, alerts = fold_offline(folds, old + fixes, lateness_days=wide, until=until)
+    want_state, want = fold_offline(folds, reviewed, lateness_days=wide, until=until)
+    assert json.loads(json.dumps(state).replace(".r1", "")) == want_state
+
+    def told(alerts):  # type: ignore[no-untyped-def]
+        return sorted(
+            (a.rule, a.dyad, a.when, a.severity.value, a.title, a.detail.replace(".r1", ""))
+            for a in standing(alerts).values()
+        )
+
+    assert told(alerts) == told(want)
+    # What the review withdrew: alerts of v1 that the articles do not support.
+    withdrawn = {a.withdraws for a in alerts if a.withdraws}
+    assert withdrawn and all(w in {a.alert_id for a in alerts} for w in withdrawn)

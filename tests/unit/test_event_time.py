@@ -1,0 +1,205 @@
+"""Alerts in event time: whatever the arrival order within the allowed lateness, the
+batch size or the restarts, the state and the standing alerts are the sorted log's; a
+retracted event leaves no trace; a quiet dyad calms down on time."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from folds.offline import fold_offline
+from folds.registry import build_folds
+from infra.settings import Settings
+from schemas.codec import encode_event
+from schemas.events import DiplomaticEvent
+from schemas.ticks import TICK_KEY, tick_value
+from tests.helpers import make_event, standing
+from tests.unit.test_processing import Tables
+
+T0 = datetime(2022, 1, 1, tzinfo=UTC)
+PAIRS = (("KAZ", "RUS"), ("KAZ", "UKR"), ("RUS", "UKR"))
+#: (action, CAMEO, envoy role): who acts on whose envoy, if anyone.
+KINDS = (
+    ("threaten", "138", None),
+    ("criticize", "111", None),
+    ("aid", "073", None),
+    ("military_action", "190", None),
+    ("summon_envoy", "110", "host"),  # the actor summons the target's envoy
+    ("summon_envoy", "110", "host"),
+    ("summons_closed", "010", "host"),
+    ("envoy_recalled", "161", "sender"),  # the actor recalls its own envoy
+)
+
+
+def _event(i: int, pair: int, day: float, kind: int, flip: bool) -> DiplomaticEvent:
+    actor, target = PAIRS[pair][::-1] if flip else PAIRS[pair]
+    action, cameo, role = KINDS[kind]
+    fields: dict[str, Any] = {
+        "event_id": f"e{i}",
+        "occurred_at": (T0 + timedelta(days=day)).isoformat(),
+        "actor": {"country": actor, "kind": "government"},
+        "target": {"country": target, "kind": "state"},
+        "action": action,
+        "cameo": cameo,
+        "envoy": None,
+    }
+    if role == "host":
+        fields["target"] = {"country": target, "kind": "envoy"}
+        fields["envoy"] = {"sending_country": target, "host_country": actor}
+    elif role == "sender":
+        fields["envoy"] = {"sending_country": actor, "host_country": target}
+    return make_event(**fields)
+
+
+def _retraction(i: int, of: DiplomaticEvent) -> DiplomaticEvent:
+    """A retraction of ``of``, dated as the act it retracts."""
+    return make_event(
+        event_id=f"r{i}",
+        occurred_at=of.occurred_at.isoformat(),
+        actor=of.actor.model_dump(),
+        target={"country": of.target.country, "kind": "state"},
+        action="statement",
+        cameo="010",
+        envoy=None,
+        retracts=of.event_id,
+    )
+
+
+acts = st.lists(
+    st.tuples(
+        st.integers(0, len(PAIRS) - 1),
+        st.floats(0, 400),
+        st.integers(0, len(KINDS) - 1),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+def _log(spec: list[tuple[int, float, int, bool]], retract: list[bool]):  # type: ignore[no-untyped-def]
+    events = [_event(i, *s) for i, s in enumerate(spec)]
+    retractions = [
+        _retraction(i, e)
+        for i, (e, r) in enumerate(zip(events, retract[: len(events)], strict=True))
+        if r
+    ]
+    gone = {r.retracts for r in retractions}
+    kept = sorted((e for e in events if e.event_id not in gone), key=_sort_key)
+    return events, retractions, kept
+
+
+def _sort_key(e: DiplomaticEvent) -> tuple[datetime, str]:
+    return e.occurred_at, e.event_id
+
+
+def _arrival(records: list[DiplomaticEvent], lateness: float, rnd: random.Random):  # type: ignore[no-untyped-def]
+    """Each record delayed by up to ``lateness`` days: a permutation within it."""
+    delayed = [
+        (r.occurred_at + timedelta(days=rnd.uniform(0, lateness)), i, r)
+        for i, r in enumerate(records)
+    ]
+    return [r for _, _, r in sorted(delayed, key=lambda x: (x[0], x[1]))]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    acts,
+    st.lists(st.booleans(), max_size=40),
+    st.sampled_from([1.0, 7.0, 30.0]),
+    st.randoms(use_true_random=False),
+    st.integers(1, 12),
+)
+def test_any_arrival_within_the_lateness_gives_the_sorted_logs_state_and_alerts(
+    spec: list[tuple[int, float, int, bool]],
+    retract: list[bool],
+    lateness: float,
+    rnd: random.Random,
+    batch_size: int,
+) -> None:
+    events, retractions, kept = _log(spec, retract + [False] * len(spec))
+    folds = build_folds(Settings())
+    until = max(e.occurred_at for e in events)
+    reference, expected = fold_offline(folds, kept, lateness_days=lateness, until=until)
+    arrived = _arrival(events + retractions, lateness, rnd)
+    # Offline, in the arrival order.
+    state, alerts = fold_offline(folds, arrived, lateness_days=lateness, until=until)
+    assert state == reference
+    assert standing(alerts) == standing(expected)
+    # Through the worker's record processing: batches, restarts from the stored JSON,
+    # four partitions (a dyad's records stay in one), and a closing tick to each.
+    tables, raised = Tables(restart=batch_size % 2 == 0, lateness=lateness), []
+    lanes: dict[int, list[bytes | DiplomaticEvent]] = {}
+    for record in arrived:
+        lanes.setdefault(PAIRS.index(tuple(record.dyad.split(":"))) % 2, []).append(record)  # type: ignore[arg-type]
+    stream = [(p, r) for p, lane in sorted(lanes.items()) for r in lane]
+    stream += [(p, TICK_KEY) for p in sorted(lanes)]
+    for start in range(0, len(stream), batch_size):
+        batch = tables.batch()
+        for offset, (partition, record) in enumerate(stream[start : start + batch_size], start):
+            if record == TICK_KEY:
+                args = (TICK_KEY, tick_value(until), until.timestamp())
+            else:
+                assert isinstance(record, DiplomaticEvent)
+                args = (record.dyad.encode(), encode_event(record), record.occurred_at.timestamp())
+            raised.extend(batch.process(*args, offset, partition, offset).alerts)
+        tables.commit(batch)
+    assert {n: v for n, v in tables.values.items()} == reference
+    assert standing(raised) == standing(expected)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(acts, st.data())
+def test_a_log_plus_a_retraction_is_the_log_without_the_event(
+    spec: list[tuple[int, float, int, bool]], data: st.DataObject
+) -> None:
+    events = [_event(i, *s) for i, s in enumerate(spec)]
+    victim = data.draw(st.sampled_from(events))
+    at = data.draw(st.integers(0, len(events)))  # the retraction arrives anywhere after...
+    log = [*events[:at], _retraction(0, victim), *events[at:]]
+    until = max(e.occurred_at for e in events)
+    folds = build_folds(Settings())
+    wide = 36_500.0  # a correction may come years late: the lateness covers it here
+    without, expected = fold_offline(
+        folds, [e for e in events if e is not victim], lateness_days=wide, until=until
+    )
+    state, alerts = fold_offline(folds, log, lateness_days=wide, until=until)
+    assert state == without
+    assert standing(alerts) == standing(expected)
+
+
+def test_a_quiet_dyad_calms_down_when_the_decay_crosses_the_band() -> None:
+    """KAZ:RUS is threatened twice in October 2022 and never again; only other dyads'
+    events follow. Its level falls through high and elevated on the days the decayed
+    score crosses the lines — each alert dated then, not when something else happened."""
+    threats = [_event(i, 0, 280 + i, 0, True) for i in range(3)]  # RUS threatens KAZ
+    others = [_event(10 + i, 2, 300 + 30 * i, 2, False) for i in range(12)]  # RUS:UKR aid
+    folds = build_folds(Settings())
+    _, alerts = fold_offline(folds, sorted(threats + others, key=_sort_key))
+    falls = [a for a in alerts if a.dyad == "KAZ:RUS" and a.rule == "tension.level_down"]
+    tension = folds[0]
+    rises = [a for a in alerts if a.dyad == "KAZ:RUS" and a.rule == "tension.level_up"]
+    assert rises[-1].figures["to_level"] == "high"
+    assert [a.figures["to_level"] for a in falls] == ["elevated", "calm"]
+    for alert in falls:
+        line = float(alert.figures["crossed_below"])
+        # Just before its date the score was above the line; at it, below (to 1 s).
+        state = _tension_at(threats, alert.at)
+        assert tension.scores(state, alert.at - timedelta(seconds=2))["conflict"] > line
+        assert tension.scores(state, alert.at)["conflict"] <= line + 1e-6
+        assert not any(o.occurred_at == alert.at for o in others)
+    # Each is raised before the first event dated after it (event-time order).
+    order = [a.at for a in alerts]
+    assert order == sorted(order)
+
+
+def _tension_at(events: list[DiplomaticEvent], at: datetime):  # type: ignore[no-untyped-def]
+    folds = build_folds(Settings())
+    state, _ = fold_offline(folds[:1], events, until=at)
+    from folds.tension import TensionState
+
+    return TensionState.model_validate(state["tension"]["KAZ:RUS"]["state"])
