@@ -99,6 +99,8 @@ class DyadLog:
         self.wm: datetime | None = None
         #: Alerts of the retained period, by id: (at, digest, alert).
         self.standing: dict[str, tuple[datetime, str, Alert]] = {}
+        #: The JSON form of retained events and standing alerts, made once each.
+        self._json: dict[str, dict[str, Any]] = {}
 
     # -- reading --------------------------------------------------------------------
 
@@ -227,9 +229,11 @@ class DyadLog:
         self.base, self.base_at = states, floor
         for event in self.events[:cut]:
             self.ids.discard(event.event_id)
+            self._json.pop(event.event_id, None)
         del self.events[:cut], self._keys[:cut]
         self.retracted = {i: t for i, t in self.retracted.items() if t >= floor}
         self.standing = {i: s for i, s in self.standing.items() if s[0] >= floor}
+        self._json = {k: v for k, v in self._json.items() if k in self.ids}
         return True
 
     def _refold(self, until: datetime | None) -> Change:
@@ -310,13 +314,20 @@ class DyadLog:
                 f.name: s.model_dump(mode="json")
                 for f, s in zip(self.folds, self.base, strict=True)
             },
-            "events": [e.model_dump(mode="json", exclude_defaults=True) for e in self.events],
+            "events": [self._as_json(e.event_id, e) for e in self.events],
             "retracted": dict(sorted((i, t.isoformat()) for i, t in self.retracted.items())),
             "standing": [a.model_dump(mode="json") for _, a in sorted(self._alerts())],
         }
 
     def _alerts(self) -> list[tuple[str, Alert]]:
         return [(i, s[2]) for i, s in self.standing.items()]
+
+    def _as_json(self, key: str, event: DiplomaticEvent) -> dict[str, Any]:
+        """An event's JSON form, made once (events are immutable by id)."""
+        data = self._json.get(key)
+        if data is None:
+            data = self._json[key] = event.model_dump(mode="json", exclude_defaults=True)
+        return data
 
     def __json__(self) -> dict[str, Any]:
         return self.dump()

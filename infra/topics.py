@@ -19,9 +19,14 @@ __all__ = [
     "DEAD_LETTER_MAX_BYTES",
     "REASON_HEADER",
     "SOURCE_HEADER",
+    "TIMELINE_TABLE",
     "TopicSpec",
     "Topics",
 ]
+
+#: The worker's table of dyad logs (folds/dyadlog.py); its changelog is
+#: ``<app id>-timeline-state-changelog``.
+TIMELINE_TABLE: Final = "timeline"
 
 #: Headers of a dead-letter record; its key and value are the original bytes.
 REASON_HEADER: Final = "dipwatch.reason"
@@ -90,7 +95,7 @@ class Topics:
 
     @staticmethod
     def table(aggregate: str) -> str:
-        """The name of an aggregate's Faust table (state and dedup digests per dyad)."""
+        """The name of a Faust table (an aggregate's, or the timeline's)."""
         return f"{aggregate}-state"
 
     def changelog(self, app_id: str, aggregate: str) -> str:
@@ -98,16 +103,18 @@ class Topics:
         return f"{app_id}-{self.table(aggregate)}-changelog"
 
     def changelog_specs(self, app_id: str) -> tuple[TopicSpec, ...]:
-        """Faust's changelog topics, as Faust creates them: compacted, one per table."""
+        """Faust's changelog topics, as Faust creates them: compacted, one per table —
+        the dyad logs' (``timeline``) and each aggregate's current state."""
+        what = {TIMELINE_TABLE: "dyad logs and partition watermarks"}
         return tuple(
             TopicSpec(
-                self.changelog(app_id, a),
+                self.changelog(app_id, name),
                 "dyad (JSON)",
-                "state and dedup digests",
+                what.get(name, f"{name} state"),
                 self.partitions,
                 {"cleanup.policy": "compact"},
             )
-            for a in self.aggregate_names
+            for name in (TIMELINE_TABLE, *self.aggregate_names)
         )
 
     def specs(self) -> tuple[TopicSpec, ...]:

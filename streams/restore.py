@@ -12,12 +12,13 @@ from folds.base import Fold
 from folds.dyadlog import DyadLog
 from folds.engine import Engine
 from infra.logs import get_logger
+from infra.topics import TIMELINE_TABLE
 
 __all__ = ["TIMELINE", "restore_engine"]
 
 #: The table of dyad logs (and partition watermarks); the aggregate tables hold each
 #: fold's current state, derived from it, for the read model.
-TIMELINE: Final = "timeline"
+TIMELINE: Final = TIMELINE_TABLE
 
 log = get_logger(__name__)
 

@@ -90,15 +90,11 @@ def expected_views(events: list[Any]) -> dict[str, Any]:
     states, alerts = fold_offline(build_folds(Settings()), events)
     today = datetime.fromisoformat(AT)
     history = ConflictHistory()
-    tension = {
-        d: tension_view(
-            TensionFold(),
-            TensionState.model_validate(v["state"]),
-            history.points(_history_of(d, events)),
-            today,
-        )
-        for d, v in states["tension"].items()
-    }
+    tension = {}
+    for d, v in states["tension"].items():
+        state = TensionState.model_validate(v["state"])
+        points = history.points(_history_of(d, events), state.as_of)
+        tension[d] = tension_view(TensionFold(), state, points, today)
     summons = [
         c
         for _, v in sorted(states["summons"].items())

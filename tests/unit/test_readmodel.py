@@ -14,6 +14,7 @@ from infra.topics import Topics
 from query import readmodel
 from query.readmodel import ReadModel
 from replay.loader import bundled_corpus, load_paths
+from schemas.alerts import withdrawal
 from schemas.codec import encode_alert
 
 EVENTS = [item.event for item in load_paths([bundled_corpus()]).events]
@@ -45,6 +46,19 @@ def test_alerts_are_kept_once_newest_first_and_bounded() -> None:
     assert len(kept) == 10
     assert [a.at for a in kept] == sorted((a.at for a in kept), reverse=True)
     assert model.on_alert(b"not an alert") is None
+
+
+def test_a_withdrawn_alert_is_marked_and_a_revision_replaces_it() -> None:
+    _, alerts = fold_offline(build_folds(Settings()), EVENTS)
+    first = alerts[0]
+    model = _model()
+    model.on_alert(encode_alert(first))
+    model.on_alert(encode_alert(withdrawal(first)))
+    assert model.withdrawn == {first.alert_id: withdrawal(first).alert_id}
+    revised = first.model_copy(update={"title": first.title + " (revised)"})
+    assert model.on_alert(encode_alert(revised)) == revised
+    assert model.withdrawn == {}
+    assert {a.alert_id: a for a in model.alerts()}[first.alert_id].title.endswith("(revised)")
 
 
 def test_a_subscriber_that_stops_reading_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
