@@ -11,7 +11,7 @@ event at or after it. Whatever the arrival order, :class:`DyadLog` keeps that pr
   are *withdrawn* (an alert naming the one it withdraws) and the new ones raised, so the
   standing alerts equal those of the sorted log;
 - events older than ``allowed lateness`` behind the watermark are settled into the base
-  (on a whole-day grid, so the base follows the watermark, not the path to it); an event
+  (at week-start checkpoints the fold passed, so no event is folded twice); an event
   or retraction dated before the base can no longer be placed: :class:`TooLate`.
 
 Redeliveries are caught by the source offset (exact, O(1)); re-published copies by the
@@ -34,12 +34,15 @@ from schemas.events import EPOCH, DiplomaticEvent
 
 __all__ = ["Change", "DyadLog", "FoldFailed", "TooLate", "settle_floor"]
 
+#: The checkpoint grid: a dyad's base moves a whole week at a time (EPOCH is a Monday).
+_GRID: Final = timedelta(days=7)
+#: The lateness is counted back from the watermark in whole days.
 _DAY: Final = timedelta(days=1)
 
 
 class TooLate(InvalidRecord):
-    """An event (or retraction) dated before the dyad's settled base: it cannot be placed
-    among the events it belongs with any more, so it is not applied."""
+    """An event (or retraction) past the allowed lateness behind its dyad's watermark: its
+    place is settled (or may be at any moment), so it is not applied."""
 
 
 class FoldFailed(InvalidRecord):
@@ -66,6 +69,27 @@ def settle_floor(watermark: datetime, lateness: timedelta) -> datetime:
     """The instant before which events are settled: ``watermark - lateness`` rounded down
     to a whole day of event time (the same for any path to the same watermark)."""
     return EPOCH + _DAY * ((watermark - lateness - EPOCH) // _DAY)
+
+
+def _grid_start(at: datetime) -> datetime:
+    return EPOCH + _GRID * ((at - EPOCH) // _GRID)
+
+
+class _Run:
+    """A position in a sorted fold: each fold's state and next due time, and the event
+    time reached (events at or before it applied, timers due by it fired)."""
+
+    __slots__ = ("at", "dues", "states")
+
+    def __init__(self, folds: Sequence[Fold[Any]], states: list[Any], at: datetime | None) -> None:
+        self.states = list(states)
+        self.dues = [f.due(s) for f, s in zip(folds, states, strict=True)]
+        self.at = at
+
+    def copy(self) -> _Run:
+        new = _Run.__new__(_Run)
+        new.states, new.dues, new.at = list(self.states), list(self.dues), self.at
+        return new
 
 
 def _key(event: DiplomaticEvent) -> tuple[datetime, str]:
@@ -95,14 +119,26 @@ class DyadLog:
         #: Ids retracted or corrected within the lateness (and the retractions' own ids),
         #: with the date they carry.
         self.retracted: dict[str, datetime] = {}
-        self.head: list[Any] = list(self.base)
-        self.wm: datetime | None = None
+        #: The fold of everything retained, to the watermark (``head.at``).
+        self._head = _Run(folds, self.base, None)
+        #: Day-start checkpoints the head passed, oldest first: what the base can move to.
+        self._snaps: list[_Run] = []
         #: Alerts of the retained period, by id: (at, digest, alert).
         self.standing: dict[str, tuple[datetime, str, Alert]] = {}
         #: The JSON form of retained events and standing alerts, made once each.
         self._json: dict[str, dict[str, Any]] = {}
 
     # -- reading --------------------------------------------------------------------
+
+    @property
+    def head(self) -> list[Any]:
+        """Each fold's current state (all retained events, timers to the watermark)."""
+        return self._head.states
+
+    @property
+    def wm(self) -> datetime | None:
+        """The event time this dyad has been folded to (its watermark)."""
+        return self._head.at
 
     def state(self, name: str) -> Any:
         """The current (head) state of fold ``name``."""
@@ -115,7 +151,7 @@ class DyadLog:
 
     def next_due(self) -> datetime | None:
         """When the next timer of any fold fires (None: no timer pending)."""
-        dues = [d for f, s in zip(self.folds, self.head, strict=True) if (d := f.due(s))]
+        dues = [d for d in self._head.dues if d is not None]
         return min(dues) if dues else None
 
     # -- records --------------------------------------------------------------------
@@ -123,7 +159,7 @@ class DyadLog:
     def add(self, event: DiplomaticEvent, offset: int | None = None) -> Change:
         """Fold ``event`` (an act, a retraction or a correction) in its event-time place.
 
-        Raises :class:`TooLate` if it belongs before the settled base and
+        Raises :class:`TooLate` if it is past the allowed lateness and
         :class:`FoldFailed` if a fold fails on it; then nothing has moved.
         """
         if offset is not None and offset <= self.offset:
@@ -161,23 +197,27 @@ class DyadLog:
         return event.occurred_at >= self.wm and (not self._keys or _key(event) > self._keys[-1])
 
     def _check_placeable(self, event: DiplomaticEvent) -> None:
-        if self.base_at is not None and event.occurred_at < self.base_at:
+        """Refuse a record dated past the allowed lateness behind the watermark (on the
+        day grid): its place is settled, or may be at any moment."""
+        if self.wm is None:
+            return
+        floor = settle_floor(self.wm, self.lateness)
+        if event.occurred_at < floor or (self.base_at and event.occurred_at < self.base_at):
             what = "retraction" if event.retracts else "event"
             raise TooLate(
-                f"{what} {event.event_id!r} of {event.occurred_at.date()} is dated before "
-                f"{self.dyad}'s settled base ({self.base_at.date()}: the allowed lateness "
-                f"of {self.lateness.days} days behind its watermark {self.wm and self.wm.date()}"
-                "); it cannot be placed among its events any more, so it is not applied"
+                f"{what} {event.event_id!r} of {event.occurred_at.date()} is past the allowed "
+                f"lateness: more than {self.lateness.total_seconds() / 86_400:g} days behind "
+                f"{self.dyad}'s watermark ({self.wm.date()}), where its place is settled; "
+                "it is not applied (raise DIPWATCH_ALLOWED_LATENESS_DAYS, or fold offline)"
             )
 
     def _append(self, event: DiplomaticEvent) -> Change:
         """The fast path: the event follows everything folded."""
-        states, alerts = list(self.head), list[Alert]()
-        self._fire(states, event.occurred_at, alerts, inclusive=True)
-        self._apply(states, event, alerts)
-        self.head = states
+        run, alerts = self._head.copy(), list[Alert]()
+        snaps = self._step(run, event, alerts)
+        self._head = run
+        self._snaps.extend(snaps)
         self._insert(event)
-        self.wm = max(self.wm or event.occurred_at, event.occurred_at)
         for alert in alerts:
             self.standing[alert.alert_id] = (alert.at, _digest(alert), alert)
         self._settle()
@@ -203,48 +243,50 @@ class DyadLog:
         """Fire the timers due by ``watermark`` and settle what falls behind the lateness."""
         if self.wm is not None and watermark < self.wm:
             return Change()
-        states, alerts = list(self.head), list[Alert]()
-        self._fire(states, watermark, alerts, inclusive=True)
+        run, alerts = self._head.copy(), list[Alert]()
+        self._fire(run, watermark, alerts, inclusive=True)
         moved = bool(alerts) or watermark != self.wm
-        self.head, self.wm = states, watermark
+        run.at = watermark
+        self._head = run
         for alert in alerts:
             self.standing[alert.alert_id] = (alert.at, _digest(alert), alert)
         moved = self._settle() or moved
         return Change(raised=alerts, moved=moved)
 
     def _settle(self) -> bool:
-        """Fold the events dated a whole day or more behind the lateness into the base;
-        their alerts are final. Return whether the base moved."""
-        if self.wm is None:
+        """Move the base to the latest week-start checkpoint a whole day or more behind
+        the lateness: the events before it and their alerts are final. No event is folded
+        twice: the checkpoint is the head's own state as it entered that day."""
+        if self.wm is None or not self._snaps:
             return False
         floor = settle_floor(self.wm, self.lateness)
-        if self.base_at is not None and floor <= self.base_at:
+        usable = 0
+        while usable < len(self._snaps) and self._snaps[usable].at <= floor:  # type: ignore[operator]
+            usable += 1
+        if usable == 0:
             return False
-        cut = bisect.bisect_left(self._keys, (floor, ""))
-        states, ignored = list(self.base), list[Alert]()  # already raised when they were the head's
-        for event in self.events[:cut]:
-            self._fire(states, event.occurred_at, ignored, inclusive=True)
-            self._apply(states, event, ignored)
-        self._fire(states, floor, ignored, inclusive=False)
-        self.base, self.base_at = states, floor
+        snap = self._snaps[usable - 1]
+        del self._snaps[:usable]
+        assert snap.at is not None
+        self.base, self.base_at = list(snap.states), snap.at
+        cut = bisect.bisect_left(self._keys, (snap.at, ""))
         for event in self.events[:cut]:
             self.ids.discard(event.event_id)
             self._json.pop(event.event_id, None)
         del self.events[:cut], self._keys[:cut]
-        self.retracted = {i: t for i, t in self.retracted.items() if t >= floor}
-        self.standing = {i: s for i, s in self.standing.items() if s[0] >= floor}
-        self._json = {k: v for k, v in self._json.items() if k in self.ids}
+        self.retracted = {i: t for i, t in self.retracted.items() if t >= snap.at}
+        self.standing = {i: s for i, s in self.standing.items() if s[0] >= snap.at}
         return True
 
     def _refold(self, until: datetime | None) -> Change:
         """Re-fold the retained events from the base; withdraw and raise the difference."""
-        states, alerts = list(self.base), list[Alert]()
+        run, alerts, snaps = _Run(self.folds, self.base, self.base_at), list[Alert](), []
         for event in self.events:
-            self._fire(states, event.occurred_at, alerts, inclusive=True)
-            self._apply(states, event, alerts)
+            snaps.extend(self._step(run, event, alerts))
         if until is not None:
-            self._fire(states, until, alerts, inclusive=True)
-        self.head, self.wm = states, until
+            self._fire(run, until, alerts, inclusive=True)
+            run.at = max(run.at or until, until)
+        self._head, self._snaps = run, snaps
         new = {a.alert_id: (a.at, _digest(a), a) for a in alerts}
         change = Change(moved=True)
         for alert_id, (_, digest, old) in sorted(self.standing.items()):
@@ -261,30 +303,42 @@ class DyadLog:
 
     # -- the folds ------------------------------------------------------------------
 
-    def _fire(
-        self, states: list[Any], until: datetime, out: list[Alert], *, inclusive: bool
-    ) -> None:
+    def _step(self, run: _Run, event: DiplomaticEvent, out: list[Alert]) -> list[_Run]:
+        """Fold ``event`` into ``run`` after the timers due by its time; return the
+        checkpoint taken if the event enters a new week of event time."""
+        day = _grid_start(event.occurred_at)
+        snaps = []
+        if run.at is None or run.at < day:
+            self._fire(run, day, out, inclusive=False)
+            run.at = day
+            snaps.append(run.copy())
+        self._fire(run, event.occurred_at, out, inclusive=True)
+        self._apply(run, event, out)
+        run.at = max(run.at, event.occurred_at)
+        return snaps
+
+    def _fire(self, run: _Run, until: datetime, out: list[Alert], *, inclusive: bool) -> None:
         """Fire every timer due by ``until`` (at it too if ``inclusive``), earliest first."""
         while True:
             due, index = None, -1
-            for i, fold in enumerate(self.folds):
-                d = fold.due(states[i])
+            for i, d in enumerate(run.dues):
                 fires = d is not None and (d < until or (inclusive and d == until))
                 if fires and (due is None or d < due):  # type: ignore[operator]
                     due, index = d, i
             if due is None:
                 return
             fold = self.folds[index]
-            state, alerts = fold.advance(states[index], due)
-            if not alerts and fold.due(state) == due and state == states[index]:
+            state, alerts = fold.advance(run.states[index], due)
+            next_due = fold.due(state)
+            if not alerts and next_due == due and state == run.states[index]:
                 raise FoldFailed(f"fold {fold.name!r}: a timer due {due} fired in place")
-            states[index] = state
+            run.states[index], run.dues[index] = state, next_due
             out.extend(alerts)
 
-    def _apply(self, states: list[Any], event: DiplomaticEvent, out: list[Alert]) -> None:
+    def _apply(self, run: _Run, event: DiplomaticEvent, out: list[Alert]) -> None:
         """Apply ``event`` to every fold, all or nothing."""
         new, raised = [], []
-        for fold, state in zip(self.folds, states, strict=True):
+        for fold, state in zip(self.folds, run.states, strict=True):
             try:
                 result, alerts = fold.apply(state, event)
             except Exception as exc:  # a fold must be total; if not, the record goes aside
@@ -297,7 +351,12 @@ class DyadLog:
                     raise FoldFailed(f"fold {fold.name!r} raised alert rule {alert.rule!r}")
             new.append(result)
             raised.extend(alerts)
-        states[:] = new
+        # A fold the event left alone (the same object back) keeps its due time.
+        run.dues = [
+            d if n is o else f.due(n)
+            for f, n, o, d in zip(self.folds, new, run.states, run.dues, strict=True)
+        ]
+        run.states = new
         out.extend(raised)
 
     # -- storage --------------------------------------------------------------------

@@ -48,9 +48,9 @@ def fold_offline(
     ``state`` maps fold name -> dyad -> table value, the values the worker's aggregate
     tables hold; alerts (withdrawals included) come in the order they are raised. At
     the end every dyad is advanced to the latest event time (or ``until``), as the
-    replay's closing tick advances every partition. Events dated before their dyad's
-    settled base, or that a fold fails on, are refused as the worker dead-letters them,
-    and listed in ``refused``.
+    replay's closing tick advances every partition. Events past the allowed lateness
+    behind their dyad's watermark, or that a fold fails on, are refused as the worker
+    dead-letters them, and listed in ``refused``.
     """
     engine = Engine(folds, lateness_days)
     raised: list[Alert] = []

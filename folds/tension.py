@@ -152,13 +152,13 @@ class TensionFold:
         """
         cfg = self.config
         clock = max(filter(None, (state.as_of, event.occurred_at)))
-        before = self.scores(state, clock)
-        w = cfg.weight(event)
         conflict, cooperation, baseline = (
             int(state.conflict_sum),
             int(state.cooperation_sum),
             int(state.baseline_sum),
         )
+        before = self._conflict_and_baseline(conflict, baseline, clock)
+        w = cfg.weight(event)
         if w < 0:
             conflict += term(w, event.occurred_at, cfg.half_life_days)
             baseline += term(w, event.occurred_at, cfg.baseline_half_life_days)
@@ -166,6 +166,12 @@ class TensionFold:
             cooperation += term(w, event.occurred_at, cfg.half_life_days)
         first_at = min(filter(None, (state.first_at, event.occurred_at)))
         force_at, truce_at = self._force_and_truce(state, event)
+        now = self._conflict_and_baseline(conflict, baseline, clock)
+        floor = self._floor_between(force_at, truce_at, clock)
+        band = max(state.band, sum(1 for t in cfg.thresholds if now["conflict"] >= t), floor)
+        # In armed conflict, conflict is the norm: a spike against the baseline says nothing.
+        spiking = self._spiking(state.spiking, clock - first_at, before, now) and not floor
+        spike_starts = spiking and not state.spiking
         new = state.model_copy(
             update={
                 "last_force_at": force_at,
@@ -177,24 +183,34 @@ class TensionFold:
                 "first_at": first_at,
                 "as_of": clock,
                 "last_conflict": event.event_id if w < 0 else state.last_conflict,
+                "band": band,
+                "spiking": spiking,
             }
         )
-        now = self.scores(new)
-        floor = self._floor(new, clock)
-        band = max(state.band, sum(1 for t in cfg.thresholds if now["conflict"] >= t), floor)
-        # In armed conflict, conflict is the norm: a spike against the baseline says nothing.
-        spiking = self._spiking(state, new, before, now) and not floor
-        spike_starts = spiking and not state.spiking
         alerts: list[Alert] = []
         if band > state.band:
             # One alert per event: a spike that lifts the level is told by the level alert.
             armed = floor == band
             alerts.append(
-                self._rise_alert(new, event, state.band, band, now, before, spike_starts, armed)
+                self._rise_alert(
+                    new, event, state.band, band, self.scores(new), before, spike_starts, armed
+                )
             )
         elif spike_starts:
-            alerts.append(self._spike_alert(new, event, before, now))
-        return new.model_copy(update={"band": band, "spiking": spiking}), alerts
+            alerts.append(self._spike_alert(new, event, before, self.scores(new)))
+        return new, alerts
+
+    def _conflict_and_baseline(
+        self, conflict: int, baseline: int, at: datetime
+    ) -> dict[str, float]:
+        """The conflict score and the rescaled baseline at ``at``, as :meth:`scores` has them."""
+        cfg = self.config
+        base = decayed_value(baseline, at, cfg.baseline_half_life_days)
+        base *= cfg.half_life_days / cfg.baseline_half_life_days
+        return {
+            "conflict": round(decayed_value(conflict, at, cfg.half_life_days), 6),
+            "baseline": round(base, 6),
+        }
 
     def due(self, state: TensionState) -> datetime | None:
         """When the band falls next: the decayed score crosses the line below the band
@@ -245,11 +261,16 @@ class TensionFold:
 
     def _floor(self, state: TensionState, at: datetime) -> int:
         """Return the band the level cannot fall below at ``at`` (armed conflict)."""
-        until = self.armed_conflict_until(state)
-        in_conflict = until is not None and state.last_force_at is not None
-        if in_conflict and state.last_force_at <= at < until:  # type: ignore[operator]
-            return self.config.armed_conflict_floor
-        return 0
+        return self._floor_between(state.last_force_at, state.last_truce_at, at)
+
+    def _floor_between(self, force: datetime | None, truce: datetime | None, at: datetime) -> int:
+        if force is None:
+            return 0
+        if truce is not None and truce >= force:
+            until = truce
+        else:
+            until = force + timedelta(days=self.config.armed_conflict_lapse_days)
+        return self.config.armed_conflict_floor if force <= at < until else 0
 
     def _fall(self, band: int, conflict: float) -> int:
         """Fall one band at a time, and only once clearly below: no flapping at a line."""
@@ -274,14 +295,13 @@ class TensionFold:
         return crossed
 
     def _spiking(
-        self, old: TensionState, new: TensionState, before: dict[str, float], now: dict[str, float]
+        self, was: bool, history: timedelta, before: dict[str, float], now: dict[str, float]
     ) -> bool:
         cfg = self.config
         baseline = before["baseline"]
         ratio = now["conflict"] / baseline if baseline > 0 else float("inf")
-        if old.spiking:
+        if was:
             return now["conflict"] >= cfg.spike_min_points and ratio >= cfg.spike_ratio / 2
-        history = (new.as_of - new.first_at) if new.as_of and new.first_at else timedelta(0)
         return (
             history >= timedelta(days=cfg.spike_min_history_days)
             and now["conflict"] - before["conflict"] > 0

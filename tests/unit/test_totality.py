@@ -77,7 +77,7 @@ def test_the_folds_accept_every_event_the_contract_accepts(
         build_folds(config), events, lateness_days=config.allowed_lateness_days, refused=refused
     )
     # Only the lateness may refuse an event; a fold failing on one would be listed too.
-    assert all("settled base" in reason for _, reason in refused), refused
+    assert all("past the allowed lateness" in reason for _, reason in refused), refused
     assert json.loads(json.dumps(state)) == state
 
 
