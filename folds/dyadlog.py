@@ -125,8 +125,9 @@ class DyadLog:
         self._snaps: list[_Run] = []
         #: Alerts of the retained period, by id: (at, digest, alert).
         self.standing: dict[str, tuple[datetime, str, Alert]] = {}
-        #: The JSON form of retained events and standing alerts, made once each.
-        self._json: dict[str, dict[str, Any]] = {}
+        #: The JSON text of retained events, made once each (strings: compact, and no
+        #: work for the garbage collector).
+        self._json: dict[str, str] = {}
 
     # -- reading --------------------------------------------------------------------
 
@@ -363,8 +364,18 @@ class DyadLog:
 
     def dump(self) -> dict[str, Any]:
         """The table value: JSON-able, the same for the same log whatever its path."""
+        head = (
+            None
+            if self.blank
+            else {
+                f.name: st.model_dump(mode="json")
+                for f, st in zip(self.folds, self.head, strict=True)
+            }
+        )
         return {
             "dyad": self.dyad,
+            #: Each fold's current state, what the read model serves (None: nothing to say).
+            "head": head,
             "partition": self.partition,
             "offset": self.offset,
             "wm": self.wm and self.wm.isoformat(),
@@ -381,12 +392,12 @@ class DyadLog:
     def _alerts(self) -> list[tuple[str, Alert]]:
         return [(i, s[2]) for i, s in self.standing.items()]
 
-    def _as_json(self, key: str, event: DiplomaticEvent) -> dict[str, Any]:
-        """An event's JSON form, made once (events are immutable by id)."""
-        data = self._json.get(key)
-        if data is None:
-            data = self._json[key] = event.model_dump(mode="json", exclude_defaults=True)
-        return data
+    def _as_json(self, key: str, event: DiplomaticEvent) -> str:
+        """An event's JSON text, made once (events are immutable by id)."""
+        text = self._json.get(key)
+        if text is None:
+            text = self._json[key] = event.model_dump_json(exclude_defaults=True)
+        return text
 
     def __json__(self) -> dict[str, Any]:
         return self.dump()
@@ -399,7 +410,9 @@ class DyadLog:
         log.base = [f.state_type.model_validate(data["base"][f.name]) for f in folds]
         log.base_at = datetime.fromisoformat(data["base_at"]) if data["base_at"] else None
         for raw in data["events"]:
-            log._insert(DiplomaticEvent.model_validate(raw))
+            event = DiplomaticEvent.model_validate_json(raw)
+            log._insert(event)
+            log._json[event.event_id] = raw
         log.retracted = {i: datetime.fromisoformat(t) for i, t in data["retracted"].items()}
         standing = [Alert.model_validate(a) for a in data["standing"]]
         log._refold(datetime.fromisoformat(data["wm"]) if data["wm"] else None)

@@ -98,23 +98,21 @@ class Topics:
         """The name of a Faust table (an aggregate's, or the timeline's)."""
         return f"{aggregate}-state"
 
-    def changelog(self, app_id: str, aggregate: str) -> str:
-        """The changelog topic of an aggregate's Faust table, as Faust names it."""
-        return f"{app_id}-{self.table(aggregate)}-changelog"
+    def changelog(self, app_id: str, table: str = TIMELINE_TABLE) -> str:
+        """The changelog topic of a Faust table (the timeline), as Faust names it."""
+        return f"{app_id}-{self.table(table)}-changelog"
 
     def changelog_specs(self, app_id: str) -> tuple[TopicSpec, ...]:
-        """Faust's changelog topics, as Faust creates them: compacted, one per table —
-        the dyad logs' (``timeline``) and each aggregate's current state."""
-        what = {TIMELINE_TABLE: "dyad logs and partition watermarks"}
-        return tuple(
+        """Faust's changelog topic of the worker's one table, as Faust creates it:
+        compacted; each dyad's log, with every aggregate's current state in it."""
+        return (
             TopicSpec(
-                self.changelog(app_id, name),
+                self.changelog(app_id, TIMELINE_TABLE),
                 "dyad (JSON)",
-                what.get(name, f"{name} state"),
+                f"dyad log: head ({', '.join(self.aggregate_names)}), events, alerts",
                 self.partitions,
                 {"cleanup.policy": "compact"},
-            )
-            for name in (TIMELINE_TABLE, *self.aggregate_names)
+            ),
         )
 
     def specs(self) -> tuple[TopicSpec, ...]:

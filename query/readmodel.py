@@ -72,29 +72,39 @@ class ReadModel:
         #: Alert id -> the id of the alert that withdrew it (while it stays withdrawn).
         self.withdrawn: dict[str, str] = {}
         self._subscribers: set[asyncio.Queue[Alert]] = set()
-        self._changelogs = {topics.changelog(app_id, a): a for a in topics.aggregate_names}
+        self._changelog = topics.changelog(app_id)
         self._events = topics.events
-        self._names = (*self._changelogs, *topics.all_alerts, topics.events)
+        self._names = (self._changelog, *topics.all_alerts, topics.events)
         self._ends: dict[TopicPartition, int] | None = None
         self.caught_up = asyncio.Event()
 
     # -- applying records -------------------------------------------------------
 
-    def on_changelog(self, aggregate: str, key: bytes | None, value: bytes | None) -> None:
-        """Keep the state of a changelog record; a tombstone forgets the dyad. A record
-        that cannot be read is skipped with a logged reason and counted, never fatal."""
+    def on_changelog(self, key: bytes | None, value: bytes | None) -> None:
+        """Keep each fold's state from a dyad log of the timeline changelog (its
+        ``head``); a tombstone or a log with nothing to say forgets the dyad; partition
+        watermarks (``~`` keys) are not states. A record that cannot be read is skipped
+        with a logged reason and counted, never fatal."""
         if key is None:
             return
         try:
             dyad = json.loads(key)
-            if value is None:
-                self.states[aggregate].pop(dyad, None)
+            if not isinstance(dyad, str) or dyad.startswith("~"):
                 return
-            state = self.folds[aggregate].state_type.model_validate(json.loads(value)["state"])
+            head = json.loads(value)["head"] if value is not None else None
+            states = (
+                {n: f.state_type.model_validate(head[n]) for n, f in self.folds.items()}
+                if head is not None
+                else {}
+            )
         except (ValueError, TypeError, KeyError, RecursionError, ValidationError) as exc:
-            self._unreadable(aggregate, repr(exc)[:200])
+            self._unreadable(self._changelog, repr(exc)[:200])
             return
-        self.states[aggregate][dyad] = state
+        for name, table in self.states.items():
+            if name in states:
+                table[dyad] = states[name]
+            else:
+                table.pop(dyad, None)
 
     def on_event(self, key: bytes | None, value: bytes | None, timestamp_s: float | None) -> None:
         """Fold an events-topic record into its dyad's chart history, as the worker
@@ -211,10 +221,9 @@ class ReadModel:
                 await consumer.stop()
 
     def _on_records(self, topic: str, records: list[Any]) -> None:
-        aggregate = self._changelogs.get(topic)
         for record in records:
-            if aggregate is not None:
-                self.on_changelog(aggregate, record.key, record.value)
+            if topic == self._changelog:
+                self.on_changelog(record.key, record.value)
             elif topic == self._events:
                 self.on_event(record.key, record.value, record.timestamp / 1000)
             else:

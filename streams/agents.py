@@ -8,7 +8,6 @@ from typing import Any
 import faust
 
 from folds.base import Fold
-from folds.dyadlog import DyadLog
 from folds.engine import Engine
 from infra import metrics
 from infra.logs import get_logger
@@ -85,18 +84,17 @@ def register_agents(
     """Declare the topics, one table per aggregate and the folding agent on ``app``;
     return the tables by aggregate name. The agent reports to ``progress``."""
     outlets = Outlets(app, topics, settings.partitions)
-    tables = {
-        name: tolerant_table(
-            app.Table(
-                topics.table(name),
-                default=None,
-                partitions=settings.partitions,
-                help=f"{name} state per dyad" if name != TIMELINE else "dyad logs, watermarks",
-            )
+    # One table: each dyad's log, with every fold's current state in it (one write per
+    # touched dyad per batch), and each partition's watermark.
+    timeline = tolerant_table(
+        app.Table(
+            topics.table(TIMELINE),
+            default=None,
+            partitions=settings.partitions,
+            help="dyad logs (folds' states, retained events, standing alerts), watermarks",
         )
-        for name in (TIMELINE, *(fold.name for fold in folds))
-    }
-    timeline = tables[TIMELINE]
+    )
+    tables = {TIMELINE: timeline}
     engines: dict[int, Engine] = {}
 
     def engine(partition: int) -> Engine:
@@ -131,13 +129,6 @@ def register_agents(
                 # The changelog partition is the record's (see streams/compat.py).
                 with on_behalf_of(record):
                     timeline[key] = value
-                    if isinstance(value, DyadLog) and value.blank:
-                        for fold in folds:  # e.g. its only event was retracted
-                            tables[fold.name].pop(key, None)
-                    elif isinstance(value, DyadLog):
-                        for fold in folds:
-                            state = value.state(fold.name).model_dump(mode="json")
-                            tables[fold.name][key] = {"state": state}
         progress.batch_done(offsets)
 
     @app.agent(outlets.events, name="dipwatch.fold", concurrency=1)

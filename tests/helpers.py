@@ -30,6 +30,13 @@ def standing(alerts: Iterable[Alert]) -> dict[str, Alert]:
     return held
 
 
+def timeline_values(state: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The timeline changelog values (what the read model reads: each dyad log's
+    ``head``) for an offline fold's aggregate ``state``."""
+    dyads = sorted({d for values in state.values() for d in values})
+    return {d: {"head": {n: state[n][d]["state"] for n in state}} for d in dyads}
+
+
 def event_dict(**overrides: Any) -> dict[str, Any]:
     """Return a valid event as a dict; keyword arguments replace fields."""
     base: dict[str, Any] = {

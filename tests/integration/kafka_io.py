@@ -108,9 +108,16 @@ async def collect_alerts(
 
 
 async def table_state(bootstrap: str, app_id: str, table: str, min_keys: int) -> dict[str, Any]:
-    """Return the latest value per key of a Faust table, read from its changelog topic."""
-    records = await consume(bootstrap, f"{app_id}-{table}-changelog", min_count=min_keys)
-    state: dict[str, Any] = {}
+    """Return an aggregate's state per dyad as the worker stored it, ``{dyad: {"state":
+    …}}`` like the offline fold's: the ``head[<aggregate>]`` of the latest dyad log per
+    key of the timeline changelog (``table`` is ``<aggregate>-state``)."""
+    aggregate = table.removesuffix("-state")
+    records = await consume(bootstrap, f"{app_id}-timeline-state-changelog", min_count=min_keys)
+    logs: dict[str, Any] = {}
     for record in sorted(records, key=lambda r: (r.partition, r.offset)):
-        state[json.loads(record.key)] = json.loads(record.value) if record.value else None
-    return state
+        logs[json.loads(record.key)] = json.loads(record.value) if record.value else None
+    return {
+        dyad: {"state": log["head"][aggregate]}
+        for dyad, log in logs.items()
+        if not dyad.startswith("~") and log is not None and log["head"] is not None
+    }

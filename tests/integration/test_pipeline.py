@@ -8,18 +8,21 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from folds.offline import fold_offline
 from folds.registry import build_folds
+from infra.clients import event_producer, send_tick
 from infra.settings import Settings
 from infra.topics import REASON_HEADER, SOURCE_HEADER, Topics
 from replay.loader import bundled_corpus, load_paths
-from schemas.codec import encode_event
+from schemas.codec import decode_alert, encode_event
 from schemas.ticks import TICK_KEY, parse_tick
-from tests.helpers import make_event, threat, worker_process
+from tests.helpers import make_event, standing, threat, worker_process
 from tests.integration.kafka_io import collect_alerts, consume, produce, table_state
 
 
@@ -187,3 +190,63 @@ def test_skip_invalid_sends_bad_lines_to_the_dead_letter_topic_and_publishes_the
     assert [r.value for r in dead] == [b"{broken"]
     assert dict(dead[0].headers)[REASON_HEADER].decode().startswith(f"{path}:2: not JSON")
     assert [json.loads(r.value)["event_id"] for r in published] == ["good-line"]
+
+
+def test_the_corpus_out_of_order_through_the_broker_stands_as_the_sorted_log(
+    isolated: dict[str, str], topics: Topics, tmp_path: Path
+) -> None:
+    """The corpus delivered out of order — each event up to 30 days (the allowed
+    lateness) late, plus a retraction — through a real worker: once every partition has
+    had its closing tick, the state and the standing alerts (raised, less withdrawn) are
+    those of the sorted log without the retracted act."""
+    corpus = [item.event for item in load_paths([bundled_corpus()]).events]
+    rnd = random.Random(14)
+    delayed = sorted(corpus, key=lambda e: e.occurred_at + timedelta(days=rnd.uniform(0, 30)))
+    victim = next(e for e in corpus if e.event_id == "kz-2022-10-05-summons-russian-ambassador")
+    retraction = make_event(
+        event_id="review-retracts-announced-summons",
+        occurred_at=victim.occurred_at.isoformat(),
+        actor=victim.actor.model_dump(),
+        target={"country": victim.target.country, "kind": "state"},
+        action="statement",
+        cameo="010",
+        envoy=None,
+        retracts=victim.event_id,
+    )
+    arrived = [*delayed, retraction]
+    assert [e.event_id for e in arrived[:-1]] != [e.event_id for e in corpus]  # out of order
+    kept = [e for e in corpus if e is not victim]
+    state, expected = fold_offline(build_folds(Settings()), kept, until=corpus[-1].occurred_at)
+    bootstrap = isolated["DIPWATCH_BOOTSTRAP_SERVERS"]
+
+    async def publish() -> None:
+        await produce(
+            bootstrap, topics.events, [(e.dyad.encode(), encode_event(e)) for e in arrived]
+        )
+        producer = event_producer(bootstrap)
+        await producer.start()
+        try:
+            await send_tick(producer, topics.events, corpus[-1].occurred_at)
+        finally:
+            await producer.stop()
+
+    with worker_process(isolated, tmp_path / "worker.log"):
+        asyncio.run(publish())
+        asyncio.run(collect_alerts(bootstrap, topics.all_alerts, {a.alert_id for a in expected}))
+        got = [
+            decode_alert(r.value)
+            for topic in topics.all_alerts
+            for r in asyncio.run(consume(bootstrap, topic, idle_s=5))
+        ]
+    withdrawn = [a for a in got if a.withdraws]
+    print(f"\nout of order: {len(got)} alerts delivered, {len(withdrawn)} withdrawals")
+    assert withdrawn, "a late event and a retraction must have withdrawn something"
+    # Per topic partition the order is the worker's: a withdrawal follows what it withdraws.
+    assert standing(got) == standing(expected)
+    streamed = {
+        name: asyncio.run(
+            table_state(bootstrap, isolated["DIPWATCH_APP_ID"], f"{name}-state", len(values))
+        )
+        for name, values in state.items()
+    }
+    assert streamed == state

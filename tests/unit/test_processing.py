@@ -58,16 +58,13 @@ class Tables:
         done = []
         for _, key, value, record in batch.writes():
             # The stored form is the JSON a changelog carries, as after a recovery.
-            if isinstance(value, DyadLog) and value.blank:
-                self.timeline[key] = json.loads(json.dumps(value.dump()))
-                for fold in self.folds:
-                    self.values[fold.name].pop(key, None)
-            elif isinstance(value, DyadLog):
-                self.timeline[key] = json.loads(json.dumps(value.dump()))
-                for fold in self.folds:
-                    self.values[fold.name][key] = {
-                        "state": value.state(fold.name).model_dump(mode="json")
-                    }
+            if isinstance(value, DyadLog):
+                stored = self.timeline[key] = json.loads(json.dumps(value.dump()))
+                for fold in self.folds:  # what the read model takes: the log's head
+                    if stored["head"] is None:
+                        self.values[fold.name].pop(key, None)
+                    else:
+                        self.values[fold.name][key] = {"state": stored["head"][fold.name]}
             else:
                 self.timeline[key] = value
             done.append((key, record))

@@ -16,6 +16,7 @@ from query.readmodel import ReadModel
 from replay.loader import bundled_corpus, load_paths
 from schemas.alerts import withdrawal
 from schemas.codec import encode_alert
+from tests.helpers import timeline_values
 
 EVENTS = [item.event for item in load_paths([bundled_corpus()]).events]
 
@@ -27,14 +28,18 @@ def _model(max_alerts: int = 2000) -> ReadModel:
 def test_changelog_values_become_states_and_tombstones_forget() -> None:
     states, _ = fold_offline(build_folds(Settings()), EVENTS)
     model = _model()
-    for dyad, value in states["envoys"].items():
-        model.on_changelog("envoys", json.dumps(dyad).encode(), json.dumps(value).encode())
+    for dyad, value in timeline_values(states).items():
+        model.on_changelog(json.dumps(dyad).encode(), json.dumps(value).encode())
+    model.on_changelog(b'"~watermark/0"', b'{"watermark": "2025-01-01T00:00:00+00:00"}')
     assert (
         model.states["envoys"]["KAZ:UKR"].model_dump(mode="json")
         == (states["envoys"]["KAZ:UKR"]["state"])
     )
-    model.on_changelog("envoys", b'"KAZ:UKR"', None)
-    assert "KAZ:UKR" not in model.states["envoys"]
+    assert "KAZ:UKR" in model.states["tension"]
+    model.on_changelog(b'"KAZ:UKR"', None)
+    assert "KAZ:UKR" not in model.states["envoys"] and "KAZ:UKR" not in model.states["tension"]
+    model.on_changelog(b'"KAZ:RUS"', b'{"head": null}')  # e.g. its only event retracted
+    assert "KAZ:RUS" not in model.states["summons"]
 
 
 def test_alerts_are_kept_once_newest_first_and_bounded() -> None:
@@ -80,8 +85,8 @@ def test_a_subscriber_that_stops_reading_is_dropped(monkeypatch: pytest.MonkeyPa
 
 def test_an_unreadable_changelog_value_is_skipped_counted_and_not_fatal() -> None:
     model = _model()
-    model.on_changelog("tension", b'"KAZ:RUS"', b"[" * 100_000 + b"]" * 100_000)
-    model.on_changelog("tension", b'"KAZ:RUS"', b'{"state": {"dyad": 1}}')
-    model.on_changelog("tension", b"not json", b"{}")
-    assert model.unreadable == {"tension": 3}
+    model.on_changelog(b'"KAZ:RUS"', b"[" * 100_000 + b"]" * 100_000)
+    model.on_changelog(b'"KAZ:RUS"', b'{"head": {"tension": {"dyad": 1}}}')
+    model.on_changelog(b"not json", b"{}")
+    assert model.unreadable == {"app-timeline-state-changelog": 3}
     assert "KAZ:RUS" not in model.states["tension"]

@@ -22,6 +22,7 @@ from replay.loader import bundled_corpus, load_paths
 from schemas.alerts import Alert, Severity
 from schemas.events import DiplomaticEvent
 from streams.app import create_app
+from tests.helpers import timeline_values
 
 CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]
 
@@ -65,16 +66,21 @@ def test_a_fourth_aggregate_gets_its_alert_topic_and_changelog() -> None:
     topics = Topics.from_settings(Settings(), WITH_COUNT)
     assert topics.alerts("count") == "dipwatch.alerts.count"
     assert "dipwatch.alerts.count" in {s.name for s in topics.specs()}
-    assert "dipwatch-worker-count-state-changelog" in {
-        s.name for s in topics.changelog_specs("dipwatch-worker")
-    }
+    # No changelog of its own: its state rides in each dyad log's head.
+    (timeline,) = topics.changelog_specs("dipwatch-worker")
+    assert timeline.name == "dipwatch-worker-timeline-state-changelog"
+    assert "count" in timeline.value
     with pytest.raises(ValueError, match="no alert topic"):
         Topics.from_settings(Settings()).alerts("count")
 
 
-def test_a_fourth_aggregate_gets_its_table_in_the_worker() -> None:
+def test_a_fourth_aggregate_gets_its_state_in_the_worker() -> None:
     app = create_app(Settings(), "127.0.0.1:9", aggregates=WITH_COUNT)
-    assert {t.name for t in app.tables.values()} >= {"count-state", "tension-state"}
+    assert {t.name for t in app.tables.values()} == {"timeline-state"}
+    log = DyadLog(build_folds(Settings(), WITH_COUNT), "KAZ:RUS", timedelta(days=30))
+    for event in [e for e in CORPUS if e.dyad == "KAZ:RUS"][:3]:
+        log.add(event)
+    assert log.dump()["head"]["count"] == {"dyad": "KAZ:RUS", "events": 3}
 
 
 def test_a_fourth_aggregate_folds_and_raises_on_its_own_topic_family() -> None:
@@ -107,8 +113,8 @@ def test_a_fourth_aggregate_gets_its_read_model_and_view() -> None:
     topics = Topics.from_settings(settings, WITH_COUNT)
     model = ReadModel(folds, topics, settings.app_id)
     state, _ = fold_offline(folds, CORPUS)
-    for dyad, value in state["count"].items():
-        model.on_changelog("count", json.dumps(dyad).encode(), json.dumps(value).encode())
+    for dyad, value in timeline_values(state).items():
+        model.on_changelog(json.dumps(dyad).encode(), json.dumps(value).encode())
 
     async def get() -> tuple[int, Any]:
         app = build_web_app(settings, model, producer=None, topic=topics.events)
