@@ -90,10 +90,13 @@ class ConflictHistory(NoTimers):
         points.append((EPOCH + (at + 1) * _WEEK, round(total, 3)))
         decay = 2.0 ** (-7 / self.config.half_life_days)
         while at < last_week:
-            if total < _FLOOR and nxt is not None:  # nothing left to draw: jump ahead
+            if total < _FLOOR and nxt is not None and nxt - 1 > at:  # flat: jump ahead
                 total *= decay ** (nxt - 1 - at)
                 at = nxt - 1
-            elif total < _FLOOR:
+                points.append((EPOCH + (at + 1) * _WEEK, round(total, 3)))
+            elif total < _FLOOR and nxt is None:  # flat to the end: one point there
+                total *= decay ** (last_week - at)
+                points.append((EPOCH + (last_week + 1) * _WEEK, round(total, 3)))
                 break
             at += 1
             total *= decay

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from infra.settings import Settings
 from query.views import tension_view
 from replay.loader import bundled_corpus, load_paths
 from schemas.errors import InvalidRecord
-from schemas.events import DiplomaticEvent
+from schemas.events import EPOCH, DiplomaticEvent
 from schemas.intake import (
     MAX_EVENTS_PER_DOCUMENT,
     IntakeRefused,
@@ -153,3 +154,27 @@ def test_deeply_nested_documents_are_refused_with_a_reason_not_a_traceback() -> 
         parse_document(b"[" * 100_000 + b"]" * 100_000)
     with pytest.raises(InvalidRecord, match="beyond this reader's limits"):
         parse_document("- " * 5000 + "x")
+
+
+WEEK = timedelta(days=7)
+
+
+def test_the_chart_draws_the_decay_between_acts_not_straight_lines() -> None:
+    """RUS:UKR: the invasion week, then little until a 2025 strike. The chart falls week
+    by week as the score halves every 30 days, lies flat near zero through the quiet
+    stretch and rises in the week of the next act — never a line across two years."""
+    events = [e for e in CORPUS if e.dyad == "RUS:UKR"]
+    points = ConflictHistory().points(_history(events))
+    weeks = [(b[0] - a[0]).days for a, b in itertools.pairwise(points)]
+    first_quiet = next(i for i, (_, v) in enumerate(points) if v < 0.05)
+    # Weekly samples down to the floor, each about 2**(-7/30) of the one before.
+    assert set(weeks[: first_quiet - 1]) == {7}
+    acts = {EPOCH + ((e.occurred_at - EPOCH) // WEEK + 1) * WEEK for e in events}
+    decay = 2 ** (-7 / 30)
+    for (_, before), (at, after) in itertools.pairwise(points[:first_quiet]):
+        if at not in acts:  # a week without an act: pure decay
+            assert after == pytest.approx(before * decay, abs=0.002)
+    # The long gap is flat near zero up to the week before the next act.
+    gap = max(range(len(weeks)), key=weeks.__getitem__)
+    assert weeks[gap] > 365 and points[gap + 1][1] < 0.05
+    assert points[gap + 2][1] > 1  # the next act's week
