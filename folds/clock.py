@@ -8,9 +8,19 @@ scheduled here, so passing its due time costs a heap pop, not a scan of every dy
 from __future__ import annotations
 
 import heapq
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final
 
-__all__ = ["Timers"]
+from folds.base import Fold
+from schemas.events import EPOCH
+
+__all__ = ["Run", "Timers", "grid_start", "settle_floor"]
+
+#: The checkpoint grid: a dyad's base moves a whole week at a time (EPOCH is a Monday).
+_GRID: Final = timedelta(days=7)
+#: The lateness is counted back from the watermark in whole days.
+_DAY: Final = timedelta(days=1)
 
 
 class Timers:
@@ -46,3 +56,30 @@ class Timers:
 
     def __len__(self) -> int:
         return len(self._due)
+
+
+def settle_floor(watermark: datetime, lateness: timedelta) -> datetime:
+    """The instant before which events are settled: ``watermark - lateness`` rounded down
+    to a whole day of event time (the same for any path to the same watermark)."""
+    return EPOCH + _DAY * ((watermark - lateness - EPOCH) // _DAY)
+
+
+def grid_start(at: datetime) -> datetime:
+    return EPOCH + _GRID * ((at - EPOCH) // _GRID)
+
+
+class Run:
+    """A position in a sorted fold: each fold's state and next due time, and the event
+    time reached (events at or before it applied, timers due by it fired)."""
+
+    __slots__ = ("at", "dues", "states")
+
+    def __init__(self, folds: Sequence[Fold[Any]], states: list[Any], at: datetime | None) -> None:
+        self.states = list(states)
+        self.dues = [f.due(s) for f, s in zip(folds, states, strict=True)]
+        self.at = at
+
+    def copy(self) -> Run:
+        new = Run.__new__(Run)
+        new.states, new.dues, new.at = list(self.states), list(self.dues), self.at
+        return new

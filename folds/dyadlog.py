@@ -22,22 +22,18 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
 from folds.base import Fold
+from folds.clock import Run, grid_start, settle_floor
 from schemas.alerts import Alert, withdrawal
 from schemas.errors import InvalidRecord
-from schemas.events import EPOCH, DiplomaticEvent
+from schemas.events import DiplomaticEvent
 
-__all__ = ["Change", "DyadLog", "FoldFailed", "TooLate", "settle_floor"]
-
-#: The checkpoint grid: a dyad's base moves a whole week at a time (EPOCH is a Monday).
-_GRID: Final = timedelta(days=7)
-#: The lateness is counted back from the watermark in whole days.
-_DAY: Final = timedelta(days=1)
+__all__ = ["Change", "DyadLog", "FoldFailed", "TooLate"]
 
 
 class TooLate(InvalidRecord):
@@ -63,33 +59,6 @@ class Change:
     @property
     def alerts(self) -> list[Alert]:
         return [*self.withdrawn, *self.raised]
-
-
-def settle_floor(watermark: datetime, lateness: timedelta) -> datetime:
-    """The instant before which events are settled: ``watermark - lateness`` rounded down
-    to a whole day of event time (the same for any path to the same watermark)."""
-    return EPOCH + _DAY * ((watermark - lateness - EPOCH) // _DAY)
-
-
-def _grid_start(at: datetime) -> datetime:
-    return EPOCH + _GRID * ((at - EPOCH) // _GRID)
-
-
-class _Run:
-    """A position in a sorted fold: each fold's state and next due time, and the event
-    time reached (events at or before it applied, timers due by it fired)."""
-
-    __slots__ = ("at", "dues", "states")
-
-    def __init__(self, folds: Sequence[Fold[Any]], states: list[Any], at: datetime | None) -> None:
-        self.states = list(states)
-        self.dues = [f.due(s) for f, s in zip(folds, states, strict=True)]
-        self.at = at
-
-    def copy(self) -> _Run:
-        new = _Run.__new__(_Run)
-        new.states, new.dues, new.at = list(self.states), list(self.dues), self.at
-        return new
 
 
 def _key(event: DiplomaticEvent) -> tuple[datetime, str]:
@@ -120,9 +89,9 @@ class DyadLog:
         #: with the date they carry.
         self.retracted: dict[str, datetime] = {}
         #: The fold of everything retained, to the watermark (``head.at``).
-        self._head = _Run(folds, self.base, None)
+        self._head = Run(folds, self.base, None)
         #: Day-start checkpoints the head passed, oldest first: what the base can move to.
-        self._snaps: list[_Run] = []
+        self._snaps: list[Run] = []
         #: Alerts of the retained period, by id: (at, digest, alert).
         self.standing: dict[str, tuple[datetime, str, Alert]] = {}
         #: The JSON text of retained events, made once each (strings: compact, and no
@@ -281,7 +250,7 @@ class DyadLog:
 
     def _refold(self, until: datetime | None) -> Change:
         """Re-fold the retained events from the base; withdraw and raise the difference."""
-        run, alerts, snaps = _Run(self.folds, self.base, self.base_at), list[Alert](), []
+        run, alerts, snaps = Run(self.folds, self.base, self.base_at), list[Alert](), []
         for event in self.events:
             snaps.extend(self._step(run, event, alerts))
         if until is not None:
@@ -304,10 +273,10 @@ class DyadLog:
 
     # -- the folds ------------------------------------------------------------------
 
-    def _step(self, run: _Run, event: DiplomaticEvent, out: list[Alert]) -> list[_Run]:
+    def _step(self, run: Run, event: DiplomaticEvent, out: list[Alert]) -> list[Run]:
         """Fold ``event`` into ``run`` after the timers due by its time; return the
         checkpoint taken if the event enters a new week of event time."""
-        day = _grid_start(event.occurred_at)
+        day = grid_start(event.occurred_at)
         snaps = []
         if run.at is None or run.at < day:
             self._fire(run, day, out, inclusive=False)
@@ -318,7 +287,7 @@ class DyadLog:
         run.at = max(run.at, event.occurred_at)
         return snaps
 
-    def _fire(self, run: _Run, until: datetime, out: list[Alert], *, inclusive: bool) -> None:
+    def _fire(self, run: Run, until: datetime, out: list[Alert], *, inclusive: bool) -> None:
         """Fire every timer due by ``until`` (at it too if ``inclusive``), earliest first."""
         while True:
             due, index = None, -1
@@ -336,7 +305,7 @@ class DyadLog:
             run.states[index], run.dues[index] = state, next_due
             out.extend(alerts)
 
-    def _apply(self, run: _Run, event: DiplomaticEvent, out: list[Alert]) -> None:
+    def _apply(self, run: Run, event: DiplomaticEvent, out: list[Alert]) -> None:
         """Apply ``event`` to every fold, all or nothing."""
         new, raised = [], []
         for fold, state in zip(self.folds, run.states, strict=True):
@@ -418,15 +387,3 @@ class DyadLog:
         log._refold(datetime.fromisoformat(data["wm"]) if data["wm"] else None)
         log.standing = {a.alert_id: (a.at, _digest(a), a) for a in standing}
         return log
-
-
-def fold_sorted(
-    folds: Sequence[Fold[Any]], dyad: str, events: Iterable[DiplomaticEvent], until: datetime
-) -> tuple[list[Any], list[Alert]]:
-    """The reference: ``events`` sorted in event time, folded with every timer due by
-    ``until``; for tests of the arrival-order promise."""
-    log = DyadLog(folds, dyad, timedelta(days=36_500))
-    for event in sorted(events, key=_key):
-        log.add(event)
-    log.advance(until)
-    return log.head, [s[2] for s in sorted(log.standing.values(), key=lambda s: s[0])]

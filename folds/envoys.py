@@ -128,8 +128,7 @@ class EnvoysFold:
         )
         if event.action is Action.SUMMONS_CLOSED:
             return self._closed(state, key, old, event)
-        status = _STATUS_OF.get(event.action) if event.action is not None else None
-        if status is None:
+        if (status := _STATUS_OF.get(event.action)) is None:  # type: ignore[arg-type]
             return state, []
         if old.status == status and status != "summoned":
             return state, []

@@ -6,12 +6,12 @@ See docs/TENSION.md for the formula, its parameters and the alert rules.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final, Protocol
+from typing import Final
 
 from folds.base import StateModel, event_alert, timer_alert
 from folds.decay import EPOCH, UNITS_PER_POINT, decayed_value, term
+from folds.tension_config import TensionConfig, TensionSettings
 from folds.weights import ACTOR_WEIGHTS, FORCE_ROOTS, MODE_WEIGHTS, TRUCE_CODES
 from schemas.alerts import Alert, Severity
 from schemas.events import DiplomaticEvent, Mode
@@ -29,65 +29,6 @@ __all__ = [
 #: Level names by band; band 0 is calm.
 LEVELS: Final = ("calm", "elevated", "high", "critical")
 _RISE_SEVERITY: Final = (Severity.INFO, Severity.WARNING, Severity.HIGH, Severity.CRITICAL)
-
-
-class TensionSettings(Protocol):
-    """The settings the tension fold reads (the deployment's settings object has them)."""
-
-    @property
-    def half_life_days(self) -> float: ...
-    @property
-    def baseline_half_life_days(self) -> float: ...
-    @property
-    def tension_thresholds(self) -> tuple[float, float, float]: ...
-    @property
-    def tension_hysteresis(self) -> float: ...
-    @property
-    def spike_ratio(self) -> float: ...
-    @property
-    def spike_min_points(self) -> float: ...
-    @property
-    def spike_min_history_days(self) -> float: ...
-    @property
-    def armed_conflict_lapse_days(self) -> float: ...
-
-
-@dataclass(frozen=True)
-class TensionConfig:
-    """Parameters of the tension score and its alerts (all in event time)."""
-
-    half_life_days: float = 30.0
-    baseline_half_life_days: float = 365.0
-    thresholds: tuple[float, float, float] = (6.0, 12.0, 24.0)
-    hysteresis: float = 0.75
-    spike_ratio: float = 3.0
-    spike_min_points: float = 6.0
-    spike_min_history_days: float = 60.0
-    #: How much an act weighs by who acts: a TV presenter's tirade is not a note verbale.
-    actor_weights: dict[str, float] = field(default_factory=lambda: dict(ACTOR_WEIGHTS))
-    #: While the pair is in armed conflict the level does not fall below this band.
-    armed_conflict_floor: int = 3  # critical
-    #: Armed conflict lapses this long after the last coded use of force.
-    armed_conflict_lapse_days: float = 1095.0
-
-    @classmethod
-    def from_settings(cls, settings: TensionSettings) -> TensionConfig:
-        """Return the configuration the deployment's settings describe."""
-        return cls(
-            half_life_days=settings.half_life_days,
-            baseline_half_life_days=settings.baseline_half_life_days,
-            thresholds=settings.tension_thresholds,
-            hysteresis=settings.tension_hysteresis,
-            spike_ratio=settings.spike_ratio,
-            spike_min_points=settings.spike_min_points,
-            spike_min_history_days=settings.spike_min_history_days,
-            armed_conflict_lapse_days=settings.armed_conflict_lapse_days,
-        )
-
-    def weight(self, event: DiplomaticEvent) -> float:
-        """Return the event's Goldstein weight scaled by who acts and by its mode."""
-        by_actor = self.actor_weights.get(event.actor.kind.value, 1.0)
-        return event.goldstein * by_actor * MODE_WEIGHTS[event.mode]
 
 
 class TensionState(StateModel):
@@ -252,7 +193,9 @@ class TensionFold:
 
     def armed_conflict_until(self, state: TensionState) -> datetime | None:
         """Return when the pair's armed conflict ends (or lapses); None if never in one."""
-        force, truce = state.last_force_at, state.last_truce_at
+        return self._until(state.last_force_at, state.last_truce_at)
+
+    def _until(self, force: datetime | None, truce: datetime | None) -> datetime | None:
         if force is None:
             return None
         if truce is not None and truce >= force:
@@ -264,13 +207,9 @@ class TensionFold:
         return self._floor_between(state.last_force_at, state.last_truce_at, at)
 
     def _floor_between(self, force: datetime | None, truce: datetime | None, at: datetime) -> int:
-        if force is None:
-            return 0
-        if truce is not None and truce >= force:
-            until = truce
-        else:
-            until = force + timedelta(days=self.config.armed_conflict_lapse_days)
-        return self.config.armed_conflict_floor if force <= at < until else 0
+        until = self._until(force, truce)
+        in_conflict = force is not None and until is not None and force <= at < until
+        return self.config.armed_conflict_floor if in_conflict else 0
 
     def _fall(self, band: int, conflict: float) -> int:
         """Fall one band at a time, and only once clearly below: no flapping at a line."""

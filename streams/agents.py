@@ -74,6 +74,48 @@ class Outlets:
             metrics.FOLDED.inc()
 
 
+class Engines:
+    """Each owned partition's engine, restored from the timeline table on first use and
+    forgotten at every rebalance (another worker may have folded the partition since)."""
+
+    def __init__(self, folds: Sequence[Fold[Any]], lateness_days: float, timeline: Any) -> None:
+        self.folds, self.lateness_days, self.timeline = folds, lateness_days, timeline
+        self.engines: dict[int, Engine] = {}
+
+    def __call__(self, partition: int) -> Engine:
+        if partition not in self.engines:
+            self.engines[partition] = restore_engine(
+                self.folds, self.lateness_days, partition, self.timeline.items()
+            )
+        return self.engines[partition]
+
+
+async def fold_batch(
+    records: list[Any], engines: Engines, outlets: Outlets, progress: Progress
+) -> None:
+    """Process one batch of records in order, then write each touched dyad log once."""
+    batch: Batch[Any] = Batch(engines)
+    offsets: dict[tuple[str, int], int] = {}
+    with metrics.FOLD_SECONDS.time():
+        for record in records:
+            message = record.message
+            outcome = batch.process(
+                message.key,
+                message.value,
+                message.timestamp,
+                record,
+                message.partition,
+                message.offset,
+            )
+            await outlets.carry_out(outcome, message)
+            offsets[(message.topic, message.partition)] = message.offset + 1
+        for _, key, value, record in batch.writes():
+            # The changelog partition is the record's (see streams/compat.py).
+            with on_behalf_of(record):
+                engines.timeline[key] = value
+    progress.batch_done(offsets)
+
+
 def register_agents(
     app: faust.App,
     settings: Settings,
@@ -81,8 +123,8 @@ def register_agents(
     folds: Sequence[Fold[Any]],
     progress: Progress,
 ) -> dict[str, Any]:
-    """Declare the topics, one table per aggregate and the folding agent on ``app``;
-    return the tables by aggregate name. The agent reports to ``progress``."""
+    """Declare the topics, the timeline table and the folding agent on ``app``; return
+    the tables by name. The agent reports to ``progress``."""
     outlets = Outlets(app, topics, settings.partitions)
     # One table: each dyad's log, with every fold's current state in it (one write per
     # touched dyad per batch), and each partition's watermark.
@@ -94,42 +136,11 @@ def register_agents(
             help="dyad logs (folds' states, retained events, standing alerts), watermarks",
         )
     )
-    tables = {TIMELINE: timeline}
-    engines: dict[int, Engine] = {}
-
-    def engine(partition: int) -> Engine:
-        if partition not in engines:
-            engines[partition] = restore_engine(
-                folds, settings.allowed_lateness_days, partition, timeline.items()
-            )
-        return engines[partition]
+    engines = Engines(folds, settings.allowed_lateness_days, timeline)
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def forget_engines(sender: Any, **_: Any) -> None:
-        # Another worker may have folded the partitions meanwhile: re-read the tables.
-        engines.clear()
-
-    async def fold_batch(records: list[Any]) -> None:
-        batch: Batch[Any] = Batch(engine)
-        offsets: dict[tuple[str, int], int] = {}
-        with metrics.FOLD_SECONDS.time():
-            for record in records:
-                message = record.message
-                outcome = batch.process(
-                    message.key,
-                    message.value,
-                    message.timestamp,
-                    record,
-                    message.partition,
-                    message.offset,
-                )
-                await outlets.carry_out(outcome, message)
-                offsets[(message.topic, message.partition)] = message.offset + 1
-            for _, key, value, record in batch.writes():
-                # The changelog partition is the record's (see streams/compat.py).
-                with on_behalf_of(record):
-                    timeline[key] = value
-        progress.batch_done(offsets)
+        engines.engines.clear()
 
     @app.agent(outlets.events, name="dipwatch.fold", concurrency=1)
     async def fold_events(stream: faust.StreamT[Any]) -> None:
@@ -137,11 +148,11 @@ def register_agents(
         batches = stream.take_events(settings.batch_size, within=settings.batch_within_s)  # type: ignore[attr-defined]
         try:
             async for records in batches:
-                await fold_batch(records)
+                await fold_batch(records, engines, outlets, progress)
         except Exception as exc:
             # Not a record's fault (those are dead-lettered): the broker or a table.
             # Faust logs the crash; /healthz must say it too, until a restart.
             progress.crashed = f"{type(exc).__name__}: {exc!s:.300}"
             raise
 
-    return tables
+    return {TIMELINE: timeline}
