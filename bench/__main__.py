@@ -54,6 +54,37 @@ def bench(
 
 
 @cli.command()
+def latency(
+    rates: Annotated[
+        str, typer.Option(help="Offered loads, events/s, comma-separated.")
+    ] = "100,1000",
+    fetch_waits: Annotated[
+        str, typer.Option(help="Worker fetch waits (ms) to compare; 1500 is Faust's own.")
+    ] = "1500,500,10",
+    windows: Annotated[
+        str, typer.Option(help="Worker batch windows (s) to compare.")
+    ] = "0.05,0.005",
+    seconds: Annotated[float, typer.Option(help="Length of each probe.")] = 15.0,
+    broker_kind: Annotated[
+        str, typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka).")
+    ] = "embedded",
+) -> None:
+    """Publish-to-alert latency: a row per (fetch wait, batch window, rate)."""
+    from bench.latency_rows import run_latency_rows
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    options = BenchOptions(broker=broker_kind, bootstrap=settings.bootstrap_servers)  # type: ignore[arg-type]
+    run_latency_rows(
+        options,
+        [float(r) for r in rates.split(",")],
+        [int(w) for w in fetch_waits.split(",")],
+        [float(w) for w in windows.split(",")],
+        seconds,
+    )
+
+
+@cli.command()
 def gdelt(
     rows: Annotated[int, typer.Option(help="Rows of the synthetic GDELT 2.0 day.")] = 300_000,
     broker_kind: Annotated[

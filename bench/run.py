@@ -117,10 +117,13 @@ class _Worker:
     log_path: Path
 
 
-def _start_worker(bootstrap: str, topics: Topics, workdir: Path) -> _Worker:
+def _start_worker(
+    bootstrap: str, topics: Topics, workdir: Path, extra_env: dict[str, str] | None = None
+) -> _Worker:
     app_id = f"bench-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
+        **(extra_env or {}),
         "DIPWATCH_BOOTSTRAP_SERVERS": bootstrap,
         "DIPWATCH_TOPIC_PREFIX": topics.prefix,
         "DIPWATCH_PARTITIONS": str(PARTITIONS),
@@ -204,12 +207,16 @@ async def _drain(bootstrap: str, topics: Topics, worker: _Worker, count: int) ->
 
 
 async def _worker_run(
-    bootstrap: str, shape: Shape, workdir: Path, tag: str
+    bootstrap: str,
+    shape: Shape,
+    workdir: Path,
+    tag: str,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[dict[str, float], _Worker, Topics, list[DiplomaticEvent]]:
     topics = Topics(f"bench{tag}{uuid.uuid4().hex[:6]}", PARTITIONS)
     events = list(generate(shape))
     publish_eps = await _publish(bootstrap, topics, events)
-    worker = _start_worker(bootstrap, topics, workdir)
+    worker = _start_worker(bootstrap, topics, workdir, extra_env)
     drained = await _drain(bootstrap, topics, worker, len(events))
     figures = {"publish_eps": publish_eps, **drained, "peak_rss_mb": _peak_rss_mb(worker.proc.pid)}
     return figures, worker, topics, events

@@ -57,6 +57,9 @@ async def _worker(
         **os.environ,
         "DIPWATCH_BOOTSTRAP_SERVERS": connection.bootstrap,
         "DIPWATCH_LOG_LEVEL": "warning",
+        # The embedded broker holds a fetch by sleeping, not until data arrives: a short
+        # wait is the alert latency (docs/PERFORMANCE.md); the caller's choice wins.
+        "DIPWATCH_FETCH_WAIT_MS": os.environ.get("DIPWATCH_FETCH_WAIT_MS", "10"),
         "DIPWATCH_WEB_ENABLED": "true",
         "DIPWATCH_WEB_PORT": str(web_port),
     }

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     # Worker batching: up to batch_size events, or what arrived within batch_within_s.
     batch_size: int = Field(default=500, gt=0, le=100_000)
     batch_within_s: float = Field(default=0.05, gt=0, le=60)
+    #: How long the worker's consumer lets the broker hold a fetch when no data waits
+    #: (Faust hard-codes 1,500 ms; see streams/compat.py). Apache Kafka answers as soon
+    #: as data arrives, so there it only paces idle polls; the embedded broker sleeps
+    #: half the remaining wait before it looks again, so there it is latency: the demo
+    #: and the embedded stacks set 10 ms (docs/PERFORMANCE.md has the trade-off).
+    fetch_wait_ms: int = Field(default=500, ge=1, le=10_000)
 
     # Domain parameters, all in event time (docs/TENSION.md explains each).
     # Half-lives of at least MIN_HALF_LIFE_DAYS keep the exact decay sums of any date the

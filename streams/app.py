@@ -13,6 +13,7 @@ from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import DEAD_LETTER_MAX_BYTES, Topics
 from streams.agents import register_agents
+from streams.compat import set_fetch_wait
 
 __all__ = ["Extension", "create_app"]
 
@@ -33,6 +34,7 @@ def create_app(
     every setting passed explicitly, so faust's own unprefixed environment variables
     cannot override ours. The fold agent reports to ``progress``."""
     connection = as_connection(connection)
+    set_fetch_wait(settings.fetch_wait_ms)
     app = faust.App(settings.app_id, **_options(settings, connection))
     topics = Topics.from_settings(settings, aggregates)
     progress = progress or Progress()

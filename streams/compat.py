@@ -3,8 +3,14 @@
 A Faust table write finds its changelog partition through the stream's *current event*
 (a context variable). Inside ``take_events`` batches Faust does not set it, and there is
 no public way to write a table value on behalf of a given record. This wrapper sets the
-context variable for one write, in this task's context only; the test
-``tests/unit/test_dependency_seams.py`` fails if Faust renames or changes it.
+context variable for one write, in this task's context only.
+
+Faust creates its consumer with ``fetch_max_wait_ms=1500`` written into the call, with no
+setting. A broker may hold a fetch that long when no data waits (Apache Kafka answers as
+soon as data arrives; the embedded broker sleeps half the remaining wait and looks
+again), so every hop could wait up to 1.5 s. :func:`set_fetch_wait` sets the wait on the
+consumer Faust made, before it starts. ``tests/unit/test_dependency_seams.py`` fails if
+Faust or aiokafka changes either seam.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from faust.streams import _current_event
 from infra import metrics
 from infra.logs import get_logger
 
-__all__ = ["TABLE_CODEC", "TolerantJSON", "on_behalf_of", "tolerant_table"]
+__all__ = ["TABLE_CODEC", "TolerantJSON", "on_behalf_of", "set_fetch_wait", "tolerant_table"]
 
 log = get_logger(__name__)
 
@@ -60,3 +66,21 @@ def tolerant_table(table: Any) -> Any:
     table.key_serializer = TABLE_CODEC
     table.value_serializer = TABLE_CODEC
     return table
+
+
+def set_fetch_wait(wait_ms: int) -> None:
+    """Make the worker consumers Faust creates from now on wait at most ``wait_ms`` for
+    data in a fetch (aiokafka reads the attribute when the consumer starts)."""
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    original = _ORIGINAL.setdefault("create", AIOKafkaConsumerThread._create_worker_consumer)
+
+    def create(self: Any, transport: Any) -> Any:
+        consumer = original(self, transport)
+        consumer._fetch_max_wait_ms = wait_ms
+        return consumer
+
+    AIOKafkaConsumerThread._create_worker_consumer = create  # type: ignore[method-assign]
+
+
+_ORIGINAL: dict[str, Any] = {}

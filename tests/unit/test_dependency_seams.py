@@ -13,6 +13,8 @@ from aiokafka import AIOKafkaConsumer
 from faust.streams import _current_event, current_event
 
 from infra.clients import refresh_metadata
+from infra.settings import Settings
+from streams.app import create_app
 from streams.compat import on_behalf_of
 
 
@@ -72,3 +74,33 @@ def test_faust_tables_take_the_changelog_codec_from_their_public_attributes() ->
 
     source = inspect.getsource(Collection._new_changelog_topic)
     assert "self.value_serializer" in source and "self.key_serializer" in source
+
+
+def test_the_fetch_wait_reaches_the_consumer_faust_creates() -> None:
+    """Faust writes ``fetch_max_wait_ms=1500`` into its consumer call; the wrapper sets
+    aiokafka's attribute, which aiokafka hands to its fetcher when the consumer starts."""
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    from streams.compat import set_fetch_wait
+
+    assert "fetch_max_wait_ms=1500" in inspect.getsource(
+        AIOKafkaConsumerThread._create_worker_consumer
+    )
+    assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in inspect.getsource(AIOKafkaConsumer.start)
+    original = AIOKafkaConsumerThread._create_worker_consumer
+    made: list[AIOKafkaConsumer] = []
+
+    async def build() -> None:
+        app = create_app(Settings(fetch_wait_ms=7), "127.0.0.1:9")
+        thread = AIOKafkaConsumerThread(app.consumer, loop=asyncio.get_running_loop())
+        thread.transport = app.consumer.transport
+        consumer = thread._create_worker_consumer(app.consumer.transport)
+        made.append(consumer)
+        await consumer._client.close()
+
+    try:
+        asyncio.run(build())
+        assert made[0]._fetch_max_wait_ms == 7
+    finally:
+        AIOKafkaConsumerThread._create_worker_consumer = original  # type: ignore[method-assign]
+        set_fetch_wait.__globals__["_ORIGINAL"].clear()

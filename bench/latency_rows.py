@@ -1,0 +1,71 @@
+"""``python -m bench latency``: publish-to-alert latency, a row per worker setting.
+
+For each (fetch wait, batch window) a fresh worker on fresh topics folds a small
+warm-up log, then summonses are offered at each rate and each one's alert is timed
+from send to receipt (bench/latency.py). 1,500 ms is the fetch wait Faust hard-codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.generate import Shape, dyads
+from bench.latency import latency_probe
+from bench.run import BenchOptions, _broker, _stop_worker, _worker_run
+
+__all__ = ["run_latency_rows"]
+
+
+async def _rows(
+    options: BenchOptions,
+    rates: list[float],
+    fetch_waits: list[int],
+    windows: list[float],
+    seconds: float,
+) -> list[dict[str, Any]]:
+    warmup = Shape(events=2_000, dyads=100, years=1.0, seed=11)
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="dipwatch-latency-") as tmp:
+        async with _broker(options, Path(tmp)) as bootstrap:
+            for wait, window in itertools.product(fetch_waits, windows):
+                env = {"DIPWATCH_FETCH_WAIT_MS": str(wait), "DIPWATCH_BATCH_WITHIN_S": str(window)}
+                _, worker, topics, _ = await _worker_run(bootstrap, warmup, Path(tmp), "l", env)
+                try:
+                    for rate in rates:
+                        lat = await latency_probe(
+                            bootstrap,
+                            topics,
+                            dyads(100, 12),
+                            rate,
+                            seconds,
+                            warmup.end + timedelta(days=1 + len(rows)),
+                        )
+                        rows.append({"fetch_wait_ms": wait, "batch_within_s": window, **lat})
+                        print(_line(rows[-1]), flush=True)
+                finally:
+                    _stop_worker(worker)
+    return rows
+
+
+def _line(row: dict[str, Any]) -> str:
+    return (
+        f"fetch wait {row['fetch_wait_ms']:>5} ms  batch window {row['batch_within_s']:>6} s  "
+        f"{row['offered_eps']:>6g}/s: p50 {row['p50']} ms, p95 {row['p95']} ms, "
+        f"p99 {row['p99']} ms ({row['alerted']}/{row['sent']} alerted)"
+    )
+
+
+def run_latency_rows(
+    options: BenchOptions,
+    rates: list[float],
+    fetch_waits: list[int],
+    windows: list[float],
+    seconds: float,
+) -> list[dict[str, Any]]:
+    """Measure and print a latency row per setting and rate."""
+    return asyncio.run(_rows(options, rates, fetch_waits, windows, seconds))
