@@ -81,7 +81,8 @@ def web_env(isolated: dict[str, str], port: int) -> dict[str, str]:
 
 def _history_of(dyad: str, events: list[Any]) -> HistoryState:
     value, _ = fold_all(ConflictHistory(), dyad, [e for e in events if e.dyad == dyad])
-    assert value is not None
+    if value is None:  # no conflict act: the history is empty, as the fold starts it
+        return ConflictHistory().initial(dyad)
     return HistoryState.model_validate(value["state"])
 
 

@@ -19,7 +19,8 @@ from folds.offline import fold_offline
 from folds.registry import build_folds
 from infra.settings import Settings
 from schemas.codebook import ACTION_CAMEO, Action
-from schemas.codec import parse_event
+from schemas.codec import decode_event, encode_event, parse_event
+from schemas.errors import InvalidRecord
 from schemas.events import EPOCH, LATEST, DiplomaticEvent
 from tests.helpers import event_dict
 
@@ -101,3 +102,33 @@ def test_the_latest_date_with_the_shortest_half_life_folds() -> None:
     state, alerts = fold_offline(build_folds(config), events, refused=refused)
     assert refused == [] and state["tension"]["KAZ:RUS"]["state"]["events"] == 3
     assert alerts, "a threat raises the level"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(contract_events(), st.sampled_from(["", "drop", "type", "extra", "v1"]))
+def test_the_fast_decode_agrees_with_the_careful_one(event: DiplomaticEvent, fault: str) -> None:
+    """``decode_event`` validates a current record from its bytes in one pass; on any
+    other input it takes the careful path (dict, upcast, validation). Either way the
+    event, or the reason it is refused, is what the careful path alone gives."""
+    data = json.loads(encode_event(event))
+    if fault == "drop":
+        del data["summary"]
+    elif fault == "type":
+        data["goldstein"] = "very"
+    elif fault == "extra":
+        data["unexpected"] = 1
+    elif fault == "v1":
+        data["schema_version"] = 1
+        data.pop("mode", None)
+    raw = json.dumps(data).encode()
+    try:
+        careful: DiplomaticEvent | str = parse_event(json.loads(raw))
+    except InvalidRecord as exc:
+        careful = exc.reason
+    try:
+        fast: DiplomaticEvent | str = decode_event(raw)
+    except InvalidRecord as exc:
+        fast = exc.reason
+    assert fast == careful
+    if not fault:
+        assert fast == event
