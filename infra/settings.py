@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     #: half the remaining wait before it looks again, so there it is latency: the demo
     #: and the embedded stacks set 10 ms (docs/PERFORMANCE.md has the trade-off).
     fetch_wait_ms: int = Field(default=500, ge=1, le=10_000)
+    #: Run the worker's event loop on uvloop (libuv) rather than asyncio's own.
+    uvloop: bool = True
 
     # Domain parameters, all in event time (docs/TENSION.md explains each).
     # Half-lives of at least MIN_HALF_LIFE_DAYS keep the exact decay sums of any date the
