@@ -54,6 +54,20 @@ def bench(
 
 
 @cli.command()
+def offline(
+    events: Annotated[int, typer.Option(help="Synthetic events.")] = 20_000,
+    dyads: Annotated[int, typer.Option(help="Country pairs.")] = 500,
+    years: Annotated[float, typer.Option(help="Years of event time.")] = 5.0,
+) -> None:
+    """The fold pipeline alone (no broker) and the decode, best of three runs."""
+    from bench.micro import decode_rates, offline_rate
+
+    shape = Shape(events=events, dyads=dyads, years=years, seed=7)
+    typer.echo(offline_rate(shape))
+    typer.echo(decode_rates(shape))
+
+
+@cli.command()
 def latency(
     rates: Annotated[
         str, typer.Option(help="Offered loads, events/s, comma-separated.")
