@@ -24,8 +24,9 @@ OfflineResult = tuple[dict[str, dict[str, Any]], list[Alert]]
 
 
 def table_values(folds: Sequence[Fold[Any]], logs: dict[str, DyadLog]) -> dict[str, dict[str, Any]]:
-    """The aggregate tables' values: each fold's current state per dyad (none for a
-    dyad with nothing to say, e.g. whose only event was retracted)."""
+    """Each fold's current state per dyad, as the read model takes it from the dyad
+    logs' heads (none for a dyad with nothing to say, e.g. whose only event was
+    retracted)."""
     shown = {d: log for d, log in logs.items() if not log.blank}
     return {
         f.name: {

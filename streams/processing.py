@@ -127,7 +127,7 @@ class Batch(Generic[R]):
 
     def writes(self) -> Iterator[tuple[int, str, DyadLog | dict[str, Any], R]]:
         """Each touched dyad once, as (partition, key, value, record): its log (the
-        aggregate tables' values derive from it), then each partition's watermark if
+        read model takes each fold's state from it), then each partition's watermark if
         it moved; ``record`` is the partition's last record (see streams/compat.py)."""
         for partition, engine in self._engines.items():
             record = self._records[partition]

@@ -16,8 +16,8 @@ from infra.topics import TIMELINE_TABLE
 
 __all__ = ["TIMELINE", "restore_engine"]
 
-#: The table of dyad logs (and partition watermarks); the aggregate tables hold each
-#: fold's current state, derived from it, for the read model.
+#: The worker's one table: dyad logs (each with every fold's current state, what the
+#: read model serves) and partition watermarks.
 TIMELINE: Final = TIMELINE_TABLE
 
 log = get_logger(__name__)
