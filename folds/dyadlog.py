@@ -145,10 +145,21 @@ class DyadLog:
             return Change(duplicate=f"event {event.event_id!r} already folded or retracted")
         self._check_placeable(event)
         gone = event.retracts or event.corrects
+        if gone is None and self._follows(event):
+            return self._append(event)  # the common case: nothing to undo if it fails
+        if gone is not None and gone in self.retracted:
+            return Change(duplicate=f"event {gone!r} already retracted or corrected")
+        saved = (list(self.events), list(self._keys), set(self.ids), dict(self.retracted))
+        try:
+            return self._place(event, gone)
+        except FoldFailed:  # all or nothing: the log is as it was
+            self.events, self._keys, self.ids, self.retracted = saved
+            raise
+
+    def _place(self, event: DiplomaticEvent, gone: str | None) -> Change:
+        """Put a late event, a retraction or a correction in its place and re-fold."""
         removed = False
         if gone is not None:
-            if gone in self.retracted:
-                return Change(duplicate=f"event {gone!r} already retracted or corrected")
             removed = self._remove(gone)
             self.retracted[gone] = event.occurred_at
         if event.retracts is not None:

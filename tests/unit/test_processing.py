@@ -245,3 +245,38 @@ def test_a_stored_value_that_cannot_be_read_back_is_discarded_not_fatal() -> Non
     assert outcome.verdict is Verdict.FOLDED
     tables.commit(batch)
     assert tables.values["tension"]["KAZ:RUS"]["state"]["events"] == 1
+
+
+class _FailsOnLate(NoTimers):
+    """Fails on the event id ``late``: a fold that is not total, met on the slow path."""
+
+    name = "envoys"
+    state_type = FOLDS[2].state_type
+
+    def initial(self, key: str) -> Any:
+        return FOLDS[2].initial(key)
+
+    def apply(self, state: Any, event: DiplomaticEvent) -> Any:
+        if event.event_id == "late":
+            raise OverflowError("boom")
+        return state, []
+
+
+def test_a_late_event_a_fold_fails_on_leaves_the_log_as_it_was() -> None:
+    tables = Tables((FOLDS[0], FOLDS[1], _FailsOnLate()))
+    batch = tables.batch()
+    for offset, event in enumerate(
+        [threat("t1", "2022-10-10T00:00:00Z"), threat("t2", "2022-10-12T00:00:00Z")]
+    ):
+        batch.process(*_record(event), offset, 0, offset)
+    tables.commit(batch)
+    before = json.dumps(tables.timeline["KAZ:RUS"])
+    again = tables.batch()
+    outcome = again.process(*_record(threat("late", "2022-10-11T00:00:00Z")), 2, 0, 2)
+    assert outcome.verdict is Verdict.DEAD_LETTER and outcome.kind == "fold_failed"
+    after = again.process(*_record(threat("t3", "2022-10-13T00:00:00Z")), 3, 0, 3)
+    assert after.verdict is Verdict.FOLDED  # the failed record is not stuck in the log
+    tables.commit(again)
+    stored = tables.timeline["KAZ:RUS"]
+    assert [json.loads(e)["event_id"] for e in stored["events"]] == ["t1", "t2", "t3"]
+    assert before != json.dumps(stored)
