@@ -23,6 +23,7 @@ from bench.run import committed_offsets
 from folds.offline import fold_offline
 from folds.registry import build_folds
 from infra.admin import ensure_topics
+from infra.clients import send_tick
 from infra.settings import Settings
 from infra.topics import Topics
 from schemas.codec import encode_event
@@ -50,6 +51,9 @@ def _paced_publish(bootstrap: str, topic: str, events: list[DiplomaticEvent], ep
                     timestamp_ms=int(event.occurred_at.timestamp() * 1000),
                 )
             await producer.flush()
+            # As the replay does: every partition's event time reaches the last event,
+            # so the timers the offline fold fires by then fire in the worker too.
+            await send_tick(producer, topic, events[-1].occurred_at)
         finally:
             await producer.stop()
 
@@ -76,7 +80,10 @@ def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
     state, expected = fold_offline(build_folds(Settings()), events)
     asyncio.run(ensure_topics(bootstrap, topics, 1))
     publisher = threading.Thread(
-        target=_paced_publish, args=(bootstrap, topics.events, events, 600.0)
+        # 200 events/s: 30 s of publishing, so at least two kills (each 2-5 s apart plus
+        # ~10 s of recovery) land while events still arrive, however fast the worker.
+        target=_paced_publish,
+        args=(bootstrap, topics.events, events, 200.0),
     )
     rnd = random.Random(5)
     log = tmp_path / "worker.log"
