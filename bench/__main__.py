@@ -67,6 +67,14 @@ def offline(
     typer.echo(decode_rates(shape))
 
 
+def _options(broker_kind: str) -> BenchOptions:
+    """Logging as configured, and the broker to measure on (DIPWATCH_BOOTSTRAP_SERVERS
+    if set, else one started here)."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return BenchOptions(broker=broker_kind, bootstrap=settings.bootstrap_servers)  # type: ignore[arg-type]
+
+
 @cli.command()
 def latency(
     rates: Annotated[
@@ -86,9 +94,7 @@ def latency(
     """Publish-to-alert latency: a row per (fetch wait, batch window, rate)."""
     from bench.latency_rows import run_latency_rows
 
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    options = BenchOptions(broker=broker_kind, bootstrap=settings.bootstrap_servers)  # type: ignore[arg-type]
+    options = _options(broker_kind)
     run_latency_rows(
         options,
         [float(r) for r in rates.split(",")],
@@ -108,9 +114,7 @@ def gdelt(
     """A synthetic GDELT day: read+filter+map rate, publish rate, first row to folded."""
     from bench.gdelt_run import run_gdelt_bench
 
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    options = BenchOptions(broker=broker_kind, bootstrap=settings.bootstrap_servers)  # type: ignore[arg-type]
+    options = _options(broker_kind)
     run_gdelt_bench(options, rows)
 
 

@@ -54,9 +54,6 @@ class Timers:
                 return due, dyad
         return None
 
-    def __len__(self) -> int:
-        return len(self._due)
-
 
 def settle_floor(watermark: datetime, lateness: timedelta) -> datetime:
     """The instant before which events are settled: ``watermark - lateness`` rounded down

@@ -21,7 +21,6 @@ event ids retained. A retraction or correction is dated as the act it retracts.
 from __future__ import annotations
 
 import bisect
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -65,10 +64,6 @@ def _key(event: DiplomaticEvent) -> tuple[datetime, str]:
     return event.occurred_at, event.event_id
 
 
-def _digest(alert: Alert) -> str:
-    return hashlib.blake2b(alert.model_dump_json().encode(), digest_size=8).hexdigest()
-
-
 class DyadLog:
     """A dyad's folds in event time (see the module docstring)."""
 
@@ -92,8 +87,8 @@ class DyadLog:
         self._head = Run(folds, self.base, None)
         #: Day-start checkpoints the head passed, oldest first: what the base can move to.
         self._snaps: list[Run] = []
-        #: Alerts of the retained period, by id: (at, digest, alert).
-        self.standing: dict[str, tuple[datetime, str, Alert]] = {}
+        #: Alerts of the retained period, by id (frozen models: equal iff same content).
+        self.standing: dict[str, Alert] = {}
         #: The JSON text of retained events, made once each (strings: compact, and no
         #: work for the garbage collector).
         self._json: dict[str, str] = {}
@@ -200,7 +195,7 @@ class DyadLog:
         self._snaps.extend(snaps)
         self._insert(event)
         for alert in alerts:
-            self.standing[alert.alert_id] = (alert.at, _digest(alert), alert)
+            self.standing[alert.alert_id] = alert
         self._settle()
         return Change(raised=alerts, moved=True)
 
@@ -230,7 +225,7 @@ class DyadLog:
         run.at = watermark
         self._head = run
         for alert in alerts:
-            self.standing[alert.alert_id] = (alert.at, _digest(alert), alert)
+            self.standing[alert.alert_id] = alert
         moved = self._settle() or moved
         return Change(raised=alerts, moved=moved)
 
@@ -256,7 +251,7 @@ class DyadLog:
             self._json.pop(event.event_id, None)
         del self.events[:cut], self._keys[:cut]
         self.retracted = {i: t for i, t in self.retracted.items() if t >= snap.at}
-        self.standing = {i: s for i, s in self.standing.items() if s[0] >= snap.at}
+        self.standing = {i: a for i, a in self.standing.items() if a.at >= snap.at}
         return True
 
     def _refold(self, until: datetime | None) -> Change:
@@ -268,16 +263,12 @@ class DyadLog:
             self._fire(run, until, alerts, inclusive=True)
             run.at = max(run.at or until, until)
         self._head, self._snaps = run, snaps
-        new = {a.alert_id: (a.at, _digest(a), a) for a in alerts}
+        new = {a.alert_id: a for a in alerts}
         change = Change(moved=True)
-        for alert_id, (_, digest, old) in sorted(self.standing.items()):
-            if new.get(alert_id, (None, None))[1] != digest:
-                change.withdrawn.append(withdrawal(old))
-        change.raised = [
-            a
-            for a in alerts
-            if self.standing.get(a.alert_id, (None, None))[1] != new[a.alert_id][1]
+        change.withdrawn = [
+            withdrawal(old) for i, old in sorted(self.standing.items()) if new.get(i) != old
         ]
+        change.raised = [a for a in alerts if self.standing.get(a.alert_id) != a]
         self.standing = new
         self._settle()
         return change
@@ -342,20 +333,20 @@ class DyadLog:
 
     # -- storage --------------------------------------------------------------------
 
+    def head_json(self) -> dict[str, Any] | None:
+        """Each fold's current state as JSON, what the read model serves; None for a dyad
+        with nothing to say (e.g. whose only event was retracted)."""
+        if self.blank:
+            return None
+        return {
+            f.name: st.model_dump(mode="json") for f, st in zip(self.folds, self.head, strict=True)
+        }
+
     def dump(self) -> dict[str, Any]:
         """The table value: JSON-able, the same for the same log whatever its path."""
-        head = (
-            None
-            if self.blank
-            else {
-                f.name: st.model_dump(mode="json")
-                for f, st in zip(self.folds, self.head, strict=True)
-            }
-        )
         return {
             "dyad": self.dyad,
-            #: Each fold's current state, what the read model serves (None: nothing to say).
-            "head": head,
+            "head": self.head_json(),
             "partition": self.partition,
             "offset": self.offset,
             "wm": self.wm and self.wm.isoformat(),
@@ -366,11 +357,8 @@ class DyadLog:
             },
             "events": [self._as_json(e.event_id, e) for e in self.events],
             "retracted": dict(sorted((i, t.isoformat()) for i, t in self.retracted.items())),
-            "standing": [a.model_dump(mode="json") for _, a in sorted(self._alerts())],
+            "standing": [self.standing[i].model_dump(mode="json") for i in sorted(self.standing)],
         }
-
-    def _alerts(self) -> list[tuple[str, Alert]]:
-        return [(i, s[2]) for i, s in self.standing.items()]
 
     def _as_json(self, key: str, event: DiplomaticEvent) -> str:
         """An event's JSON text, made once (events are immutable by id)."""
@@ -396,5 +384,5 @@ class DyadLog:
         log.retracted = {i: datetime.fromisoformat(t) for i, t in data["retracted"].items()}
         standing = [Alert.model_validate(a) for a in data["standing"]]
         log._refold(datetime.fromisoformat(data["wm"]) if data["wm"] else None)
-        log.standing = {a.alert_id: (a.at, _digest(a), a) for a in standing}
+        log.standing = {a.alert_id: a for a in standing}
         return log

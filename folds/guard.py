@@ -1,4 +1,5 @@
-"""Dedup by event id within a horizon of event time: the guard around every fold.
+"""Dedup by event id within a horizon of event time: the guard of the read model's
+chart history (the worker's folds dedup in their dyad logs, folds/dyadlog.py).
 
 A fold's table value is its state together with the digests of the events it holds,
 so a changelog replay restores both at once and a redelivered event never counts twice.
@@ -7,23 +8,19 @@ so a changelog replay restores both at once and a redelivered event never counts
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Final, Generic, TypeVar
 
 from folds.base import Fold, StateModel
+from folds.dyadlog import TooLate
 from schemas.alerts import Alert
-from schemas.errors import InvalidRecord
 from schemas.events import EPOCH, DiplomaticEvent
 
 __all__ = [
     "DEDUP_HORIZON_DAYS",
     "Guarded",
     "TooLate",
-    "check_horizon",
     "event_digest",
-    "fold_all",
-    "guarded_apply",
 ]
 
 S = TypeVar("S", bound=StateModel)
@@ -41,10 +38,6 @@ DEDUP_HORIZON_DAYS: Final = 730
 def _day(at: datetime) -> int:
     """Whole days since the project's epoch."""
     return (at - EPOCH).days
-
-
-class TooLate(InvalidRecord):
-    """An event older than the dedup horizon: a redelivery cannot be told from news."""
 
 
 #: How often (days of clock advance) the dedup set is swept of expired digests.
@@ -143,46 +136,3 @@ class Guarded(Generic[S]):
         state, alerts = fold.apply(self.state, event)
         self.commit(event, state)
         return alerts
-
-
-def check_horizon(value: Guarded[Any] | None, event: DiplomaticEvent) -> None:
-    """Raise :class:`TooLate` if ``event`` falls behind the dedup horizon of ``value``."""
-    late = value.too_late(event) if value is not None else None
-    if late is not None:
-        raise late
-
-
-def guarded_apply(
-    fold: Fold[S],
-    key: str,
-    value: Guarded[S] | dict[str, Any] | None,
-    event: DiplomaticEvent,
-    horizon_days: int = DEDUP_HORIZON_DAYS,
-) -> tuple[Guarded[S] | None, list[Alert]]:
-    """Apply ``event`` unless already seen; return (the guard to store or None, alerts).
-
-    Raises :class:`TooLate` for an event older than the horizon.
-    """
-    guarded = Guarded.of(fold, key, value, horizon_days)
-    alerts = guarded.apply(fold, event)
-    if alerts is None:
-        return None, []
-    return guarded, alerts
-
-
-def fold_all(
-    fold: Fold[S],
-    key: str,
-    events: Iterable[DiplomaticEvent],
-    horizon_days: int = DEDUP_HORIZON_DAYS,
-) -> tuple[dict[str, Any] | None, list[Alert]]:
-    """Fold events of one key in the given order, with dedup; for tests and references.
-    Returns the table value as JSON-able data."""
-    guarded: Guarded[S] | None = None
-    raised: list[Alert] = []
-    for event in events:
-        new, alerts = guarded_apply(fold, key, guarded, event, horizon_days)
-        if new is not None:
-            guarded = new
-        raised.extend(alerts)
-    return (guarded.dump() if guarded is not None else None), raised

@@ -27,13 +27,8 @@ def table_values(folds: Sequence[Fold[Any]], logs: dict[str, DyadLog]) -> dict[s
     """Each fold's current state per dyad, as the read model takes it from the dyad
     logs' heads (none for a dyad with nothing to say, e.g. whose only event was
     retracted)."""
-    shown = {d: log for d, log in logs.items() if not log.blank}
-    return {
-        f.name: {
-            d: {"state": log.state(f.name).model_dump(mode="json")} for d, log in shown.items()
-        }
-        for f in folds
-    }
+    heads = {d: head for d, log in logs.items() if (head := log.head_json()) is not None}
+    return {f.name: {d: {"state": head[f.name]} for d, head in heads.items()} for f in folds}
 
 
 def fold_offline(

@@ -13,11 +13,11 @@ from infra import metrics
 from infra.logs import get_logger
 from infra.progress import Progress
 from infra.settings import Settings
-from infra.topics import REASON_HEADER, SOURCE_HEADER, Topics
+from infra.topics import REASON_HEADER, SOURCE_HEADER, TIMELINE_TABLE, Topics
 from schemas.codec import encode_alert
 from streams.compat import on_behalf_of, tolerant_table
 from streams.processing import Batch, Outcome, Verdict
-from streams.restore import TIMELINE, restore_engine
+from streams.restore import restore_engine
 
 __all__ = ["register_agents"]
 
@@ -130,7 +130,7 @@ def register_agents(
     # touched dyad per batch), and each partition's watermark.
     timeline = tolerant_table(
         app.Table(
-            topics.table(TIMELINE),
+            topics.table(TIMELINE_TABLE),
             default=None,
             partitions=settings.partitions,
             help="dyad logs (folds' states, retained events, standing alerts), watermarks",
@@ -155,4 +155,4 @@ def register_agents(
             progress.crashed = f"{type(exc).__name__}: {exc!s:.300}"
             raise
 
-    return {TIMELINE: timeline}
+    return {TIMELINE_TABLE: timeline}

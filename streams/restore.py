@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -12,13 +12,9 @@ from folds.base import Fold
 from folds.dyadlog import DyadLog
 from folds.engine import Engine
 from infra.logs import get_logger
-from infra.topics import TIMELINE_TABLE
 
-__all__ = ["TIMELINE", "restore_engine"]
+__all__ = ["restore_engine"]
 
-#: The worker's one table: dyad logs (each with every fold's current state, what the
-#: read model serves) and partition watermarks.
-TIMELINE: Final = TIMELINE_TABLE
 
 log = get_logger(__name__)
 

@@ -61,6 +61,20 @@ def make_event(**overrides: Any) -> DiplomaticEvent:
     return parse_event(event_dict(**overrides))
 
 
+def retraction(event_id: str, of: DiplomaticEvent) -> DiplomaticEvent:
+    """A retraction of ``of``, dated as the act it retracts (same dyad)."""
+    return make_event(
+        event_id=event_id,
+        occurred_at=of.occurred_at.isoformat(),
+        actor=of.actor.model_dump(),
+        target={"country": of.target.country, "kind": "state"},
+        action="statement",
+        cameo="010",
+        envoy=None,
+        retracts=of.event_id,
+    )
+
+
 def threat(event_id: str, occurred_at: str = "2022-10-04T00:00:00Z") -> DiplomaticEvent:
     """Return Russia threatening Kazakhstan with force (CAMEO 138, Goldstein -7)."""
     return make_event(

@@ -22,7 +22,7 @@ from infra.topics import REASON_HEADER, SOURCE_HEADER, Topics
 from replay.loader import bundled_corpus, load_paths
 from schemas.codec import decode_alert, encode_event
 from schemas.ticks import TICK_KEY, parse_tick
-from tests.helpers import make_event, standing, threat, worker_process
+from tests.helpers import make_event, retraction, standing, threat, worker_process
 from tests.integration.kafka_io import collect_alerts, consume, produce, table_state
 
 
@@ -203,17 +203,8 @@ def test_the_corpus_out_of_order_through_the_broker_stands_as_the_sorted_log(
     rnd = random.Random(14)
     delayed = sorted(corpus, key=lambda e: e.occurred_at + timedelta(days=rnd.uniform(0, 30)))
     victim = next(e for e in corpus if e.event_id == "kz-2022-10-05-summons-russian-ambassador")
-    retraction = make_event(
-        event_id="review-retracts-announced-summons",
-        occurred_at=victim.occurred_at.isoformat(),
-        actor=victim.actor.model_dump(),
-        target={"country": victim.target.country, "kind": "state"},
-        action="statement",
-        cameo="010",
-        envoy=None,
-        retracts=victim.event_id,
-    )
-    arrived = [*delayed, retraction]
+    retracted = retraction("review-retracts-announced-summons", victim)
+    arrived = [*delayed, retracted]
     assert [e.event_id for e in arrived[:-1]] != [e.event_id for e in corpus]  # out of order
     kept = [e for e in corpus if e is not victim]
     state, expected = fold_offline(build_folds(Settings()), kept, until=corpus[-1].occurred_at)

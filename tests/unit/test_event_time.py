@@ -17,7 +17,7 @@ from infra.settings import Settings
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
 from schemas.ticks import TICK_KEY, tick_value
-from tests.helpers import make_event, standing
+from tests.helpers import make_event, retraction, standing
 from tests.unit.test_processing import Tables
 
 T0 = datetime(2022, 1, 1, tzinfo=UTC)
@@ -56,17 +56,7 @@ def _event(i: int, pair: int, day: float, kind: int, flip: bool) -> DiplomaticEv
 
 
 def _retraction(i: int, of: DiplomaticEvent) -> DiplomaticEvent:
-    """A retraction of ``of``, dated as the act it retracts."""
-    return make_event(
-        event_id=f"r{i}",
-        occurred_at=of.occurred_at.isoformat(),
-        actor=of.actor.model_dump(),
-        target={"country": of.target.country, "kind": "state"},
-        action="statement",
-        cameo="010",
-        envoy=None,
-        retracts=of.event_id,
-    )
+    return retraction(f"r{i}", of)
 
 
 acts = st.lists(
