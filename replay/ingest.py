@@ -1,7 +1,7 @@
 """``dipwatch ingest gdelt``: GDELT event files into the events topic (or an offline fold).
 
 Read every row, keep the acts between two different states that pass the filters,
-collapse the rows of one act (replay/gdelt/mapping.py), then publish through the
+collapse the rows of one act (replay/gdelt/acts.py), then publish through the
 replay's publisher. A bad row goes to the dead-letter topic with ``file:line`` and its
 reason, a bad file is reported whole; the rest goes in. Every row is accounted for in
 the summary: kept, skipped (and why) or refused (and why).
@@ -33,8 +33,10 @@ from infra.logs import get_logger
 from infra.settings import Settings
 from infra.topics import Topics
 from replay.gdelt import feed
-from replay.gdelt.mapping import Act, GdeltFilter, RowRefused, collapse, parse_row, skip_kind
-from replay.gdelt.reader import FileRefused, gdelt_files, read_rows
+from replay.gdelt.acts import Acts
+from replay.gdelt.columns import Layout
+from replay.gdelt.mapping import GdeltFilter, RowRefused, skip_kind
+from replay.gdelt.reader import FileRefused, gdelt_files, layout_of, numbered_lines
 from replay.loader import Loaded, Problem
 from replay.publish import publish_dead_letters, publish_events
 from schemas.codec import encode_alert
@@ -118,37 +120,44 @@ def _collector_paused() -> Iterator[None]:
 
 def _read_gdelt(paths: Iterable[Path], keep: GdeltFilter, now: datetime | None) -> IngestReport:
     report = IngestReport()
-    kept: list[Act] = []
+    acts = Acts(keep)
     for path in gdelt_files(list(paths)):
         report.files += 1
         try:
-            for row in read_rows(path):
-                report.rows += 1
-                assert row.layout is not None
-                skip = skip_kind(row.cells, row.layout)
-                if skip is not None:
-                    report.skipped[skip] += 1
-                    continue
-                try:
-                    act = parse_row(row.cells, row.layout)
-                except RowRefused as exc:
-                    if exc.skip:
-                        report.skipped[exc.kind] += 1
-                    else:
-                        report.refused[exc.kind] += 1
-                        report.problems.append(Problem(row.path, row.line, exc.reason, row.raw))
-                    continue
-                if not keep.keeps(act):
-                    report.skipped["filtered out"] += 1
-                    continue
-                kept.append(act)
+            _read_file(path, acts, report)
         except FileRefused as exc:
             report.bad_files.append(str(exc))
-    report.kept = len(kept)
+    report.kept = acts.kept
     started = time.perf_counter()
-    report.acts = collapse(kept, recorded_at=now or datetime.now(UTC))
+    report.acts = acts.records(recorded_at=now or datetime.now(UTC))
     report.collapse_s = time.perf_counter() - started
     return report
+
+
+def _read_file(path: Path, acts: Acts, report: IngestReport) -> None:
+    """Every row of one file into ``acts`` or the report's counts (rows already read stay
+    read if the file breaks half-way: the rest of it is lost, and said so)."""
+    layout: Layout | None = None
+    for number, raw in numbered_lines(path):
+        if layout is None:
+            layout = layout_of(path, number, raw)
+            # Most rows are skipped on their two country cells: split no further.
+            countries_end = max(layout.actor1_country, layout.actor2_country) + 1
+        report.rows += 1
+        if raw.count(b"\t") + 1 == layout.columns:
+            skip = skip_kind(raw.split(b"\t", countries_end), layout)
+            if skip is not None:
+                report.skipped[skip] += 1
+                continue
+        try:
+            if not acts.add(raw.split(b"\t"), layout):
+                report.skipped["filtered out"] += 1
+        except RowRefused as exc:
+            if exc.skip:
+                report.skipped[exc.kind] += 1
+            else:
+                report.refused[exc.kind] += 1
+                report.problems.append(Problem(str(path), number, exc.reason, raw))
 
 
 def run_ingest(settings: Settings, options: IngestOptions) -> int:

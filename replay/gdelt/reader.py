@@ -2,7 +2,7 @@
 
 Tab-separated, no header, no quoting: a plain split is exact and the fastest reader
 measured here (``python -m bench gdelt``); the layout is told per file by its first
-row's column count, and each later row is checked against it.
+row's column count, and each later row is checked against it (replay/ingest.py).
 """
 
 from __future__ import annotations
@@ -11,27 +11,14 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 from replay.gdelt.columns import LAYOUTS, Layout
 
-__all__ = ["FileRefused", "Row", "gdelt_files", "read_rows"]
+__all__ = ["FileRefused", "gdelt_files", "layout_of", "numbered_lines"]
 
 
 class FileRefused(ValueError):
     """A whole file the import cannot read (a truncated zip, an unknown layout)."""
-
-
-class Row(NamedTuple):
-    """One line of one file, split."""
-
-    path: str
-    line: int
-    #: The row's cells, undecoded: most rows of a GDELT file are skipped on two cells,
-    #: so only the cells of kept rows are decoded (mapping.parse_row).
-    cells: list[bytes]
-    raw: bytes
-    layout: Layout | None
 
 
 def gdelt_files(paths: list[Path]) -> list[Path]:
@@ -70,20 +57,21 @@ def _split(data: bytes) -> Iterator[bytes]:
         yield line.rstrip(b"\r")
 
 
-def read_rows(path: Path) -> Iterator[Row]:
-    """Every non-empty line of ``path``; raises :class:`FileRefused` for a file that
-    cannot be read at all (rows already read stay read: the rest of a file that breaks
-    half-way is lost, and said so)."""
-    layout: Layout | None = None
+def numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Every non-empty line of ``path`` with its number; raises :class:`FileRefused` for
+    a file that cannot be read at all."""
     for number, raw in enumerate(_lines(path), start=1):
-        if not raw:
-            continue
-        cells = raw.split(b"\t")
-        if layout is None:
-            layout = LAYOUTS.get(len(cells))
-            if layout is None:
-                raise FileRefused(
-                    f"{path}:{number}: {len(cells)} columns: not a GDELT event file "
-                    f"(57 or 58 for GDELT 1.0, 61 for 2.0)"
-                )
-        yield Row(str(path), number, cells, raw, layout)
+        if raw:
+            yield number, raw
+
+
+def layout_of(path: Path, number: int, raw: bytes) -> Layout:
+    """The layout a file's first row tells; :class:`FileRefused` if it is none."""
+    columns = raw.count(b"\t") + 1
+    layout = LAYOUTS.get(columns)
+    if layout is None:
+        raise FileRefused(
+            f"{path}:{number}: {columns} columns: not a GDELT event file "
+            f"(57 or 58 for GDELT 1.0, 61 for 2.0)"
+        )
+    return layout

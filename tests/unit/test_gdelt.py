@@ -9,25 +9,40 @@ import pytest
 
 from bench.gdelt import row, write_file
 from replay.gdelt.columns import LAYOUTS
-from replay.gdelt.mapping import GdeltFilter, RowRefused, collapse, country_of, kind_of, parse_row
+from replay.gdelt.acts import Acts
+from replay.gdelt.mapping import GdeltFilter, RowRefused, country_of, kind_of
 from replay.ingest import read_gdelt
 from schemas.codebook import goldstein
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
 
+def collapse(rows: list[str], columns: int = 61, keep: GdeltFilter | None = None) -> Acts:
+    acts = Acts(keep)
+    for line in rows:
+        acts.add(line.split("\t"), LAYOUTS[columns])
+    return acts
+
+
 @pytest.mark.parametrize("columns", [57, 58, 61])
-def test_a_row_of_each_layout_maps_to_the_same_act(columns: int) -> None:
-    cells = row(columns, event_id="42", actor1="RUS", actor2="KAZ", code="111").split("\t")
-    act = parse_row(cells, LAYOUTS[columns])
-    assert (act.actor, act.target, act.code, act.row_id) == ("RUS", "KAZ", "111", "42")
-    assert act.day == datetime(2022, 10, 5, tzinfo=UTC)
-    assert act.added.date() == act.day.date()
-    assert act.url == ("" if columns == 57 else "https://news.example/story")
-    (event,) = collapse([act], NOW)
-    assert event.dyad == "KAZ:RUS" and event.cameo == "111" and event.action is None
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_a_row_of_each_layout_maps_to_the_same_act(columns: int, as_bytes: bool) -> None:
+    line = row(columns, event_id="42", actor1="RUS", actor2="KAZ", code="111", type1="MIL")
+    acts = Acts()
+    cells = line.encode().split(b"\t") if as_bytes else line.split("\t")
+    assert acts.add(cells, LAYOUTS[columns])
+    (event,) = acts.records(NOW)
+    assert (event.actor.country, event.target.country, event.cameo) == ("RUS", "KAZ", "111")
+    assert (event.actor.kind, event.target.kind) == ("military", "government")
+    assert event.actor.name == "Rus Official"
+    assert event.dyad == "KAZ:RUS" and event.action is None
     assert event.goldstein == goldstein("111")  # the pinned table, not GDELT's column
-    assert event.when == "2022-10-05" and event.coverage is not None
+    assert event.occurred_at == datetime(2022, 10, 5, tzinfo=UTC) and event.when == "2022-10-05"
+    assert event.recorded_at == NOW  # recorded after GDELT added it
+    (source,) = event.sources
+    assert source.published == event.occurred_at.date() and source.title == "GDELT event 42"
+    assert str(source.url or "") == ("" if columns == 57 else "https://news.example/story")
+    assert event.coverage is not None and event.coverage.ids == ("42",)
 
 
 def test_cameo_country_codes_that_are_not_iso_are_translated_and_regions_skipped() -> None:
@@ -53,36 +68,39 @@ def test_actor_types_become_kinds_of_party() -> None:
 
 def test_forty_reports_of_one_summons_weigh_once_and_keep_their_counts() -> None:
     rows = [
-        parse_row(
-            row(event_id=str(i), code="110", sources=2, mentions=3, articles=1).split("\t"),
-            LAYOUTS[61],
-        )
-        for i in range(40)
+        row(event_id=str(i), code="110", sources=2, mentions=3, articles=1, tone=i / 10)
+        for i in range(60)
     ]
+    rows[0] = rows[0].replace("https://news.example/story", "")  # no URL on the first row
     later = row(event_id="99", day="20221006", code="110", added="20221006090000")
-    other_day = parse_row(later.split("\t"), LAYOUTS[61])
-    events = collapse([*rows, other_day], NOW)
-    assert len(events) == 2
-    first = events[0]
-    assert first.coverage is not None
-    assert (first.coverage.rows, first.coverage.sources, first.coverage.mentions) == (40, 80, 120)
+    acts = collapse([*rows, later])
+    assert acts.kept == 61 and len(acts) == 2
+    first, other_day = acts.records(NOW)
+    assert first.coverage is not None and other_day.coverage is not None
+    assert (first.coverage.rows, first.coverage.sources, first.coverage.mentions) == (60, 120, 180)
+    assert first.coverage.articles == 60 and first.coverage.avg_tone == round(
+        sum(range(60)) / 600, 3
+    )
+    assert first.coverage.ids == tuple(str(i) for i in range(50))  # the first 50 ids
+    assert str(first.sources[0].url) == "https://news.example/story"  # the first one given
     assert first.event_id == "gdelt-KAZ-RUS-110-20221005"
+    assert other_day.event_id == "gdelt-KAZ-RUS-110-20221006" and other_day.coverage.rows == 1
     # importing the same rows again gives the same id: the worker counts it once
-    assert collapse(rows, NOW)[0].event_id == first.event_id
+    assert collapse(rows[:3]).records(NOW)[0].event_id == first.event_id
 
 
 def test_filters_by_countries_dyad_roots_and_sources() -> None:
-    def act(a: str, b: str, code: str, sources: int = 1) -> object:
-        return parse_row(
-            row(actor1=a, actor2=b, code=code, sources=sources).split("\t"), LAYOUTS[61]
-        )
-
     keep = GdeltFilter.parse("KAZ,RUS,UKR", roots="10-20", min_sources=2)
-    assert keep.keeps(act("KAZ", "RUS", "110", 2))  # type: ignore[arg-type]
-    assert not keep.keeps(act("KAZ", "CHN", "110", 2))  # type: ignore[arg-type]
-    assert not keep.keeps(act("KAZ", "RUS", "040", 2))  # type: ignore[arg-type]
-    assert not keep.keeps(act("KAZ", "RUS", "110", 1))  # type: ignore[arg-type]
-    assert GdeltFilter.parse(dyads=["rus:kaz"]).keeps(act("RUS", "KAZ", "040"))  # type: ignore[arg-type]
+    assert keep.keeps("KAZ", "RUS", "110", 2)
+    assert not keep.keeps("KAZ", "CHN", "110", 2)
+    assert not keep.keeps("KAZ", "RUS", "040", 2)
+    assert not keep.keeps("KAZ", "RUS", "110", 1)
+    assert GdeltFilter.parse(dyads=["rus:kaz"]).keeps("RUS", "KAZ", "040", 0)
+    # a row the filter leaves out is not an act, and not counted as kept
+    acts = Acts(keep)
+    assert not acts.add(row(actor1="KAZ", actor2="RUS", code="110").split("\t"), LAYOUTS[61])
+    assert acts.add(row(actor1="KAZ", actor2="RUS", code="110", sources=3).split("\t"), LAYOUTS[61])
+    assert acts.kept == 1 and len(acts) == 1
 
 
 def test_bad_rows_are_refused_with_their_reason_and_the_rest_goes_in(tmp_path: Path) -> None:
