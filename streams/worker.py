@@ -17,12 +17,12 @@ from infra.progress import Progress
 from infra.settings import Settings
 from streams.app import Extension, create_app
 
-__all__ = ["run_worker"]
+__all__ = ["new_loop", "run_worker"]
 
 log = get_logger(__name__)
 
 
-def _new_loop(uvloop: bool) -> asyncio.AbstractEventLoop:
+def new_loop(uvloop: bool) -> asyncio.AbstractEventLoop:
     """uvloop's event loop where it is installed and wanted (Faust's per-event machinery
     is the worker's ceiling, and much of it is the loop); asyncio's otherwise."""
     if uvloop:
@@ -45,7 +45,7 @@ def run_worker(
 ) -> None:
     """Run until SIGINT/SIGTERM, or until idle for ``idle_timeout_s`` or past
     ``max_runtime_s``; raise ``BrokerUnavailable`` if the broker does not answer."""
-    loop = _new_loop(settings.uvloop)
+    loop = new_loop(settings.uvloop)
     asyncio.set_event_loop(loop)
     loop.run_until_complete(prepare_topics(settings, connection))
     (settings.data_dir / settings.app_id).mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,3 +109,19 @@ def test_two_workers_split_the_partitions_and_agree_with_one(
     assert all(a == bodies[a.alert_id] for a in got), "a repeat must carry the same body"
     assert streamed == state
     assert answers[0] == answers[1] == {k: expected[k] for k in ("tension", "summons", "envoys")}
+
+
+def _differences(answers: list[dict[str, Any]], expected: dict[str, Any], got: list[Any]) -> str:
+    """Which dyads each worker answers otherwise than the offline fold, and which alerts
+    never came: what to look at when the test fails."""
+    lines = []
+    for worker, answer in zip("AB", answers, strict=True):
+        wrong = sorted(d for d, v in expected["tension"].items() if answer["tension"].get(d) != v)
+        lines.append(f"worker {worker}: tension differs on {len(wrong)} dyads {wrong[:10]}")
+        for dyad in wrong[:2]:
+            lines.append(f"  {dyad}: {answer['tension'].get(dyad)} != {expected['tension'][dyad]}")
+    missing = {a.alert_id: a for a in expected["alerts"]}.keys() - {a.alert_id for a in got}
+    absent = [a for a in expected["alerts"] if a.alert_id in missing]
+    lines.append(f"alerts never delivered: {len(absent)}")
+    lines += [f"  {a.dyad} {a.rule} {a.at}" for a in absent[:10]]
+    return "\n".join(lines)
