@@ -35,7 +35,7 @@ from infra.topics import Topics
 from replay.gdelt import feed
 from replay.gdelt.acts import Acts
 from replay.gdelt.columns import Layout
-from replay.gdelt.mapping import GdeltFilter, RowRefused, skip_kind
+from replay.gdelt.mapping import GdeltFilter, RowRefused, states_of, wrong_columns
 from replay.gdelt.reader import FileRefused, gdelt_files, layout_of, numbered_lines
 from replay.loader import Loaded, Problem
 from replay.publish import publish_dead_letters, publish_events
@@ -135,8 +135,8 @@ def _read_gdelt(paths: Iterable[Path], keep: GdeltFilter, now: datetime | None) 
 
 
 def _read_file(path: Path, acts: Acts, report: IngestReport) -> None:
-    """Every row of one file into ``acts`` or the report's counts (rows already read stay
-    read if the file breaks half-way: the rest of it is lost, and said so)."""
+    """Every row of one file into ``acts`` or the report's counts; FileRefused if the
+    file cannot be read at all (it is refused whole, before any of its rows)."""
     layout: Layout | None = None
     for number, raw in numbered_lines(path):
         if layout is None:
@@ -144,13 +144,13 @@ def _read_file(path: Path, acts: Acts, report: IngestReport) -> None:
             # Most rows are skipped on their two country cells: split no further.
             countries_end = max(layout.actor1_country, layout.actor2_country) + 1
         report.rows += 1
-        if raw.count(b"\t") + 1 == layout.columns:
-            skip = skip_kind(raw.split(b"\t", countries_end), layout)
-            if skip is not None:
-                report.skipped[skip] += 1
-                continue
         try:
-            if not acts.add(raw.split(b"\t"), layout):
+            if (columns := raw.count(b"\t") + 1) != layout.columns:
+                raise wrong_columns(columns, layout)
+            states = states_of(raw.split(b"\t", countries_end), layout)
+            if isinstance(states, str):
+                report.skipped[states] += 1
+            elif not acts.add_between(states, raw.split(b"\t"), layout):
                 report.skipped["filtered out"] += 1
         except RowRefused as exc:
             if exc.skip:

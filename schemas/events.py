@@ -67,6 +67,7 @@ EVENT_ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://dipwatch.org
 
 
 @cache
+@cache  # valid codes only (a refusal raises): at most the 249 of ISO 3166-1
 def _alpha3(value: str) -> str:
     if pycountry.countries.get(alpha_3=value) is None:
         raise ValueError(f"unknown ISO 3166-1 alpha-3 country code {value!r}")

@@ -31,6 +31,7 @@ from replay.gdelt.mapping import (
     day_cell,
     kind_of,
     text,
+    wrong_columns,
 )
 from schemas.codec import parse_event
 from schemas.events import DiplomaticEvent
@@ -66,6 +67,7 @@ class Acts:
 
     def __init__(self, keep: GdeltFilter | None = None) -> None:
         self.keep = keep or GdeltFilter()
+        self._filtered = self.keep != GdeltFilter()
         self._groups: dict[Key, _Group] = {}
         #: Rows taken into a group.
         self.kept = 0
@@ -77,14 +79,17 @@ class Acts:
         """Take one row into its act; False if the filter leaves it out. RowRefused says
         why a row is not an act between two states (``skip``) or what is wrong with it."""
         if len(cells) != layout.columns:
-            raise RowRefused(
-                f"{len(cells)} columns, expected {layout.columns} ({layout.name})",
-                "wrong columns",
-            )
+            raise wrong_columns(len(cells), layout)
         actor = country_cell(cells[layout.actor1_country])
         target = country_cell(cells[layout.actor2_country])
         if actor == target:
             raise RowRefused("both actors in one country", "one country", skip=True)
+        return self.add_between((actor, target), cells, layout)
+
+    def add_between(self, states: tuple[str, str], cells: Cells, layout: Layout) -> bool:
+        """:meth:`add` for a row of ``layout.columns`` cells whose two countries were
+        found to be these two different states (:func:`~replay.gdelt.mapping.states_of`)."""
+        actor, target = states
         code = code_cell(cells[layout.event_code])
         day, day_text = day_cell(cells[layout.sql_date])
         added, added_day = added_cell(cells[layout.date_added])
@@ -102,7 +107,7 @@ class Acts:
             raise RowRefused(
                 "NumMentions, NumSources, NumArticles or AvgTone: not a number", "bad number"
             ) from None
-        if not self.keep.keeps(actor, target, code, sources):
+        if self._filtered and not self.keep.keeps(actor, target, code, sources):
             return False
         self.kept += 1
         key = (actor, target, code, day_text)
@@ -120,8 +125,10 @@ class Acts:
         group.sources += sources
         group.articles += articles
         group.tone += tone
-        group.added_min = min(group.added_min, added)
-        group.added_max = max(group.added_max, added)
+        if added < group.added_min:
+            group.added_min = added
+        elif added > group.added_max:
+            group.added_max = added
         if len(group.ids) < MAX_IDS:
             group.ids.append(text(cells[layout.global_event_id]))
         if not group.url and layout.source_url is not None:
@@ -141,6 +148,7 @@ def _decoded(cells: Cells) -> list[str]:
 
 
 def _record(key: Key, group: _Group, recorded_at: datetime) -> DiplomaticEvent:
+    # Dates go in as objects, not ISO text: the contract checks them the same, cheaper.
     actor, target, code, day = key
     first, layout, url = group.first, group.layout, group.url
     publisher = url.split("/")[2].split("@")[-1].split(":")[0] if "://" in url else ""
@@ -148,16 +156,16 @@ def _record(key: Key, group: _Group, recorded_at: datetime) -> DiplomaticEvent:
     source = {
         "publisher": publisher[:200],
         "title": f"GDELT event {group.ids[0]}",
-        "published": group.added_min.date().isoformat(),
+        "published": group.added_min.date(),
         "language": "en",
         **({"url": url} if url.startswith(("http://", "https://")) and len(url) < 2000 else {}),
     }
     return parse_event(
         {
             "event_id": f"gdelt-{actor}-{target}-{code}-{day}",
-            "occurred_at": group.day.isoformat(),
+            "occurred_at": group.day,
             "date_precision": "day",
-            "recorded_at": max(recorded_at, group.added_max).isoformat(),
+            "recorded_at": max(recorded_at, group.added_max),
             "actor": _party(actor, first[layout.actor1_type], first[layout.actor1_name]),
             "target": _party(target, first[layout.actor2_type], first[layout.actor2_name]),
             "cameo": code,

@@ -29,8 +29,9 @@ __all__ = [
     "country_of",
     "day_cell",
     "kind_of",
-    "skip_kind",
+    "states_of",
     "text",
+    "wrong_columns",
 ]
 
 #: CAMEO's own country codes where they differ from ISO 3166-1 alpha-3.
@@ -228,9 +229,16 @@ def added_cell(cell: str | bytes) -> tuple[datetime, str]:
     return found
 
 
-def skip_kind(cells: Cells, layout: Layout) -> str | None:
-    """Why a row is not an act between two different states, as a count label; None if
-    it is one. Reads only the two country cells (``cells`` may be a row split no further
+def wrong_columns(columns: int, layout: Layout) -> RowRefused:
+    """The refusal of a row of ``columns`` cells in a file of ``layout``."""
+    return RowRefused(
+        f"{columns} columns, expected {layout.columns} ({layout.name})", "wrong columns"
+    )
+
+
+def states_of(cells: Cells, layout: Layout) -> tuple[str, str] | str:
+    """The row's two different states, or why it is not an act between two (a count
+    label). Reads only the two country cells (``cells`` may be a row split no further
     than the second) and raises nothing: most rows of a GDELT file are skipped here."""
     actor = _country_of_cell(cells[layout.actor1_country])
     if isinstance(actor, tuple):
@@ -238,7 +246,7 @@ def skip_kind(cells: Cells, layout: Layout) -> str | None:
     target = _country_of_cell(cells[layout.actor2_country])
     if isinstance(target, tuple):
         return target[1]
-    return "one country" if actor == target else None
+    return "one country" if actor == target else (actor, target)
 
 
 @dataclass(frozen=True)

@@ -36,31 +36,25 @@ def gdelt_files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def _lines(path: Path) -> Iterator[bytes]:
-    if path.name.upper().endswith(".ZIP"):
-        try:
-            archive = zipfile.ZipFile(path)
-            names = [n for n in archive.namelist() if not n.endswith("/")]
-            if len(names) != 1:
-                raise FileRefused(f"{path}: expected one file in the zip, found {len(names)}")
-            with archive.open(names[0]) as member:
-                data = member.read()  # whole: line-by-line reads of a zip are slow
-        except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, zlib.error) as exc:
-            raise FileRefused(f"{path}: not a readable zip ({exc})") from None
-        yield from _split(data)
-        return
-    yield from _split(path.read_bytes())
-
-
-def _split(data: bytes) -> Iterator[bytes]:
-    for line in data.split(b"\n"):
-        yield line.rstrip(b"\r")
+def _content(path: Path) -> bytes:
+    if not path.name.upper().endswith(".ZIP"):
+        return path.read_bytes()
+    try:
+        archive = zipfile.ZipFile(path)
+        names = [n for n in archive.namelist() if not n.endswith("/")]
+        if len(names) != 1:
+            raise FileRefused(f"{path}: expected one file in the zip, found {len(names)}")
+        with archive.open(names[0]) as member:
+            return member.read()  # whole: line-by-line reads of a zip are slow
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, zlib.error) as exc:
+        raise FileRefused(f"{path}: not a readable zip ({exc})") from None
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     """Every non-empty line of ``path`` with its number; raises :class:`FileRefused` for
     a file that cannot be read at all."""
-    for number, raw in enumerate(_lines(path), start=1):
+    for number, line in enumerate(_content(path).split(b"\n"), start=1):
+        raw = line.rstrip(b"\r")
         if raw:
             yield number, raw
 

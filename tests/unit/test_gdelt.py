@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bench.gdelt import row, write_file
-from replay.gdelt.columns import LAYOUTS
 from replay.gdelt.acts import Acts
+from replay.gdelt.columns import LAYOUTS
 from replay.gdelt.mapping import GdeltFilter, RowRefused, country_of, kind_of
 from replay.ingest import read_gdelt
 from schemas.codebook import goldstein
