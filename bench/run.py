@@ -1,4 +1,4 @@
-"""``python -m bench all``: publish, worker and raw-consume rates, latency and memory.
+"""``python -m bench all``: publish, worker, Faust-ceiling and raw-consume rates, latency, memory.
 
 Each phase talks to a real broker (the embedded one or Apache Kafka, started here) and
 a real worker process — the same ``dipwatch worker`` users run. Figures are rates and
@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -117,8 +117,17 @@ class _Worker:
     log_path: Path
 
 
+#: The worker users run, and Faust's own ceiling with the project's decode (bench/ceiling.py).
+WORKER: Final = ("dipwatch", "worker")
+CEILING: Final = ("bench.ceiling",)
+
+
 def _start_worker(
-    bootstrap: str, topics: Topics, workdir: Path, extra_env: dict[str, str] | None = None
+    bootstrap: str,
+    topics: Topics,
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
+    module: tuple[str, ...] = WORKER,
 ) -> _Worker:
     app_id = f"bench-{uuid.uuid4().hex[:8]}"
     env = {
@@ -136,7 +145,7 @@ def _start_worker(
     log_path = workdir / f"{app_id}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dipwatch", "worker"],
+            [sys.executable, "-m", *module],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -241,6 +250,11 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
             finally:
                 _stop_worker(worker)
             raw_eps = await _raw_consume(bootstrap, topics.events, len(events))
+            ceiling = _start_worker(bootstrap, topics, workdir, module=CEILING)
+            try:
+                ceiling_eps = (await _drain(bootstrap, topics, ceiling, len(events)))["worker_eps"]
+            finally:
+                _stop_worker(ceiling)
             growth = []
             if options.growth:
                 n, d = max(shape.events // 4, 1000), max(shape.dyads // 2, 10)
@@ -273,6 +287,8 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
         "worker_eps": round(main["worker_eps"]),
         "raw_consume_eps": round(raw_eps),
         "ratio": round(main["worker_eps"] / raw_eps, 4),
+        "ceiling_eps": round(ceiling_eps),
+        "ceiling_ratio": round(main["worker_eps"] / ceiling_eps, 3),
         "worker_startup_s": round(main["startup_s"], 1),
         "latency_ms": latency,
         "peak_rss_mb": round(main["peak_rss_mb"], 1),
@@ -294,6 +310,8 @@ def render(summary: dict[str, Any]) -> str:
         ("(b) worker, full topic", f"{summary['worker_eps']:,} events/s"),
         ("(c) raw aiokafka consume", f"{summary['raw_consume_eps']:,} events/s"),
         ("(b)/(c)", f"{summary['ratio']:.4f}"),
+        ("(f) Faust + decode ceiling", f"{summary['ceiling_eps']:,} events/s"),
+        ("(b)/(f)", f"{summary['ceiling_ratio']:.3f}"),
         ("worker start to first commit", f"{summary['worker_startup_s']} s"),
         (
             f"(d) latency at {lat['offered_eps']:g}/s",
