@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Annotated, Final
+
+from pydantic import Field, PlainSerializer
 
 from folds.base import StateModel, event_alert, timer_alert
 from folds.decay import EPOCH, UNITS_PER_POINT, decayed_value, term
@@ -31,13 +33,18 @@ LEVELS: Final = ("calm", "elevated", "high", "critical")
 _RISE_SEVERITY: Final = (Severity.INFO, Severity.WARNING, Severity.HIGH, Severity.CRITICAL)
 
 
+#: An exact decayed sum (folds/decay.py): an integer in memory, decimal text in JSON (a
+#: sum has up to 4,300 digits; JSON readers elsewhere would round so large a number).
+ExactSum = Annotated[int, Field(ge=0), PlainSerializer(str, return_type=str)]
+
+
 class TensionState(StateModel):
-    """Exact decayed sums (as decimal strings) plus what the alert rules remember."""
+    """Exact decayed sums plus what the alert rules remember."""
 
     dyad: str
-    conflict_sum: str = "0"
-    cooperation_sum: str = "0"
-    baseline_sum: str = "0"
+    conflict_sum: ExactSum = 0
+    cooperation_sum: ExactSum = 0
+    baseline_sum: ExactSum = 0
     events: int = 0
     first_at: datetime | None = None
     as_of: datetime | None = None
@@ -70,11 +77,11 @@ class TensionFold:
         if when is None:
             return {"conflict": 0.0, "cooperation": 0.0, "net": 0.0, "baseline": 0.0}
         cfg = self.config
-        conflict = decayed_value(int(state.conflict_sum), when, cfg.half_life_days)
-        cooperation = decayed_value(int(state.cooperation_sum), when, cfg.half_life_days)
+        conflict = decayed_value(state.conflict_sum, when, cfg.half_life_days)
+        cooperation = decayed_value(state.cooperation_sum, when, cfg.half_life_days)
         # The long-half-life sum, rescaled to the short window's units: the level the
         # short score would average at if the dyad's history were steady.
-        baseline = decayed_value(int(state.baseline_sum), when, cfg.baseline_half_life_days)
+        baseline = decayed_value(state.baseline_sum, when, cfg.baseline_half_life_days)
         baseline *= cfg.half_life_days / cfg.baseline_half_life_days
         return {
             "conflict": round(conflict, 6),
@@ -94,9 +101,9 @@ class TensionFold:
         cfg = self.config
         clock = max(filter(None, (state.as_of, event.occurred_at)))
         conflict, cooperation, baseline = (
-            int(state.conflict_sum),
-            int(state.cooperation_sum),
-            int(state.baseline_sum),
+            state.conflict_sum,
+            state.cooperation_sum,
+            state.baseline_sum,
         )
         before = self._conflict_and_baseline(conflict, baseline, clock)
         w = cfg.weight(event)
@@ -117,9 +124,9 @@ class TensionFold:
             update={
                 "last_force_at": force_at,
                 "last_truce_at": truce_at,
-                "conflict_sum": str(conflict),
-                "cooperation_sum": str(cooperation),
-                "baseline_sum": str(baseline),
+                "conflict_sum": conflict,
+                "cooperation_sum": cooperation,
+                "baseline_sum": baseline,
                 "events": state.events + 1,
                 "first_at": first_at,
                 "as_of": clock,
@@ -222,7 +229,7 @@ class TensionFold:
         """Return when the decayed conflict score falls through ``line`` (exact to 1 s),
         held up by the armed-conflict floor while it lasts; never before ``as_of``."""
         assert state.as_of is not None
-        total = int(state.conflict_sum)
+        total = state.conflict_sum
         crossed = state.as_of
         if total > 0:
             half_lives = math.log2(total) - math.log2(line * UNITS_PER_POINT)
