@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Final
 
 import pycountry
@@ -26,7 +26,6 @@ __all__ = [
     "added_cell",
     "code_cell",
     "country_cell",
-    "country_of",
     "day_cell",
     "kind_of",
     "states_of",
@@ -93,25 +92,6 @@ class RowRefused(ValueError):
         self.skip = skip
 
 
-@cache
-def _country(code: str) -> str | tuple[str, str]:
-    """The country, or (reason, kind) why not. Not the exception itself: a cached
-    exception raised again keeps every traceback it was raised with."""
-    try:
-        return _lookup_country(code)
-    except RowRefused as exc:
-        return (exc.reason, exc.kind)
-
-
-def country_of(code: str) -> str:
-    """The ISO alpha-3 country a CAMEO country code stands for; RowRefused otherwise
-    (looked up once per code: a day of GDELT has a few hundred codes in 300,000 rows)."""
-    found = _country(code)
-    if isinstance(found, tuple):
-        raise RowRefused(*found, skip=True)
-    return found
-
-
 def _lookup_country(code: str) -> str:
     if not code:
         raise RowRefused("no country", "no country", skip=True)
@@ -130,9 +110,8 @@ def kind_of(type_code: str) -> str:
     return _KINDS.get(type_code, "civil_society")
 
 
-@cache
 def _midnight(value: str) -> datetime | None:
-    """``YYYYMMDD`` as a UTC midnight, or None (cached: a file holds a few days)."""
+    """``YYYYMMDD`` as a UTC midnight, or None."""
     if len(value) != 8 or not value.isdigit():
         return None
     try:
@@ -172,11 +151,15 @@ _CACHED_CELLS: Final = 4096
 
 @lru_cache(maxsize=_CACHED_CELLS)
 def _country_of_cell(cell: str | bytes) -> str | tuple[str, str]:
-    return _country(text(cell))
+    try:
+        return _lookup_country(text(cell))
+    except RowRefused as exc:
+        return (exc.reason, exc.kind)
 
 
 def country_cell(cell: str | bytes) -> str:
-    """:func:`country_of` a raw cell."""
+    """The ISO alpha-3 country a CAMEO country code (a raw cell) stands for; RowRefused
+    (``skip``) for a region, a bloc, no code or anything not a state."""
     found = _country_of_cell(cell)
     if isinstance(found, tuple):
         raise RowRefused(*found, skip=True)

@@ -10,7 +10,7 @@ import pytest
 from bench.gdelt import row, write_file
 from replay.gdelt.acts import Acts
 from replay.gdelt.columns import LAYOUTS
-from replay.gdelt.mapping import GdeltFilter, RowRefused, country_of, kind_of
+from replay.gdelt.mapping import GdeltFilter, RowRefused, country_cell, kind_of
 from replay.ingest import read_gdelt
 from schemas.codebook import goldstein
 
@@ -46,10 +46,10 @@ def test_a_row_of_each_layout_maps_to_the_same_act(columns: int, as_bytes: bool)
 
 
 def test_cameo_country_codes_that_are_not_iso_are_translated_and_regions_skipped() -> None:
-    assert [country_of(c) for c in ("ROM", "ZAR", "TMP", "UKR")] == ["ROU", "COD", "TLS", "UKR"]
+    assert [country_cell(c) for c in ("ROM", "ZAR", "TMP", "UKR")] == ["ROU", "COD", "TLS", "UKR"]
     for region in ("EUR", "AFR", "MEA", ""):
         with pytest.raises(RowRefused) as refused:
-            country_of(region)
+            country_cell(region)
         assert refused.value.skip
 
 
