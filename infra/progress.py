@@ -22,6 +22,8 @@ class Progress:
     last_batch_at: float | None = None
     #: Why the agent stopped, if it did: nothing folds any more on this worker.
     crashed: str | None = None
+    #: Why the worker stops to be restarted, if it does (streams/watchdog.py).
+    restart_reason: str | None = None
     #: Next offset to read, per (topic, partition), as of the last batch.
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     #: Returns the log end offset per (topic, partition) of the partitions the worker

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     #: /healthz fails once the fold agent has not advanced for this long while records
     #: wait on its partitions (or at once, if it crashed).
     stall_timeout_s: float = Field(default=120.0, gt=0)
+    #: A worker whose changelog recovery has received nothing for this long while the
+    #: changelog holds more exits (code 75) for its supervisor to restart it: a known
+    #: faust-streaming stall (streams/watchdog.py).
+    recovery_stall_s: float = Field(default=45.0, gt=0)
 
     # GDELT: where its file lists are, and how often the follower looks for a new file.
     gdelt_base_url: str = "http://data.gdeltproject.org/gdeltv2/"

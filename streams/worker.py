@@ -16,6 +16,7 @@ from infra.logs import get_logger
 from infra.progress import Progress
 from infra.settings import Settings
 from streams.app import Extension, create_app
+from streams.watchdog import EXIT_RESTART, watch_recovery
 
 __all__ = ["new_loop", "run_worker"]
 
@@ -65,6 +66,11 @@ def run_worker(
                 log.info("worker_bounded_stop", runtime_s=round(now - started, 1))
                 os.kill(os.getpid(), signal.SIGTERM)
 
+    @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
+    async def _recovery_watchdog() -> None:
+        recovery = app.tables.recovery  # type: ignore[attr-defined]  # TableManager has it
+        watch_recovery(recovery, progress, settings.recovery_stall_s, time.monotonic)
+
     log.info(
         "worker_starting",
         bootstrap=as_connection(connection).bootstrap,
@@ -73,4 +79,9 @@ def run_worker(
         prefix=settings.topic_prefix,
     )
     worker = faust.Worker(app, loop=loop, loglevel="WARNING", quiet=True, redirect_stdouts=False)
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit:
+        if progress.restart_reason is not None:
+            raise SystemExit(EXIT_RESTART) from None
+        raise

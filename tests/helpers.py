@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -111,6 +113,48 @@ def stop_process(proc: subprocess.Popen[bytes] | None, timeout_s: float = 30) ->
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@dataclass
+class Supervised:
+    """Exit codes of the runs of a supervised worker that ended (restarts = len)."""
+
+    exits: list[int] = field(default_factory=list)
+
+
+@contextmanager
+def supervised_worker(env: dict[str, str], log_path: Path) -> Iterator[Supervised]:
+    """Run ``dipwatch worker`` as docker compose runs it (``restart: unless-stopped``):
+    started again whenever it exits, until the context ends; every run logs to
+    ``log_path``."""
+    runs, stopping = Supervised(), threading.Event()
+
+    def start() -> subprocess.Popen[bytes]:
+        with log_path.open("ab") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "dipwatch", "worker"],
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    current = [start()]
+
+    def supervise() -> None:
+        while not stopping.wait(0.5):
+            code = current[0].poll()
+            if code is not None and not stopping.is_set():
+                runs.exits.append(code)
+                current[0] = start()
+
+    watcher = threading.Thread(target=supervise, daemon=True)
+    watcher.start()
+    try:
+        yield runs
+    finally:
+        stopping.set()
+        watcher.join()
+        stop_process(current[0])
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""The two places that reach into a dependency's internals still work as assumed.
+"""The places that reach into a dependency's internals still work as assumed.
 
 If faust-streaming or aiokafka changes them, these fail before the worker does.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from contextvars import ContextVar
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from faust.streams import _current_event, current_event
@@ -104,3 +105,23 @@ def test_the_fetch_wait_reaches_the_consumer_faust_creates() -> None:
     finally:
         AIOKafkaConsumerThread._create_worker_consumer = original  # type: ignore[method-assign]
         set_fetch_wait.__globals__["_ORIGINAL"].clear()
+
+
+def test_faust_recovery_still_keeps_what_the_watchdog_reads() -> None:
+    """streams/watchdog.py reads Faust's Recovery: whether it is recovering, since when,
+    when each changelog partition last gave a record, and what remains to read."""
+    from faust.tables.recovery import Recovery
+
+    async def build() -> Any:
+        return create_app(Settings(), "127.0.0.1:9").tables.recovery  # type: ignore[attr-defined]
+
+    recovery = asyncio.run(build())
+    assert isinstance(recovery, Recovery)
+    assert recovery.in_recovery is False and recovery._recovery_started_at is None
+    assert recovery._active_events_received_at == {}
+    assert dict(recovery.active_remaining()) == {}
+    source = inspect.getsource(Recovery._set_recovery_started)
+    assert "_recovery_started_at = monotonic()" in source
+    slurp = inspect.getsource(Recovery._slurp_changelogs.fun)  # a mode ServiceTask
+    assert "active_events_received_at = self._active_events_received_at" in slurp
+    assert "active_events_received_at[tp] = now" in slurp
