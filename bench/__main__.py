@@ -31,6 +31,9 @@ def bench(
     growth: Annotated[
         bool, typer.Option(help="Also measure RSS growth with events and dyads.")
     ] = True,
+    scale_out: Annotated[
+        bool, typer.Option(help="Also time two workers in one group against the one.")
+    ] = True,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the summary here.")
     ] = None,
@@ -48,6 +51,7 @@ def bench(
         rate=rate,
         latency_seconds=latency_seconds,
         growth=growth,
+        scale_out=scale_out,
         json_path=json_path,
     )
     run_bench(options)

@@ -52,6 +52,8 @@ class BenchOptions:
     rate: float = 1000.0
     latency_seconds: float = 20.0
     growth: bool = True
+    #: Also time two workers in one group on the topic against the one.
+    scale_out: bool = True
     json_path: Path | None = None
 
 
@@ -128,8 +130,9 @@ def _start_worker(
     workdir: Path,
     extra_env: dict[str, str] | None = None,
     module: tuple[str, ...] = WORKER,
+    app_id: str | None = None,
 ) -> _Worker:
-    app_id = f"bench-{uuid.uuid4().hex[:8]}"
+    app_id = app_id or f"bench-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
         **(extra_env or {}),
@@ -215,6 +218,18 @@ async def _drain(bootstrap: str, topics: Topics, worker: _Worker, count: int) ->
     return {"worker_eps": eps, "startup_s": first[0] - worker.started}
 
 
+async def _pair_rate(bootstrap: str, topics: Topics, workdir: Path, count: int) -> float:
+    """Two workers in one new group, started together on the full topic; events/s from
+    the group's first commit to its last (their join and split included)."""
+    app_id = f"bench-{uuid.uuid4().hex[:8]}"
+    pair = [_start_worker(bootstrap, topics, workdir, app_id=app_id) for _ in range(2)]
+    try:
+        return (await _drain(bootstrap, topics, pair[0], count))["worker_eps"]
+    finally:
+        for worker in pair:
+            _stop_worker(worker)
+
+
 async def _worker_run(
     bootstrap: str,
     shape: Shape,
@@ -255,6 +270,11 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
                 ceiling_eps = (await _drain(bootstrap, topics, ceiling, len(events)))["worker_eps"]
             finally:
                 _stop_worker(ceiling)
+            pair_eps = (
+                await _pair_rate(bootstrap, topics, workdir, len(events))
+                if options.scale_out
+                else None
+            )
             growth = []
             if options.growth:
                 n, d = max(shape.events // 4, 1000), max(shape.dyads // 2, 10)
@@ -288,6 +308,8 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
         "raw_consume_eps": round(raw_eps),
         "ratio": round(main["worker_eps"] / raw_eps, 4),
         "ceiling_eps": round(ceiling_eps),
+        "two_workers_eps": round(pair_eps) if pair_eps else None,
+        "two_workers_ratio": round(pair_eps / main["worker_eps"], 2) if pair_eps else None,
         "ceiling_ratio": round(main["worker_eps"] / ceiling_eps, 3),
         "worker_startup_s": round(main["startup_s"], 1),
         "latency_ms": latency,
@@ -312,6 +334,12 @@ def render(summary: dict[str, Any]) -> str:
         ("(b)/(c)", f"{summary['ratio']:.4f}"),
         ("(f) Faust + decode ceiling", f"{summary['ceiling_eps']:,} events/s"),
         ("(b)/(f)", f"{summary['ceiling_ratio']:.3f}"),
+        (
+            "(g) two workers, one group",
+            f"{summary['two_workers_eps']:,} events/s, {summary['two_workers_ratio']}x (b)"
+            if summary["two_workers_eps"]
+            else "not measured (--no-scale-out)",
+        ),
         ("worker start to first commit", f"{summary['worker_startup_s']} s"),
         (
             f"(d) latency at {lat['offered_eps']:g}/s",
