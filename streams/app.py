@@ -97,9 +97,7 @@ def app_options(settings: Settings, connection: Connection) -> dict[str, Any]:
         "broker_request_timeout": max(settings.session_timeout_s * 4, 40.0),
         # At a rebalance, finish the batch in hand (its changelog writes and alerts sent,
         # its offsets committed) before giving partitions up. Without it the old owner's
-        # last writes could land on a changelog partition after the new owner had read
-        # it, and a worker could stall in recovery (seen 2 times in 13 runs of
-        # tests/integration/test_scale_out.py).
+        # last writes could land on a changelog partition after the new owner had read it.
         "stream_wait_empty": True,
         "table_standby_replicas": 0,
         # Faust's own web views stay off: the query side serves its own (query/web.py).
