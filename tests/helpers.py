@@ -115,6 +115,17 @@ def stop_process(proc: subprocess.Popen[bytes] | None, timeout_s: float = 30) ->
         proc.wait()
 
 
+def start_worker(env: dict[str, str], log_path: Path, *args: str) -> subprocess.Popen[bytes]:
+    """Start ``dipwatch worker`` as a real process, its output appended to ``log_path``."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "dipwatch", "worker", *args],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
 @dataclass
 class Supervised:
     """Exit codes of the runs of a supervised worker that ended (restarts = len)."""
@@ -128,24 +139,14 @@ def supervised_worker(env: dict[str, str], log_path: Path) -> Iterator[Supervise
     started again whenever it exits, until the context ends; every run logs to
     ``log_path``."""
     runs, stopping = Supervised(), threading.Event()
-
-    def start() -> subprocess.Popen[bytes]:
-        with log_path.open("ab") as log:
-            return subprocess.Popen(
-                [sys.executable, "-m", "dipwatch", "worker"],
-                env={**os.environ, **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    current = [start()]
+    current = [start_worker(env, log_path)]
 
     def supervise() -> None:
         while not stopping.wait(0.5):
             code = current[0].poll()
             if code is not None and not stopping.is_set():
                 runs.exits.append(code)
-                current[0] = start()
+                current[0] = start_worker(env, log_path)
 
     watcher = threading.Thread(target=supervise, daemon=True)
     watcher.start()
@@ -162,14 +163,8 @@ def worker_process(
     env: dict[str, str], log_path: Path, *args: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``dipwatch worker`` as a real process; stop it (SIGTERM) on exit."""
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dipwatch", "worker", *args],
-            env={**os.environ, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield proc
-        finally:
-            stop_process(proc)
+    proc = start_worker(env, log_path, *args)
+    try:
+        yield proc
+    finally:
+        stop_process(proc)

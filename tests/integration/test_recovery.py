@@ -5,11 +5,8 @@ alert id was delivered, and a repeated delivery carries the same alert (id and b
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -28,7 +25,7 @@ from infra.settings import Settings
 from infra.topics import Topics
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
-from tests.helpers import stop_process
+from tests.helpers import start_worker, stop_process
 from tests.integration.kafka_io import collect_alerts, table_state
 
 KILLS = 4
@@ -60,16 +57,6 @@ def _paced_publish(bootstrap: str, topic: str, events: list[DiplomaticEvent], ep
     asyncio.run(run())
 
 
-def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "dipwatch", "worker"],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
 def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
     broker_kind: str, isolated: dict[str, str], topics: Topics, tmp_path: Path
 ) -> None:
@@ -89,7 +76,7 @@ def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
     log = tmp_path / "worker.log"
     group, partitions = isolated["DIPWATCH_APP_ID"], Topics().partitions
     recoveries: list[float] = []
-    proc = _start(isolated, log)
+    proc = start_worker(isolated, log)
     publisher.start()
     try:
         for _ in range(KILLS):
@@ -100,7 +87,7 @@ def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             restarted = time.monotonic()
-            proc = _start(isolated, log)
+            proc = start_worker(isolated, log)
             while (
                 asyncio.run(committed_offsets(bootstrap, group, topics.events, partitions))
                 <= before
