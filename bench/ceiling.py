@@ -22,7 +22,7 @@ from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
 from streams.app import app_options
 from streams.compat import set_fetch_wait
-from streams.worker import new_loop
+from streams.worker import faust_worker, new_loop
 
 __all__ = ["ceiling_app", "main"]
 
@@ -55,7 +55,7 @@ def main() -> None:
     loop = new_loop(settings.uvloop)
     asyncio.set_event_loop(loop)
     app = ceiling_app(settings)
-    worker = faust.Worker(app, loop=loop, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    worker = faust_worker(app, loop)
     worker.execute_from_commandline()
 
 

@@ -125,3 +125,25 @@ def test_faust_recovery_still_keeps_what_the_watchdog_reads() -> None:
     slurp = inspect.getsource(Recovery._slurp_changelogs.fun)  # a mode ServiceTask
     assert "active_events_received_at = self._active_events_received_at" in slurp
     assert "active_events_received_at[tp] = now" in slurp
+
+
+def test_the_worker_leaves_the_root_loggers_level_alone() -> None:
+    """Faust's spinner lowers the root logger to DEBUG (every library debug line then
+    becomes a record); the worker we run has no spinner, so the level stays."""
+    import logging
+
+    import faust
+
+    from streams.worker import faust_worker
+
+    async def build() -> tuple[faust.Worker, faust.Worker]:
+        app = create_app(Settings(), "127.0.0.1:9")
+        loop = asyncio.get_running_loop()
+        return faust_worker(app, loop), faust.Worker(app, loop=loop, quiet=True)
+
+    ours, faust_default = asyncio.run(build())
+    for worker, expected in ((faust_default, logging.DEBUG), (ours, logging.WARNING)):
+        logger = logging.Logger("seam-check", logging.WARNING)
+        logger.addHandler(logging.NullHandler())
+        worker.on_setup_root_logger(logger, logging.WARNING)
+        assert logger.level == expected
