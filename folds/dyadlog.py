@@ -76,6 +76,7 @@ class DyadLog:
         self.partition = partition
         self.offset = -1
         self.base: list[Any] = [f.initial(dyad) for f in folds]
+        self._initial = tuple(self.base)
         self.base_at: datetime | None = None
         self.events: list[DiplomaticEvent] = []
         self._keys: list[tuple[datetime, str]] = []
@@ -92,6 +93,10 @@ class DyadLog:
         #: The JSON text of retained events, made once each (strings: compact, and no
         #: work for the garbage collector).
         self._json: dict[str, str] = {}
+        #: The last JSON made of each fold's head and base state, with the state it was
+        #: made of: states are frozen, so one a batch left alone is not dumped again.
+        self._head_dumps: list[tuple[Any, dict[str, Any]] | None] = [None] * len(folds)
+        self._base_dumps: list[tuple[Any, dict[str, Any]] | None] = [None] * len(folds)
 
     # -- reading --------------------------------------------------------------------
 
@@ -112,7 +117,7 @@ class DyadLog:
     @property
     def blank(self) -> bool:
         """Whether no fold has anything to say (e.g. its only event was retracted)."""
-        return all(s == f.initial(self.dyad) for f, s in zip(self.folds, self.head, strict=True))
+        return all(s is i or s == i for s, i in zip(self.head, self._initial, strict=True))
 
     def next_due(self) -> datetime | None:
         """When the next timer of any fold fires (None: no timer pending)."""
@@ -338,9 +343,19 @@ class DyadLog:
         with nothing to say (e.g. whose only event was retracted)."""
         if self.blank:
             return None
-        return {
-            f.name: st.model_dump(mode="json") for f, st in zip(self.folds, self.head, strict=True)
-        }
+        return self._states_json(self.head, self._head_dumps)
+
+    def _states_json(
+        self, states: list[Any], made: list[tuple[Any, dict[str, Any]] | None]
+    ) -> dict[str, Any]:
+        """Each fold's state as JSON, reusing what ``made`` holds for the same object."""
+        out = {}
+        for i, (fold, state) in enumerate(zip(self.folds, states, strict=True)):
+            last = made[i]
+            if last is None or last[0] is not state:
+                last = made[i] = (state, state.model_dump(mode="json"))
+            out[fold.name] = last[1]
+        return out
 
     def dump(self) -> dict[str, Any]:
         """The table value: JSON-able, the same for the same log whatever its path."""
@@ -351,10 +366,7 @@ class DyadLog:
             "offset": self.offset,
             "wm": self.wm and self.wm.isoformat(),
             "base_at": self.base_at and self.base_at.isoformat(),
-            "base": {
-                f.name: s.model_dump(mode="json")
-                for f, s in zip(self.folds, self.base, strict=True)
-            },
+            "base": self._states_json(self.base, self._base_dumps),
             "events": [self._as_json(e.event_id, e) for e in self.events],
             "retracted": dict(sorted((i, t.isoformat()) for i, t in self.retracted.items())),
             "standing": [self.standing[i].model_dump(mode="json") for i in sorted(self.standing)],

@@ -38,6 +38,10 @@ class Outlets:
 
     async def carry_out(self, outcome: Outcome, message: Any) -> None:
         """Send what ``outcome`` asks for: a dead letter, a re-keyed record, alerts."""
+        if outcome.verdict is Verdict.FOLDED and not outcome.alerts and not outcome.duplicate:
+            if outcome.event is not None:  # the common case: nothing to send or to log
+                metrics.FOLDED.inc()
+            return
         where = f"{message.topic}:{message.partition}:{message.offset}"
         bound = log.bind(topic=message.topic, partition=message.partition, offset=message.offset)
         # Timers the record let fire come first, even if the record itself is refused.
