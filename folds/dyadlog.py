@@ -28,6 +28,7 @@ from typing import Any
 
 from folds.base import Fold
 from folds.clock import Run, grid_start, settle_floor
+from folds.dumps import Dumps
 from schemas.alerts import Alert, withdrawal
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent
@@ -93,10 +94,8 @@ class DyadLog:
         #: The JSON text of retained events, made once each (strings: compact, and no
         #: work for the garbage collector).
         self._json: dict[str, str] = {}
-        #: The last JSON made of each fold's head and base state, with the state it was
-        #: made of: states are frozen, so one a batch left alone is not dumped again.
-        self._head_dumps: list[tuple[Any, dict[str, Any]] | None] = [None] * len(folds)
-        self._base_dumps: list[tuple[Any, dict[str, Any]] | None] = [None] * len(folds)
+        #: The JSON of the head and base states and of the standing alerts, made once.
+        self._dumps = Dumps()
 
     # -- reading --------------------------------------------------------------------
 
@@ -343,22 +342,13 @@ class DyadLog:
         with nothing to say (e.g. whose only event was retracted)."""
         if self.blank:
             return None
-        return self._states_json(self.head, self._head_dumps)
-
-    def _states_json(
-        self, states: list[Any], made: list[tuple[Any, dict[str, Any]] | None]
-    ) -> dict[str, Any]:
-        """Each fold's state as JSON, reusing what ``made`` holds for the same object."""
-        out = {}
-        for i, (fold, state) in enumerate(zip(self.folds, states, strict=True)):
-            last = made[i]
-            if last is None or last[0] is not state:
-                last = made[i] = (state, state.model_dump(mode="json"))
-            out[fold.name] = last[1]
-        return out
+        states = zip(self.folds, self.head, strict=True)
+        return {f.name: self._dumps.of(("head", f.name), s) for f, s in states}
 
     def dump(self) -> dict[str, Any]:
         """The table value: JSON-able, the same for the same log whatever its path."""
+        standing = sorted(self.standing)
+        self._dumps.keep([*standing, *((p, f.name) for p in ("head", "base") for f in self.folds)])
         return {
             "dyad": self.dyad,
             "head": self.head_json(),
@@ -366,10 +356,13 @@ class DyadLog:
             "offset": self.offset,
             "wm": self.wm and self.wm.isoformat(),
             "base_at": self.base_at and self.base_at.isoformat(),
-            "base": self._states_json(self.base, self._base_dumps),
+            "base": {
+                f.name: self._dumps.of(("base", f.name), s)
+                for f, s in zip(self.folds, self.base, strict=True)
+            },
             "events": [self._as_json(e.event_id, e) for e in self.events],
             "retracted": dict(sorted((i, t.isoformat()) for i, t in self.retracted.items())),
-            "standing": [self.standing[i].model_dump(mode="json") for i in sorted(self.standing)],
+            "standing": [self._dumps.of(i, self.standing[i]) for i in standing],
         }
 
     def _as_json(self, key: str, event: DiplomaticEvent) -> str:

@@ -1,0 +1,49 @@
+"""A dyad log's stored value reuses the JSON of what did not change, and is always what
+a fresh dump of the same log gives (no stale JSON, whatever the log went through)."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from folds.dumps import Dumps
+from folds.engine import Engine
+from folds.registry import build_folds
+from infra.settings import Settings
+from tests.helpers import retraction
+from tests.unit.test_event_time import T0, _event
+
+
+def test_the_json_of_an_object_is_made_once_and_forgotten_when_dropped() -> None:
+    dumps = Dumps()
+    a, b = _event(1, 0, 1.0, 1, False), _event(2, 0, 2.0, 1, False)
+    first = dumps.of("k", a)
+    assert dumps.of("k", a) is first  # the same object: not dumped again
+    assert dumps.of("k", b) == b.model_dump(mode="json")  # another object under the key
+    dumps.keep(["other"])
+    assert dumps.of("k", b) is not dumps.of("other", b)
+
+
+def test_a_stored_value_equals_a_fresh_dump_after_late_events_and_retractions() -> None:
+    rnd = random.Random(3)
+    events = [
+        _event(i, rnd.randrange(3), rnd.uniform(0, 200), rnd.randrange(8), rnd.random() < 0.5)
+        for i in range(300)
+    ]
+    # Mostly in order, some up to 20 days late, some retracted later on.
+    events.sort(key=lambda e: e.occurred_at + timedelta(days=rnd.choice((0, 0, 0, 20))))
+    engine = Engine(build_folds(Settings()), lateness_days=30)
+    retracted = 0
+    for i, event in enumerate(events):
+        engine.tick(event.occurred_at)
+        engine.add(event)
+        if i % 25 == 24:  # retract an event still within the lateness
+            engine.add(retraction(f"r{i}", event))
+            retracted += 1
+        log = engine.logs[event.dyad]
+        stored, kept = log.dump(), log._dumps
+        log._dumps = Dumps()  # a fresh dump: every JSON made again
+        assert log.dump() == stored, f"after record {i}"
+        log._dumps = kept  # the log goes on with what it had made
+    assert retracted == 12 and engine.timers.watermark is not None
+    assert engine.timers.watermark > T0
