@@ -1,8 +1,8 @@
 """``python -m bench latency``: publish-to-alert latency, a row per worker setting.
 
 For each (fetch wait, batch window) a fresh worker on fresh topics folds a small
-warm-up log, then summonses are offered at each rate and each one's alert is timed
-from send to receipt (bench/latency.py). 1,500 ms is the fetch wait Faust hard-codes.
+warm-up log, then summonses and closes are offered at each rate and each one's alert
+is timed from send to receipt (bench/latency.py). 1,500 ms is the fetch wait Faust hard-codes.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ async def _rows(
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="dipwatch-latency-") as tmp:
         async with _broker(options, Path(tmp)) as bootstrap:
+            start = warmup.end + timedelta(days=1)  # each probe after the one before
             for wait, window in itertools.product(fetch_waits, windows):
                 env = {"DIPWATCH_FETCH_WAIT_MS": str(wait), "DIPWATCH_BATCH_WITHIN_S": str(window)}
                 _, worker, topics, _ = await _worker_run(bootstrap, warmup, Path(tmp), "l", env)
@@ -43,8 +44,9 @@ async def _rows(
                             dyads(100, 12),
                             rate,
                             seconds,
-                            warmup.end + timedelta(days=1 + len(rows)),
+                            start,
                         )
+                        start = datetime.fromisoformat(lat.pop("until")) + timedelta(days=1)
                         rows.append({"fetch_wait_ms": wait, "batch_within_s": window, **lat})
                         print(_line(rows[-1]), flush=True)
                 finally:
