@@ -57,6 +57,10 @@ class BenchOptions:
     json_path: Path | None = None
 
 
+#: The broker process a bench started, by its address (for its memory figures).
+_BROKER_PIDS: dict[str, int] = {}
+
+
 @asynccontextmanager
 async def _broker(options: BenchOptions, workdir: Path) -> AsyncIterator[str]:
     if options.bootstrap:
@@ -66,6 +70,8 @@ async def _broker(options: BenchOptions, workdir: Path) -> AsyncIterator[str]:
     if options.broker == "embedded":
         embedded = EmbeddedBroker()
         address = await embedded.start()
+        if embedded.pid is not None:
+            _BROKER_PIDS[address] = embedded.pid
         try:
             yield address
         finally:
@@ -80,6 +86,7 @@ async def _broker(options: BenchOptions, workdir: Path) -> AsyncIterator[str]:
     )
     try:
         address = f"127.0.0.1:{port}"
+        _BROKER_PIDS[address] = proc.pid  # the script execs the JVM
         await wait_until_ready(address, 180)
         yield address
     finally:
@@ -88,12 +95,18 @@ async def _broker(options: BenchOptions, workdir: Path) -> AsyncIterator[str]:
         log.close()
 
 
-def _peak_rss_mb(pid: int) -> float:
-    """Return a process's peak resident set size (VmHWM) in MiB."""
+def _peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """Return a process's peak resident set size (VmHWM; or VmRSS, now) in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _broker_rss_mb(bootstrap: str) -> float | None:
+    """The resident set of the broker this bench started (None for one it did not)."""
+    pid = _BROKER_PIDS.get(bootstrap)
+    return round(_peak_rss_mb(pid, "VmRSS"), 1) if pid is not None else None
 
 
 async def committed_offsets(
@@ -251,7 +264,9 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="dipwatch-bench-") as tmp:
         workdir = Path(tmp)
         async with _broker(options, workdir) as bootstrap:
+            broker_before = _broker_rss_mb(bootstrap)
             main, worker, topics, events = await _worker_run(bootstrap, shape, workdir, "m")
+            broker_after = _broker_rss_mb(bootstrap)
             try:
                 latency = await latency_probe(
                     bootstrap,
@@ -314,6 +329,7 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
         "worker_startup_s": round(main["startup_s"], 1),
         "latency_ms": latency,
         "peak_rss_mb": round(main["peak_rss_mb"], 1),
+        "broker_rss_mb": {"before": broker_before, "after_worker": broker_after},
         "growth": growth,
     }
 
@@ -347,6 +363,12 @@ def render(summary: dict[str, Any]) -> str:
             f"({lat['alerted']}/{lat['sent']} alerted)",
         ),
         ("(e) worker peak RSS", f"{summary['peak_rss_mb']} MiB"),
+        (
+            "(h) broker RSS",
+            "not started here"
+            if (b := summary["broker_rss_mb"])["before"] is None
+            else f"{b['before']} MiB empty, {b['after_worker']} MiB after publish + fold",
+        ),
         *(
             (
                 f"    {g['run']}",

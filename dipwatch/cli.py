@@ -46,7 +46,7 @@ def broker(
 ) -> None:
     """Run the embedded broker (Tansu) on loopback until Ctrl-C or SIGTERM."""
     settings = load_settings()
-    from infra.brokers.tansu import EmbeddedBroker
+    from infra.brokers.tansu import MEMORY_WARNING, EmbeddedBroker
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -55,6 +55,7 @@ def broker(
             loop.add_signal_handler(sig, stop.set)
         async with EmbeddedBroker(port or settings.embedded_port) as embedded:
             typer.echo(f"embedded broker ready: DIPWATCH_BOOTSTRAP_SERVERS={embedded.bootstrap}")
+            typer.echo(f"note: {MEMORY_WARNING}")
             sys.stdout.flush()
             await stop.wait()
         typer.echo("embedded broker stopped")

@@ -14,7 +14,7 @@ from alerts.follow import follow_alerts, render_alert
 from folds.offline import fold_offline
 from folds.registry import build_folds
 from infra.admin import prepare_topics
-from infra.brokers.tansu import EmbeddedBroker, free_port, port_is_free
+from infra.brokers.tansu import MEMORY_WARNING, EmbeddedBroker, free_port, port_is_free
 from infra.connection import Connection
 from infra.settings import Settings
 from infra.topics import Topics
@@ -40,7 +40,7 @@ async def _broker(settings: Settings) -> AsyncIterator[Connection]:
         return
     embedded = EmbeddedBroker(settings.embedded_port)
     bootstrap = await embedded.start()
-    _say(f"embedded broker on {bootstrap} (pid {embedded.pid})")
+    _say(f"embedded broker on {bootstrap} (pid {embedded.pid}); note: {MEMORY_WARNING}")
     try:
         yield Connection(bootstrap)
     finally:

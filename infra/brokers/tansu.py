@@ -20,7 +20,15 @@ from typing import Self
 from infra.brokers.probe import wait_until_ready
 from schemas.errors import BrokerError
 
-__all__ = ["EmbeddedBroker", "free_port", "port_is_free", "resolve_binary"]
+__all__ = ["MEMORY_WARNING", "EmbeddedBroker", "free_port", "port_is_free", "resolve_binary"]
+
+#: Said whenever the embedded broker starts for a person (figures: docs/PERFORMANCE.md,
+#: ``python -m bench all`` row (h)).
+MEMORY_WARNING = (
+    "the embedded broker keeps every record in memory until it stops (no retention, no "
+    "compaction): 50,000 synthetic events replayed and folded took it to 214 MiB, "
+    "100,000 to 643 MiB; use Apache Kafka (docker compose) to monitor for days"
+)
 
 _PR_SET_PDEATHSIG = 1
 

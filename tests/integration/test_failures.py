@@ -51,6 +51,24 @@ def test_embedded_broker_refuses_a_taken_port_in_one_line() -> None:
             asyncio.run(EmbeddedBroker(port).start())
 
 
+def test_dipwatch_broker_says_its_memory_is_unbounded_when_it_starts() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dipwatch", "broker", "--port", str(free_port())],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        ready, note = proc.stdout.readline(), proc.stdout.readline()
+        assert ready.startswith("embedded broker ready: DIPWATCH_BOOTSTRAP_SERVERS=127.0.0.1:")
+        assert "keeps every record in memory until it stops" in note
+        assert "MiB" in note and "Apache Kafka" in note
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert "embedded broker stopped" in out
+
+
 def test_embedded_broker_stops_cleanly_and_leaves_no_process() -> None:
     broker = EmbeddedBroker()
     asyncio.run(broker.start())
