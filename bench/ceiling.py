@@ -5,12 +5,17 @@ batches and event loop) whose agent decodes each record and does nothing else: n
 folds, no table, no alerts. What it folds per second is the most any Faust worker with
 this decode can do on the machine; ``python -m bench all`` runs it on the same topic
 and reports the worker's rate as a fraction of it.
+
+With ``--writes`` the agent also writes one small value per touched dyad per batch to a
+table, as the worker writes its dyad logs: the ceiling of any design that keeps its
+state per dyad in a Faust table, whatever the state costs to fold and to encode.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from typing import Any
 
 import faust
@@ -21,14 +26,15 @@ from infra.topics import Topics
 from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
 from streams.app import app_options
-from streams.compat import set_fetch_wait
+from streams.compat import on_behalf_of, set_fetch_wait
 from streams.worker import faust_worker, new_loop
 
 __all__ = ["ceiling_app", "main"]
 
 
-def ceiling_app(settings: Settings) -> faust.App:
-    """The null worker: the worker's Faust app with an agent that only decodes."""
+def ceiling_app(settings: Settings, writes: bool = False) -> faust.App:
+    """The null worker: the worker's Faust app with an agent that only decodes (and,
+    with ``writes``, writes a record's offset under its key once per batch)."""
     set_fetch_wait(settings.fetch_wait_ms)
     app = faust.App(settings.app_id, **app_options(settings, Connection.from_settings(settings)))
     events = app.topic(
@@ -38,13 +44,21 @@ def ceiling_app(settings: Settings) -> faust.App:
         value_serializer="raw",
     )
 
+    partitions = settings.partitions
+    table = app.Table("bench-ceiling", default=None, partitions=partitions) if writes else {}
+
     @app.agent(events, name="bench.ceiling", concurrency=1)
     async def decode_only(stream: faust.StreamT[Any]) -> None:
         batches = stream.take_events(settings.batch_size, within=settings.batch_within_s)  # type: ignore[attr-defined]
         async for records in batches:
+            last = {}
             for record in records:
                 with contextlib.suppress(InvalidRecord):  # the closing ticks
                     decode_event(record.message.value)
+                last[record.message.key] = record
+            for key, record in last.items() if writes else ():  # one write per dyad
+                with on_behalf_of(record):
+                    table[key.decode()] = {"offset": record.message.offset}
 
     return app
 
@@ -54,7 +68,7 @@ def main() -> None:
     settings = Settings()
     loop = new_loop(settings.uvloop)
     asyncio.set_event_loop(loop)
-    app = ceiling_app(settings)
+    app = ceiling_app(settings, writes="--writes" in sys.argv[1:])
     worker = faust_worker(app, loop)
     worker.execute_from_commandline()
 

@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.generate import Shape, dyads, generate
 from bench.latency import latency_probe
+from bench.report import render
 from infra.admin import ensure_topics
 from infra.brokers.probe import wait_until_ready
 from infra.brokers.tansu import EmbeddedBroker, free_port
@@ -231,6 +232,17 @@ async def _drain(bootstrap: str, topics: Topics, worker: _Worker, count: int) ->
     return {"worker_eps": eps, "startup_s": first[0] - worker.started}
 
 
+async def _ceiling_rate(
+    bootstrap: str, topics: Topics, workdir: Path, count: int, module: tuple[str, ...]
+) -> float:
+    """A Faust null worker (bench/ceiling.py) on the full topic, in its own group."""
+    ceiling = _start_worker(bootstrap, topics, workdir, module=module)
+    try:
+        return (await _drain(bootstrap, topics, ceiling, count))["worker_eps"]
+    finally:
+        _stop_worker(ceiling)
+
+
 async def _pair_rate(bootstrap: str, topics: Topics, workdir: Path, count: int) -> float:
     """Two workers in one new group, started together on the full topic; events/s from
     the group's first commit to its last (their join and split included)."""
@@ -280,11 +292,10 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
             finally:
                 _stop_worker(worker)
             raw_eps = await _raw_consume(bootstrap, topics.events, len(events))
-            ceiling = _start_worker(bootstrap, topics, workdir, module=CEILING)
-            try:
-                ceiling_eps = (await _drain(bootstrap, topics, ceiling, len(events)))["worker_eps"]
-            finally:
-                _stop_worker(ceiling)
+            ceiling_eps, writes_eps = [
+                await _ceiling_rate(bootstrap, topics, workdir, len(events), module)
+                for module in (CEILING, (*CEILING, "--writes"))
+            ]
             pair_eps = (
                 await _pair_rate(bootstrap, topics, workdir, len(events))
                 if options.scale_out
@@ -326,59 +337,14 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
         "two_workers_eps": round(pair_eps) if pair_eps else None,
         "two_workers_ratio": round(pair_eps / main["worker_eps"], 2) if pair_eps else None,
         "ceiling_ratio": round(main["worker_eps"] / ceiling_eps, 3),
+        "ceiling_writes_eps": round(writes_eps),
+        "ceiling_writes_ratio": round(main["worker_eps"] / writes_eps, 3),
         "worker_startup_s": round(main["startup_s"], 1),
         "latency_ms": latency,
         "peak_rss_mb": round(main["peak_rss_mb"], 1),
         "broker_rss_mb": {"before": broker_before, "after_worker": broker_after},
         "growth": growth,
     }
-
-
-def render(summary: dict[str, Any]) -> str:
-    """Return the summary as a plain-text table."""
-    lat = summary["latency_ms"]
-    rows = [
-        ("broker", summary["broker"]),
-        ("machine", summary["machine"]),
-        (
-            "events / dyads / years",
-            f"{summary['events']} / {summary['dyads']} / {summary['years']}",
-        ),
-        ("(a) replay publish", f"{summary['publish_eps']:,} events/s"),
-        ("(b) worker, full topic", f"{summary['worker_eps']:,} events/s"),
-        ("(c) raw aiokafka consume", f"{summary['raw_consume_eps']:,} events/s"),
-        ("(b)/(c)", f"{summary['ratio']:.4f}"),
-        ("(f) Faust + decode ceiling", f"{summary['ceiling_eps']:,} events/s"),
-        ("(b)/(f)", f"{summary['ceiling_ratio']:.3f}"),
-        (
-            "(g) two workers, one group",
-            f"{summary['two_workers_eps']:,} events/s, {summary['two_workers_ratio']}x (b)"
-            if summary["two_workers_eps"]
-            else "not measured (--no-scale-out)",
-        ),
-        ("worker start to first commit", f"{summary['worker_startup_s']} s"),
-        (
-            f"(d) latency at {lat['offered_eps']:g}/s",
-            f"p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms "
-            f"({lat['alerted']}/{lat['sent']} alerted)",
-        ),
-        ("(e) worker peak RSS", f"{summary['peak_rss_mb']} MiB"),
-        (
-            "(h) broker RSS",
-            "not started here"
-            if (b := summary["broker_rss_mb"])["before"] is None
-            else f"{b['before']} MiB empty, {b['after_worker']} MiB after publish + fold",
-        ),
-        *(
-            (
-                f"    {g['run']}",
-                f"{g['events']} events, {g['dyads']} dyads, {g['years']} y: {g['peak_rss_mb']} MiB",
-            )
-            for g in summary["growth"]
-        ),
-    ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
 def run_bench(options: BenchOptions) -> dict[str, Any]:

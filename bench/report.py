@@ -1,0 +1,56 @@
+"""The summary of ``python -m bench all`` as a plain-text table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["render"]
+
+
+def render(summary: dict[str, Any]) -> str:
+    """Return the summary as a plain-text table."""
+    lat = summary["latency_ms"]
+    rows = [
+        ("broker", summary["broker"]),
+        ("machine", summary["machine"]),
+        (
+            "events / dyads / years",
+            f"{summary['events']} / {summary['dyads']} / {summary['years']}",
+        ),
+        ("(a) replay publish", f"{summary['publish_eps']:,} events/s"),
+        ("(b) worker, full topic", f"{summary['worker_eps']:,} events/s"),
+        ("(c) raw aiokafka consume", f"{summary['raw_consume_eps']:,} events/s"),
+        ("(b)/(c)", f"{summary['ratio']:.4f}"),
+        ("(f) Faust + decode ceiling", f"{summary['ceiling_eps']:,} events/s"),
+        ("(b)/(f)", f"{summary['ceiling_ratio']:.3f}"),
+        ("(f2) … + one table write per dyad/batch", f"{summary['ceiling_writes_eps']:,} events/s"),
+        ("(b)/(f2)", f"{summary['ceiling_writes_ratio']:.3f}"),
+        (
+            "(g) two workers, one group",
+            f"{summary['two_workers_eps']:,} events/s, {summary['two_workers_ratio']}x (b)"
+            if summary["two_workers_eps"]
+            else "not measured (--no-scale-out)",
+        ),
+        ("worker start to first commit", f"{summary['worker_startup_s']} s"),
+        (
+            f"(d) latency at {lat['offered_eps']:g}/s",
+            f"p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms "
+            f"({lat['alerted']}/{lat['sent']} alerted)",
+        ),
+        ("(e) worker peak RSS", f"{summary['peak_rss_mb']} MiB"),
+        (
+            "(h) broker RSS",
+            "not started here"
+            if (b := summary["broker_rss_mb"])["before"] is None
+            else f"{b['before']} MiB empty, {b['after_worker']} MiB after publish + fold",
+        ),
+        *(
+            (
+                f"    {g['run']}",
+                f"{g['events']} events, {g['dyads']} dyads, {g['years']} y: {g['peak_rss_mb']} MiB",
+            )
+            for g in summary["growth"]
+        ),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
