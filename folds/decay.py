@@ -21,7 +21,16 @@ from typing import Final
 
 from schemas.events import EPOCH
 
-__all__ = ["EPOCH", "MIN_HALF_LIFE_DAYS", "UNITS_PER_POINT", "decayed_value", "term"]
+__all__ = [
+    "EPOCH",
+    "MIN_HALF_LIFE_DAYS",
+    "UNITS_PER_POINT",
+    "decayed_value",
+    "exponent",
+    "term",
+    "term_at",
+    "value_at",
+]
 
 UNITS_PER_POINT: Final = 1_000_000
 #: The shortest half-life the settings accept (see the bound above).
@@ -29,15 +38,21 @@ MIN_HALF_LIFE_DAYS: Final = 8.0
 _SECONDS_PER_DAY: Final = 86_400.0
 
 
-def _exponent(at: datetime, half_life_days: float) -> float:
+def exponent(at: datetime, half_life_days: float) -> float:
+    """Half-lives from ``EPOCH`` to ``at``: what :func:`term_at` and :func:`value_at`
+    take, so that one instant's exponent is computed once for several sums."""
     return (at - EPOCH).total_seconds() / (half_life_days * _SECONDS_PER_DAY)
 
 
 def term(weight: float, at: datetime, half_life_days: float) -> int:
     """Return the integer term an event of ``weight`` at ``at`` adds to an accumulator."""
+    return term_at(weight, exponent(at, half_life_days))
+
+
+def term_at(weight: float, exponent: float) -> int:
+    """:func:`term` for an instant given by its :func:`exponent`."""
     if weight == 0:
         return 0
-    exponent = _exponent(at, half_life_days)
     whole = math.floor(exponent)
     mantissa: int = round(abs(weight) * UNITS_PER_POINT * 2.0 ** (exponent - whole))
     return mantissa << whole if whole >= 0 else mantissa >> -whole
@@ -45,9 +60,13 @@ def term(weight: float, at: datetime, half_life_days: float) -> int:
 
 def decayed_value(total: int, at: datetime, half_life_days: float) -> float:
     """Return the accumulator's value, in Goldstein points, decayed to time ``at``."""
+    return value_at(total, exponent(at, half_life_days))
+
+
+def value_at(total: int, exponent: float) -> float:
+    """:func:`decayed_value` at an instant given by its :func:`exponent`."""
     if total == 0:
         return 0.0
-    exponent = _exponent(at, half_life_days)
     whole = math.floor(exponent)
     shift = max(total.bit_length() - 62, 0)
     scaled = math.ldexp(float(total >> shift), shift - whole) * 2.0 ** (whole - exponent)

@@ -140,10 +140,10 @@ class SummonsFold:
         cfg = self.config
         as_of = max(state.as_of or event.occurred_at, event.occurred_at)
         window = timedelta(days=cfg.reciprocal_window_days)
-        if event.action is not Action.SUMMON_ENVOY and event.action not in _OUTCOMES:
-            if all(c.opened_at + window >= as_of for c in state.recent):
-                # Most events: no case opens, closes or leaves the window; only the clock.
-                return state.model_copy(update={"as_of": as_of}), []
+        untouched = event.action is not Action.SUMMON_ENVOY and event.action not in _OUTCOMES
+        if untouched and all(c.opened_at + window >= as_of for c in state.recent):
+            # Most events: no case opens, closes or leaves the window; only the clock.
+            return state.model_copy(update={"as_of": as_of}), []
         closed = dict(state.closed)
         still_open = list(state.open)
         recent = [c for c in state.recent if c.opened_at + window >= as_of]

@@ -12,7 +12,7 @@ from typing import Annotated, Final
 from pydantic import Field, PlainSerializer
 
 from folds.base import StateModel, event_alert, timer_alert
-from folds.decay import EPOCH, UNITS_PER_POINT, decayed_value, term
+from folds.decay import EPOCH, UNITS_PER_POINT, decayed_value, exponent, term_at, value_at
 from folds.tension_config import TensionConfig, TensionSettings
 from folds.weights import ACTOR_WEIGHTS, FORCE_ROOTS, MODE_WEIGHTS, TRUCE_CODES
 from schemas.alerts import Alert, Severity
@@ -105,16 +105,20 @@ class TensionFold:
             state.cooperation_sum,
             state.baseline_sum,
         )
-        before = self._conflict_and_baseline(conflict, baseline, clock)
+        # Each instant's exponent once: the clock's for both readings, the event's for
+        # its terms (the same when the event is the latest, as it mostly is).
+        at_clock = self._exponents(clock)
+        at_event = at_clock if event.occurred_at == clock else self._exponents(event.occurred_at)
+        before = self._conflict_and_baseline(conflict, baseline, at_clock)
         w = cfg.weight(event)
         if w < 0:
-            conflict += term(w, event.occurred_at, cfg.half_life_days)
-            baseline += term(w, event.occurred_at, cfg.baseline_half_life_days)
+            conflict += term_at(w, at_event[0])
+            baseline += term_at(w, at_event[1])
         else:
-            cooperation += term(w, event.occurred_at, cfg.half_life_days)
+            cooperation += term_at(w, at_event[0])
         first_at = min(filter(None, (state.first_at, event.occurred_at)))
         force_at, truce_at = self._force_and_truce(state, event)
-        now = self._conflict_and_baseline(conflict, baseline, clock)
+        now = self._conflict_and_baseline(conflict, baseline, at_clock)
         floor = self._floor_between(force_at, truce_at, clock)
         band = max(state.band, sum(1 for t in cfg.thresholds if now["conflict"] >= t), floor)
         # In armed conflict, conflict is the norm: a spike against the baseline says nothing.
@@ -148,17 +152,22 @@ class TensionFold:
             alerts.append(self._spike_alert(new, event, before, self.scores(new)))
         return new, alerts
 
+    def _exponents(self, at: datetime) -> tuple[float, float]:
+        """``at`` as exponents (folds/decay.py) of the short and the baseline half-life."""
+        return (
+            exponent(at, self.config.half_life_days),
+            exponent(at, self.config.baseline_half_life_days),
+        )
+
     def _conflict_and_baseline(
-        self, conflict: int, baseline: int, at: datetime
+        self, conflict: int, baseline: int, at: tuple[float, float]
     ) -> dict[str, float]:
-        """The conflict score and the rescaled baseline at ``at``, as :meth:`scores` has them."""
+        """The conflict score and the rescaled baseline at an instant (its exponents for
+        the short and the baseline half-life), as :meth:`scores` has them."""
         cfg = self.config
-        base = decayed_value(baseline, at, cfg.baseline_half_life_days)
+        base = value_at(baseline, at[1])
         base *= cfg.half_life_days / cfg.baseline_half_life_days
-        return {
-            "conflict": round(decayed_value(conflict, at, cfg.half_life_days), 6),
-            "baseline": round(base, 6),
-        }
+        return {"conflict": round(value_at(conflict, at[0]), 6), "baseline": round(base, 6)}
 
     def due(self, state: TensionState) -> datetime | None:
         """When the band falls next: the decayed score crosses the line below the band
