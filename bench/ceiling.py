@@ -21,6 +21,7 @@ from typing import Any
 import faust
 
 from infra.connection import Connection
+from infra.runtime import tune_gc
 from infra.settings import Settings
 from infra.topics import Topics
 from schemas.codec import decode_event
@@ -66,6 +67,7 @@ def ceiling_app(settings: Settings, writes: bool = False) -> faust.App:
 def main() -> None:
     """Run the null worker until SIGTERM."""
     settings = Settings()
+    tune_gc(settings.gc_threshold)  # as every dipwatch command does
     loop = new_loop(settings.uvloop)
     asyncio.set_event_loop(loop)
     app = ceiling_app(settings, writes="--writes" in sys.argv[1:])

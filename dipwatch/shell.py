@@ -10,6 +10,7 @@ import typer
 
 from infra.connection import Connection
 from infra.logs import configure_logging
+from infra.runtime import tune_gc
 from infra.settings import Settings
 from schemas.errors import DipwatchError
 from schemas.events import parse_dyad
@@ -31,6 +32,7 @@ def load_settings() -> Settings:
     except Exception as exc:  # pydantic's ValidationError: say which variable
         fail(f"invalid DIPWATCH_* setting: {exc}")
     configure_logging(settings.log_level, settings.log_format)
+    tune_gc(settings.gc_threshold)
     return settings
 
 

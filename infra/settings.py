@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     fetch_wait_ms: int = Field(default=500, ge=1, le=10_000)
     #: Run the worker's event loop on uvloop (libuv) rather than asyncio's own.
     uvloop: bool = True
+    #: Net allocations between two young garbage collections (CPython's default: 700;
+    #: 0 leaves the interpreter's own). See infra/runtime.py for why it is larger.
+    gc_threshold: int = Field(default=50_000, ge=0, le=10_000_000)
 
     # Domain parameters, all in event time (docs/TENSION.md explains each).
     # Half-lives of at least MIN_HALF_LIFE_DAYS keep the exact decay sums of any date the
