@@ -9,15 +9,25 @@ and alerts are those of the log sorted in event time.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from schemas.alerts import Alert, Severity, alert_id
+from schemas.dating import Window
 from schemas.events import DiplomaticEvent
 
-__all__ = ["Fold", "NoTimers", "StateModel", "event_alert", "timer_alert"]
+__all__ = [
+    "Fold",
+    "NoTimers",
+    "StateModel",
+    "event_alert",
+    "latest_of",
+    "shifted",
+    "shifted_latest",
+    "timer_alert",
+]
 
 S = TypeVar("S", bound="StateModel")
 
@@ -106,19 +116,46 @@ def timer_alert(
     figures: dict[str, float | int | str],
     evidence: tuple[str, ...],
     key: str = "",
+    window: Window | None = None,
 ) -> Alert:
     """Return the alert a timer raises at ``at`` in event time: dated and stamped at its
-    due time (no event triggers it), so any replay raises the identical alert."""
+    due time (no event triggers it), so any replay raises the identical alert.
+
+    ``window``: when the moment is known only within it (the timer runs from an act the
+    sources date only to a window, and ``at`` is its earliest possible time); the alert
+    then says the window, never a day."""
     return Alert(
         alert_id=alert_id(rule, dyad + key, f"@{at.isoformat()}"),
         rule=rule,
         severity=severity,
         dyad=dyad,
         at=at,
-        when=at.date().isoformat(),
+        when=window.label() if window else at.date().isoformat(),
+        window=window,
         raised_at=at,
         title=title,
         detail=detail,
         figures=figures,
         evidence=evidence,
     )
+
+
+def latest_of(event: DiplomaticEvent) -> datetime:
+    """The latest instant the sources allow for ``event`` (its window's end, or its day)."""
+    window = event.occurred_window
+    return window.latest if window is not None else event.occurred_at
+
+
+def shifted_latest(event: DiplomaticEvent) -> datetime | None:
+    """The end of ``event``'s window if it ends after the instant the folds use (None:
+    the sources date it to that instant's day)."""
+    latest = latest_of(event)
+    return latest if latest > event.occurred_at else None
+
+
+def shifted(at: datetime, latest: datetime | None, delay: timedelta) -> Window | None:
+    """When a timer set ``delay`` after an act falls, if the act is known only between
+    ``at`` and ``latest``: that window moved by ``delay`` (None if the act's time is known)."""
+    if latest is None or latest <= at:
+        return None
+    return Window(earliest=at + delay, latest=latest + delay)

@@ -13,9 +13,10 @@ from typing import Final
 
 from pydantic import Field
 
-from folds.base import StateModel, event_alert, timer_alert
+from folds.base import StateModel, event_alert, shifted, shifted_latest, timer_alert
 from schemas.alerts import Alert, Severity
 from schemas.codebook import Action
+from schemas.dating import Window
 from schemas.events import DiplomaticEvent, Mode
 
 __all__ = ["EnvoyStatus", "EnvoysFold", "EnvoysState"]
@@ -75,6 +76,8 @@ class EnvoyStatus(StateModel):
     since: datetime | None = None
     #: ``since`` as precisely as the sources date it (``2022-10``, a window …).
     since_when: str | None = None
+    #: The latest ``since`` may be, if the sources date it only to a window.
+    since_latest: datetime | None = None
     #: The events behind the latest changes, oldest first: the last ``HISTORY_KEPT``
     #: (a post's whole record is the log; the state stays the size of a board).
     history: tuple[str, ...] = ()
@@ -113,8 +116,11 @@ class EnvoysFold:
         alerts = []
         for key, envoy in state.envoys.items():
             if _summoned(envoy) and envoy.since + self.expiry <= at:  # type: ignore[operator]
-                board[key] = _restored(envoy, at, at.date().isoformat())
-                alerts.append(self._lapsed(state.dyad, key, envoy, board[key], at))
+                window = shifted(envoy.since, envoy.since_latest, self.expiry)  # type: ignore[arg-type]
+                when = window.label() if window else at.date().isoformat()
+                latest = window.latest if window else None
+                board[key] = _restored(envoy, at, when, latest=latest)
+                alerts.append(self._lapsed(state.dyad, key, envoy, board[key], at, window))
         return EnvoysState(dyad=state.dyad, envoys=board), alerts
 
     def apply(self, state: EnvoysState, event: DiplomaticEvent) -> tuple[EnvoysState, list[Alert]]:
@@ -156,6 +162,7 @@ class EnvoysFold:
                 "status": status,
                 "since": event.occurred_at,
                 "since_when": event.when,
+                "since_latest": shifted_latest(event),
                 "history": (*old.history, event.event_id)[-HISTORY_KEPT:],
                 "before": (old.before if _summoned(old) else old.status)
                 if status == "summoned"
@@ -199,7 +206,9 @@ class EnvoysFold:
         """A summons closed: a summoned envoy goes back to their status before it."""
         if not _summoned(old):
             return state, []
-        new = _restored(old, event.occurred_at, event.when, event.event_id)
+        new = _restored(
+            old, event.occurred_at, event.when, event.event_id, latest=shifted_latest(event)
+        )
         alert = self._alert(
             "envoys.status_changed",
             _SEVERITY[new.status],
@@ -213,7 +222,9 @@ class EnvoysFold:
         return EnvoysState(dyad=state.dyad, envoys={**state.envoys, key: new}), [alert]
 
     @staticmethod
-    def _lapsed(dyad: str, key: str, old: EnvoyStatus, new: EnvoyStatus, at: datetime) -> Alert:
+    def _lapsed(
+        dyad: str, key: str, old: EnvoyStatus, new: EnvoyStatus, at: datetime, window: Window | None
+    ) -> Alert:
         return timer_alert(
             "envoys.status_changed",
             Severity.INFO,
@@ -222,10 +233,11 @@ class EnvoysFold:
             title=f"{old.name or key} in {old.host_country}: summoned → {new.status} "
             "(summons lapsed)",
             detail=f"Summoned {old.since_when}; no outcome reported by "
-            f"{at.date().isoformat()}, so the envoy is no longer shown as summoned.",
+            f"{new.since_when}, so the envoy is no longer shown as summoned.",
             figures={"from": "summoned", "to": new.status, "envoy": key},
             evidence=old.history[-1:] or (key,),
             key=f"|{key}",
+            window=window,
         )
 
 
@@ -233,13 +245,17 @@ def _summoned(envoy: EnvoyStatus) -> bool:
     return envoy.status == "summoned" and envoy.since is not None
 
 
-def _restored(envoy: EnvoyStatus, at: datetime, when: str, *evidence: str) -> EnvoyStatus:
-    """The envoy back at their status before the summons, from ``at``."""
+def _restored(
+    envoy: EnvoyStatus, at: datetime, when: str, *evidence: str, latest: datetime | None = None
+) -> EnvoyStatus:
+    """The envoy back at their status before the summons, from ``at`` (up to ``latest``,
+    when that is known only within a window)."""
     return envoy.model_copy(
         update={
             "status": envoy.before or "accredited",
             "since": at,
             "since_when": when,
+            "since_latest": latest,
             "before": None,
             "history": (*envoy.history, *evidence)[-HISTORY_KEPT:],
         }

@@ -10,7 +10,7 @@ from typing import Final, Protocol
 
 from pydantic import Field
 
-from folds.base import StateModel, event_alert, timer_alert
+from folds.base import StateModel, event_alert, shifted, shifted_latest, timer_alert
 from schemas.alerts import Alert, Severity
 from schemas.codebook import Action
 from schemas.events import DiplomaticEvent, Mode
@@ -76,6 +76,8 @@ class SummonsCase(StateModel):
     opened_at: datetime
     #: ``opened_at`` as precisely as the sources date it.
     opened_when: str
+    #: The latest the summons may have been, if the sources date it only to a window.
+    opened_latest: datetime | None = None
     over: str
     evidence: tuple[str, ...]
 
@@ -194,6 +196,7 @@ class SummonsFold:
             envoy_name=event.envoy.name,
             opened_at=event.occurred_at,
             opened_when=event.when,
+            opened_latest=shifted_latest(event),
             over=event.summary,
             evidence=(event.event_id,),
         )
@@ -326,6 +329,7 @@ class SummonsFold:
         )
 
     def _lapsed(self, dyad: str, case: SummonsCase, at: datetime) -> Alert:
+        expiry = timedelta(days=self.config.expiry_days)
         return timer_alert(
             "summons.lapsed",
             Severity.INFO,
@@ -338,4 +342,5 @@ class SummonsFold:
             figures={"summoner": case.summoner, "envoy_of": case.envoy_of},
             evidence=case.evidence,
             key=f"|{case.case_id}",
+            window=shifted(case.opened_at, case.opened_latest, expiry),
         )

@@ -11,11 +11,12 @@ from typing import Annotated, Final
 
 from pydantic import Field, PlainSerializer
 
-from folds.base import StateModel, event_alert, timer_alert
+from folds.base import StateModel, event_alert, latest_of, timer_alert
 from folds.decay import EPOCH, UNITS_PER_POINT, decayed_value, exponent, term_at, value_at
 from folds.tension_config import TensionConfig, TensionSettings
 from folds.weights import ACTOR_WEIGHTS, FORCE_ROOTS, MODE_WEIGHTS, TRUCE_CODES
 from schemas.alerts import Alert, Severity
+from schemas.dating import LATEST, Window
 from schemas.events import DiplomaticEvent, Mode
 
 __all__ = [
@@ -56,6 +57,11 @@ class TensionState(StateModel):
     last_truce_at: datetime | None = None
     #: The latest conflict act (the evidence of a fall: the last act that held it up).
     last_conflict: str | None = None
+    #: The conflict sum and the latest use of force with every act at the *end* of its
+    #: window (the latest time its sources allow; its day, for most): how late a fall
+    #: may really be, when acts behind it are dated only to a window.
+    conflict_late_sum: ExactSum = 0
+    last_force_late: datetime | None = None
 
 
 class TensionFold:
@@ -111,13 +117,19 @@ class TensionFold:
         at_event = at_clock if event.occurred_at == clock else self._exponents(event.occurred_at)
         before = self._conflict_and_baseline(conflict, baseline, at_clock)
         w = cfg.weight(event)
+        latest, conflict_late = latest_of(event), state.conflict_late_sum
         if w < 0:
             conflict += term_at(w, at_event[0])
             baseline += term_at(w, at_event[1])
+            late = at_event if latest == event.occurred_at else self._exponents(latest)
+            conflict_late += term_at(w, late[0])
         else:
             cooperation += term_at(w, at_event[0])
         first_at = min(filter(None, (state.first_at, event.occurred_at)))
         force_at, truce_at = self._force_and_truce(state, event)
+        force_late = state.last_force_late
+        if self._is_force(event):
+            force_late = max(filter(None, (force_late, latest)))
         now = self._conflict_and_baseline(conflict, baseline, at_clock)
         floor = self._floor_between(force_at, truce_at, clock)
         band = max(state.band, sum(1 for t in cfg.thresholds if now["conflict"] >= t), floor)
@@ -128,7 +140,9 @@ class TensionFold:
             update={
                 "last_force_at": force_at,
                 "last_truce_at": truce_at,
+                "last_force_late": force_late,
                 "conflict_sum": conflict,
+                "conflict_late_sum": conflict_late,
                 "cooperation_sum": cooperation,
                 "baseline_sum": baseline,
                 "events": state.events + 1,
@@ -195,12 +209,16 @@ class TensionFold:
         force_at, truce_at = state.last_force_at, state.last_truce_at
         if event.mode is not Mode.DONE:
             return force_at, truce_at  # a threatened strike or an announced truce is not one
-        by_state = self.config.actor_weights.get(event.actor.kind.value, 1.0) >= 1.0
-        if event.cameo.startswith(FORCE_ROOTS) and by_state:
+        if self._is_force(event):
             force_at = max(filter(None, (force_at, event.occurred_at)))
         elif event.cameo in TRUCE_CODES:
             truce_at = max(filter(None, (truce_at, event.occurred_at)))
         return force_at, truce_at
+
+    def _is_force(self, event: DiplomaticEvent) -> bool:
+        """A use of force by a state organ, done (what starts armed conflict)."""
+        by_state = self.config.actor_weights.get(event.actor.kind.value, 1.0) >= 1.0
+        return event.mode is Mode.DONE and event.cameo.startswith(FORCE_ROOTS) and by_state
 
     def level_at(self, state: TensionState, at: datetime) -> int:
         """Return the band the dyad would be in at ``at`` with no further events."""
@@ -234,18 +252,21 @@ class TensionFold:
             band -= 1
         return band
 
-    def _crossed_at(self, state: TensionState, line: float) -> datetime:
+    def _crossed_at(self, state: TensionState, line: float, late: bool = False) -> datetime:
         """Return when the decayed conflict score falls through ``line`` (exact to 1 s),
-        held up by the armed-conflict floor while it lasts; never before ``as_of``."""
+        held up by the armed-conflict floor while it lasts; never before ``as_of``.
+        ``late``: the same with every act at the end of its window (the latest the fall
+        may be, as far as the sources date the acts behind it)."""
         assert state.as_of is not None
-        total = state.conflict_sum
+        total = state.conflict_late_sum if late else state.conflict_sum
+        force = state.last_force_late if late else state.last_force_at
         crossed = state.as_of
         if total > 0:
             half_lives = math.log2(total) - math.log2(line * UNITS_PER_POINT)
             seconds = math.ceil(half_lives * self.config.half_life_days * 86400)
             crossed = max(crossed, EPOCH + timedelta(seconds=seconds))
-        until = self.armed_conflict_until(state)
-        if until is not None and state.last_force_at is not None and self._floor(state, crossed):
+        until = self._until(force, state.last_truce_at)
+        if until is not None and self._floor_between(force, state.last_truce_at, crossed):
             crossed = max(crossed, until)  # the floor holds the level up until then
         return crossed
 
@@ -319,6 +340,15 @@ class TensionFold:
         )
         # A band above calm was reached by conflict acts: the last one is the evidence.
         evidence = (state.last_conflict,) if state.last_conflict else (state.dyad,)
+        # Acts behind it dated only to a window: the fall is as uncertain as they are.
+        latest = min(self._crossed_at(state, line, late=True), LATEST - timedelta(seconds=1))
+        window = Window(earliest=at, latest=latest) if latest > at else None
+        on = (
+            f"Between {window.earliest.date()} and {window.latest.date()} (acts behind it are "
+            "dated only within a window)"
+            if window
+            else f"On {at.date().isoformat()}"
+        )
         return timer_alert(
             "tension.level_down",
             Severity.INFO,
@@ -326,7 +356,7 @@ class TensionFold:
             at,
             title=f"{state.dyad} tension eased to {LEVELS[new]}",
             detail=(
-                f"On {at.date().isoformat()}, {why}{line:g} ({self.config.hysteresis:.0%} of "
+                f"{on}, {why}{line:g} ({self.config.hysteresis:.0%} of "
                 f"the {LEVELS[new + 1]} threshold). Last conflict act before it: "
                 f"{state.last_conflict or 'none'}."
             ),
@@ -337,6 +367,7 @@ class TensionFold:
                 "crossed_below": line,
             },
             evidence=evidence,
+            window=window,
         )
 
     def _spike_alert(
