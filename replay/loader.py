@@ -80,7 +80,7 @@ def load_paths(paths: Sequence[Path], *, now: datetime | None = None) -> LoadRep
     an event dated in its future is a problem too.
     """
     report = LoadReport()
-    first_seen: dict[str, tuple[str, Loaded]] = {}
+    first_seen: dict[str, Loaded] = {}
     for path in _files(paths):
         for number, raw in _lines(path):
             try:
@@ -93,10 +93,9 @@ def load_paths(paths: Sequence[Path], *, now: datetime | None = None) -> LoadRep
                 report.problems.append(Problem(str(path), number, reason, raw))
                 continue
             here = Loaded(event, str(path), number)
-            digest = event.content_digest()
-            if event.event_id in first_seen:
-                seen_digest, first = first_seen[event.event_id]
-                if seen_digest == digest:
+            first = first_seen.get(event.event_id)
+            if first is not None:  # contents compared only for an id seen twice
+                if first.event.content_digest() == event.content_digest():
                     report.duplicates += 1
                     continue
                 report.problems.append(
@@ -109,7 +108,7 @@ def load_paths(paths: Sequence[Path], *, now: datetime | None = None) -> LoadRep
                     )
                 )
                 continue
-            first_seen[event.event_id] = (digest, here)
+            first_seen[event.event_id] = here
             report.events.append(here)
     report.events.sort(key=lambda item: (item.event.occurred_at, item.event.event_id))
     return report
