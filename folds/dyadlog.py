@@ -181,6 +181,10 @@ class DyadLog:
         day grid): its place is settled, or may be at any moment."""
         if self.wm is None:
             return
+        if event.occurred_at >= self.wm - self.lateness and (
+            self.base_at is None or event.occurred_at >= self.base_at
+        ):
+            return  # within the lateness: at or after the floor, which lies below this
         floor = settle_floor(self.wm, self.lateness)
         if event.occurred_at < floor or (self.base_at and event.occurred_at < self.base_at):
             what = "retraction" if event.retracts else "event"
@@ -237,8 +241,8 @@ class DyadLog:
         """Move the base to the latest week-start checkpoint a whole day or more behind
         the lateness: the events before it and their alerts are final. No event is folded
         twice: the checkpoint is the head's own state as it entered that day."""
-        if self.wm is None or not self._snaps:
-            return False
+        if self.wm is None or not self._snaps or self._snaps[0].at > self.wm - self.lateness:  # type: ignore[operator]
+            return False  # checkpoints start days, so none is at or below the floor
         floor = settle_floor(self.wm, self.lateness)
         usable = 0
         while usable < len(self._snaps) and self._snaps[usable].at <= floor:  # type: ignore[operator]

@@ -126,9 +126,10 @@ class TensionFold:
         else:
             cooperation += term_at(w, at_event[0])
         first_at = min(filter(None, (state.first_at, event.occurred_at)))
-        force_at, truce_at = self._force_and_truce(state, event)
+        force = self._is_force(event)
+        force_at, truce_at = self._force_and_truce(state, event, force)
         force_late = state.last_force_late
-        if self._is_force(event):
+        if force:
             force_late = max(filter(None, (force_late, latest)))
         now = self._conflict_and_baseline(conflict, baseline, at_clock)
         floor = self._floor_between(force_at, truce_at, clock)
@@ -202,14 +203,14 @@ class TensionFold:
         return fallen, [self._fall_alert(state, new_band, at, scores)]
 
     def _force_and_truce(
-        self, state: TensionState, event: DiplomaticEvent
+        self, state: TensionState, event: DiplomaticEvent, force: bool
     ) -> tuple[datetime | None, datetime | None]:
         """Return the latest use of force by a state organ and the latest truce, with
         ``event`` counted (maxima: as order-free as the sums)."""
         force_at, truce_at = state.last_force_at, state.last_truce_at
         if event.mode is not Mode.DONE:
             return force_at, truce_at  # a threatened strike or an announced truce is not one
-        if self._is_force(event):
+        if force:
             force_at = max(filter(None, (force_at, event.occurred_at)))
         elif event.cameo in TRUCE_CODES:
             truce_at = max(filter(None, (truce_at, event.occurred_at)))
