@@ -90,6 +90,8 @@ def app_options(settings: Settings, connection: Connection) -> dict[str, Any]:
         "producer_acks": -1,
         # A dead letter carries the original value (the events topic takes ~1 MiB).
         "producer_max_request_size": DEAD_LETTER_MAX_BYTES,
+        "producer_linger": settings.producer_linger_ms / 1000,
+        "producer_max_batch_size": settings.producer_batch_bytes,
         # A restarted or dead member must not hold partitions for a minute.
         "broker_session_timeout": settings.session_timeout_s,
         "broker_heartbeat_interval": settings.heartbeat_interval_s,
