@@ -57,10 +57,12 @@ class TensionState(StateModel):
     last_truce_at: datetime | None = None
     #: The latest conflict act (the evidence of a fall: the last act that held it up).
     last_conflict: str | None = None
-    #: The conflict sum and the latest use of force with every act at the *end* of its
-    #: window (the latest time its sources allow; its day, for most): how late a fall
-    #: may really be, when acts behind it are dated only to a window.
-    conflict_late_sum: ExactSum = 0
+    #: How much larger the conflict sum would be with every act at the *end* of its
+    #: window (the latest time its sources allow; 0 while every act has its day), and
+    #: the latest use of force likewise: how late a fall may really be, when acts behind
+    #: it are dated only to a window. (An excess, so that a dyad of day-dated acts does
+    #: not store a second 450-digit sum.)
+    conflict_late_excess: ExactSum = 0
     last_force_late: datetime | None = None
 
 
@@ -117,12 +119,13 @@ class TensionFold:
         at_event = at_clock if event.occurred_at == clock else self._exponents(event.occurred_at)
         before = self._conflict_and_baseline(conflict, baseline, at_clock)
         w = cfg.weight(event)
-        latest, conflict_late = latest_of(event), state.conflict_late_sum
+        latest, excess = latest_of(event), state.conflict_late_excess
         if w < 0:
-            conflict += term_at(w, at_event[0])
+            added = term_at(w, at_event[0])
+            conflict += added
             baseline += term_at(w, at_event[1])
-            late = at_event if latest == event.occurred_at else self._exponents(latest)
-            conflict_late += term_at(w, late[0])
+            if latest != event.occurred_at:  # later terms are larger: the excess grows
+                excess += term_at(w, self._exponents(latest)[0]) - added
         else:
             cooperation += term_at(w, at_event[0])
         first_at = min(filter(None, (state.first_at, event.occurred_at)))
@@ -143,7 +146,7 @@ class TensionFold:
                 "last_truce_at": truce_at,
                 "last_force_late": force_late,
                 "conflict_sum": conflict,
-                "conflict_late_sum": conflict_late,
+                "conflict_late_excess": excess,
                 "cooperation_sum": cooperation,
                 "baseline_sum": baseline,
                 "events": state.events + 1,
@@ -259,7 +262,7 @@ class TensionFold:
         ``late``: the same with every act at the end of its window (the latest the fall
         may be, as far as the sources date the acts behind it)."""
         assert state.as_of is not None
-        total = state.conflict_late_sum if late else state.conflict_sum
+        total = state.conflict_sum + (state.conflict_late_excess if late else 0)
         force = state.last_force_late if late else state.last_force_at
         crossed = state.as_of
         if total > 0:
