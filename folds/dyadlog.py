@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
 from folds.base import Fold
 from folds.clock import Run, grid_start, settle_floor
 from folds.dumps import Dumps
@@ -91,9 +93,9 @@ class DyadLog:
         self._snaps: list[Run] = []
         #: Alerts of the retained period, by id (frozen models: equal iff same content).
         self.standing: dict[str, Alert] = {}
-        #: The JSON text of retained events, made once each (strings: compact, and no
-        #: work for the garbage collector).
-        self._json: dict[str, str] = {}
+        #: The JSON of retained events, made once each, embedded as it is in the stored
+        #: value (an orjson fragment: no escaping into a string, nothing to collect).
+        self._json: dict[str, orjson.Fragment] = {}
         #: The JSON of the head and base states and of the standing alerts, made once.
         self._dumps = Dumps()
 
@@ -350,7 +352,8 @@ class DyadLog:
         return {f.name: self._dumps.of(("head", f.name), s) for f, s in states}
 
     def dump(self) -> dict[str, Any]:
-        """The table value: JSON-able, the same for the same log whatever its path."""
+        """The table value, the same for the same log whatever its path: JSON for orjson
+        (which Faust uses), with each retained event's JSON embedded as a fragment."""
         standing = sorted(self.standing)
         self._dumps.keep([*standing, *((p, f.name) for p in ("head", "base") for f in self.folds)])
         return {
@@ -369,12 +372,12 @@ class DyadLog:
             "standing": [self._dumps.of(i, self.standing[i]) for i in standing],
         }
 
-    def _as_json(self, key: str, event: DiplomaticEvent) -> str:
-        """An event's JSON text, made once (events are immutable by id)."""
-        text = self._json.get(key)
-        if text is None:
-            text = self._json[key] = event.model_dump_json(exclude_defaults=True)
-        return text
+    def _as_json(self, key: str, event: DiplomaticEvent) -> orjson.Fragment:
+        """An event's JSON, made once (events are immutable by id)."""
+        made = self._json.get(key)
+        if made is None:
+            made = self._json[key] = orjson.Fragment(event.model_dump_json(exclude_defaults=True))
+        return made
 
     def __json__(self) -> dict[str, Any]:
         return self.dump()
@@ -386,10 +389,11 @@ class DyadLog:
         log.offset = data["offset"]
         log.base = [f.state_type.model_validate(data["base"][f.name]) for f in folds]
         log.base_at = datetime.fromisoformat(data["base_at"]) if data["base_at"] else None
-        for raw in data["events"]:
-            event = DiplomaticEvent.model_validate_json(raw)
-            log._insert(event)
-            log._json[event.event_id] = raw
+        for raw in data["events"]:  # JSON objects; text in values stored before session 7
+            if isinstance(raw, str):
+                log._insert(DiplomaticEvent.model_validate_json(raw))
+            else:
+                log._insert(DiplomaticEvent.model_validate(raw))
         log.retracted = {i: datetime.fromisoformat(t) for i, t in data["retracted"].items()}
         standing = [Alert.model_validate(a) for a in data["standing"]]
         log._refold(datetime.fromisoformat(data["wm"]) if data["wm"] else None)

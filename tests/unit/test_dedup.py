@@ -3,9 +3,9 @@ within the allowed lateness; an event past the allowed lateness is refused."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from folds import DyadLog, TensionFold, TooLate, fold_all
@@ -34,8 +34,8 @@ def test_a_dyad_retains_the_events_of_the_lateness_not_its_history() -> None:
     for i in range(100):  # 990 days of history
         log.add(_event(i, i * 10))
     log.advance(T0 + timedelta(days=990))
-    dumped = log.dump()
-    assert [json.loads(e)["event_id"] for e in dumped["events"]] == [
+    dumped = orjson.loads(orjson.dumps(log.dump()))  # as the changelog carries it
+    assert [e["event_id"] for e in dumped["events"]] == [
         f"d{i}" for i in range(89, 100)
     ]
     # The base is the checkpoint of the week d89 entered: after d88, before d89.
@@ -72,3 +72,16 @@ def test_an_event_past_the_allowed_lateness_is_refused_with_its_reason() -> None
     state, _ = fold_offline(build_folds(Settings()), events, lateness_days=730, refused=refused)
     assert [e.event_id for e, _ in refused] == ["d2"]
     assert state["tension"]["KAZ:RUS"]["state"]["events"] == 1
+
+
+def test_a_value_stored_with_events_as_text_still_loads() -> None:
+    """Before session 7 a value held each retained event as a JSON string; now as an
+    embedded object. A worker recovering an old changelog reads both the same."""
+    log = DyadLog([TensionFold()], "KAZ:RUS", timedelta(days=30))
+    for i in range(5):
+        log.add(_event(i, i))
+    stored = orjson.loads(orjson.dumps(log.dump()))
+    old = {**stored, "events": [orjson.dumps(e).decode() for e in stored["events"]]}
+    for value in (stored, old):
+        again = DyadLog.load([TensionFold()], value, timedelta(days=30))
+        assert orjson.loads(orjson.dumps(again.dump())) == stored

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -147,3 +148,18 @@ def test_the_worker_leaves_the_root_loggers_level_alone() -> None:
         logger.addHandler(logging.NullHandler())
         worker.on_setup_root_logger(logger, logging.WARNING)
         assert logger.level == expected
+
+
+def test_faust_writes_a_dyad_log_with_its_events_as_json_objects() -> None:
+    """The changelog codec goes through orjson, which embeds the events' fragments."""
+    import orjson
+
+    from folds import DyadLog, TensionFold
+    from streams.compat import TolerantJSON
+    from tests.helpers import threat
+
+    log = DyadLog([TensionFold()], "KAZ:RUS", timedelta(days=30))
+    log.add(threat("t1"))
+    written = TolerantJSON().dumps(log.dump())
+    assert written == orjson.dumps(log.dump())
+    assert orjson.loads(written)["events"][0]["event_id"] == "t1"

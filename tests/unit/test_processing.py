@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 
 from folds.base import NoTimers
@@ -59,7 +60,7 @@ class Tables:
         for _, key, value, record in batch.writes():
             # The stored form is the JSON a changelog carries, as after a recovery.
             if isinstance(value, DyadLog):
-                stored = self.timeline[key] = json.loads(json.dumps(value.dump()))
+                stored = self.timeline[key] = orjson.loads(orjson.dumps(value.dump()))
                 for fold in self.folds:  # what the read model takes: the log's head
                     if stored["head"] is None:
                         self.values[fold.name].pop(key, None)
@@ -278,5 +279,5 @@ def test_a_late_event_a_fold_fails_on_leaves_the_log_as_it_was() -> None:
     assert after.verdict is Verdict.FOLDED  # the failed record is not stuck in the log
     tables.commit(again)
     stored = tables.timeline["KAZ:RUS"]
-    assert [json.loads(e)["event_id"] for e in stored["events"]] == ["t1", "t2", "t3"]
+    assert [e["event_id"] for e in stored["events"]] == ["t1", "t2", "t3"]
     assert before != json.dumps(stored)
