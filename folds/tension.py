@@ -125,7 +125,8 @@ class TensionFold:
             conflict += added
             baseline += term_at(w, at_event[1])
             if latest != event.occurred_at:  # later terms are larger: the excess grows
-                excess += term_at(w, self._exponents(latest)[0]) - added
+                # (never by less than 0, whatever the rounding of two terms close in time)
+                excess += max(term_at(w, self._exponents(latest)[0]) - added, 0)
         else:
             cooperation += term_at(w, at_event[0])
         first_at = min(filter(None, (state.first_at, event.occurred_at)))
