@@ -93,8 +93,7 @@ class DyadLog:
         self._snaps: list[Run] = []
         #: Alerts of the retained period, by id (frozen models: equal iff same content).
         self.standing: dict[str, Alert] = {}
-        #: The JSON of retained events, made once each, embedded as it is in the stored
-        #: value (an orjson fragment: no escaping into a string, nothing to collect).
+        #: Retained events' JSON, made once, embedded as is in the value (orjson fragments).
         self._json: dict[str, orjson.Fragment] = {}
         #: The JSON of the head and base states and of the standing alerts, made once.
         self._dumps = Dumps()
@@ -390,10 +389,8 @@ class DyadLog:
         log.base = [f.state_type.model_validate(data["base"][f.name]) for f in folds]
         log.base_at = datetime.fromisoformat(data["base_at"]) if data["base_at"] else None
         for raw in data["events"]:  # JSON objects; text in values stored before session 7
-            if isinstance(raw, str):
-                log._insert(DiplomaticEvent.model_validate_json(raw))
-            else:
-                log._insert(DiplomaticEvent.model_validate(raw))
+            data_of = orjson.loads(raw) if isinstance(raw, str) else raw
+            log._insert(DiplomaticEvent.model_validate(data_of))
         log.retracted = {i: datetime.fromisoformat(t) for i, t in data["retracted"].items()}
         standing = [Alert.model_validate(a) for a in data["standing"]]
         log._refold(datetime.fromisoformat(data["wm"]) if data["wm"] else None)
