@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     #: measured in docs/PERFORMANCE.md (fewer, fuller batches; +5 ms at most on an alert).
     producer_linger_ms: float = Field(default=5.0, ge=0, le=1_000)
     producer_batch_bytes: int = Field(default=1024 * 1024, ge=1_024, le=16 * 1024 * 1024)
+    #: Records Faust buffers per stream (its default 4,096), and the most one poll of
+    #: the consumer returns (0: aiokafka's own default).
+    stream_buffer: int = Field(default=4_096, ge=1, le=1_000_000)
+    max_poll_records: int = Field(default=0, ge=0, le=1_000_000)
     #: Net allocations between two young garbage collections (CPython's default: 700;
     #: 0 leaves the interpreter's own). See infra/runtime.py for why it is larger.
     gc_threshold: int = Field(default=50_000, ge=0, le=10_000_000)

@@ -92,6 +92,8 @@ def app_options(settings: Settings, connection: Connection) -> dict[str, Any]:
         "producer_max_request_size": DEAD_LETTER_MAX_BYTES,
         "producer_linger": settings.producer_linger_ms / 1000,
         "producer_max_batch_size": settings.producer_batch_bytes,
+        "stream_buffer_maxsize": settings.stream_buffer,
+        "broker_max_poll_records": settings.max_poll_records or None,
         # A restarted or dead member must not hold partitions for a minute.
         "broker_session_timeout": settings.session_timeout_s,
         "broker_heartbeat_interval": settings.heartbeat_interval_s,
