@@ -52,14 +52,13 @@ def ceiling_app(settings: Settings, writes: bool = False) -> faust.App:
     async def decode_only(stream: faust.StreamT[Any]) -> None:
         batches = stream.take_events(settings.batch_size, within=settings.batch_within_s)  # type: ignore[attr-defined]
         async for records in batches:
-            last = {}
             for record in records:
                 with contextlib.suppress(InvalidRecord):  # the closing ticks
                     decode_event(record.message.value)
-                last[record.message.key] = record
-            for key, record in last.items() if writes else ():  # one write per dyad
-                with on_behalf_of(record):
-                    table[key.decode()] = {"offset": record.message.offset}
+            if writes:  # one write per dyad, with its last record, as the worker writes
+                for key, record in {r.message.key: r for r in records}.items():
+                    with on_behalf_of(record):
+                        table[key.decode()] = {"offset": record.message.offset}
 
     return app
 

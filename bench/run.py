@@ -96,8 +96,8 @@ async def _broker(options: BenchOptions, workdir: Path) -> AsyncIterator[str]:
         log.close()
 
 
-def _peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
-    """Return a process's peak resident set size (VmHWM; or VmRSS, now) in MiB."""
+def _rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """Return a process's peak resident set size (VmHWM), or its current one (VmRSS), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
@@ -107,7 +107,7 @@ def _peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
 def _broker_rss_mb(bootstrap: str) -> float | None:
     """The resident set of the broker this bench started (None for one it did not)."""
     pid = _BROKER_PIDS.get(bootstrap)
-    return round(_peak_rss_mb(pid, "VmRSS"), 1) if pid is not None else None
+    return round(_rss_mb(pid, "VmRSS"), 1) if pid is not None else None
 
 
 async def committed_offsets(
@@ -267,7 +267,7 @@ async def _worker_run(
     publish_eps = await _publish(bootstrap, topics, events)
     worker = _start_worker(bootstrap, topics, workdir, extra_env)
     drained = await _drain(bootstrap, topics, worker, len(events))
-    figures = {"publish_eps": publish_eps, **drained, "peak_rss_mb": _peak_rss_mb(worker.proc.pid)}
+    figures = {"publish_eps": publish_eps, **drained, "peak_rss_mb": _rss_mb(worker.proc.pid)}
     return figures, worker, topics, events
 
 
@@ -288,7 +288,7 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
                     options.latency_seconds,
                     shape.end + timedelta(days=1),  # after every generated event
                 )
-                main["peak_rss_mb"] = _peak_rss_mb(worker.proc.pid)
+                main["peak_rss_mb"] = _rss_mb(worker.proc.pid)
             finally:
                 _stop_worker(worker)
             raw_eps = await _raw_consume(bootstrap, topics.events, len(events))

@@ -23,10 +23,9 @@ __all__ = [
     "NoTimers",
     "StateModel",
     "event_alert",
-    "latest_of",
     "shifted",
-    "shifted_latest",
     "timer_alert",
+    "window_end",
 ]
 
 S = TypeVar("S", bound="StateModel")
@@ -140,17 +139,11 @@ def timer_alert(
     )
 
 
-def latest_of(event: DiplomaticEvent) -> datetime:
-    """The latest instant the sources allow for ``event`` (its window's end, or its day)."""
-    window = event.occurred_window
-    return window.latest if window is not None else event.occurred_at
-
-
-def shifted_latest(event: DiplomaticEvent) -> datetime | None:
+def window_end(event: DiplomaticEvent) -> datetime | None:
     """The end of ``event``'s window if it ends after the instant the folds use (None:
     the sources date it to that instant's day)."""
-    latest = latest_of(event)
-    return latest if latest > event.occurred_at else None
+    window = event.occurred_window
+    return window.latest if window is not None and window.latest > event.occurred_at else None
 
 
 def shifted(at: datetime, latest: datetime | None, delay: timedelta) -> Window | None:

@@ -13,7 +13,7 @@ from typing import Final
 
 from pydantic import Field
 
-from folds.base import StateModel, event_alert, shifted, shifted_latest, timer_alert
+from folds.base import StateModel, event_alert, shifted, timer_alert, window_end
 from schemas.alerts import Alert, Severity
 from schemas.codebook import Action
 from schemas.dating import Window
@@ -162,7 +162,7 @@ class EnvoysFold:
                 "status": status,
                 "since": event.occurred_at,
                 "since_when": event.when,
-                "since_latest": shifted_latest(event),
+                "since_latest": window_end(event),
                 "history": (*old.history, event.event_id)[-HISTORY_KEPT:],
                 "before": (old.before if _summoned(old) else old.status)
                 if status == "summoned"
@@ -207,7 +207,7 @@ class EnvoysFold:
         if not _summoned(old):
             return state, []
         new = _restored(
-            old, event.occurred_at, event.when, event.event_id, latest=shifted_latest(event)
+            old, event.occurred_at, event.when, event.event_id, latest=window_end(event)
         )
         alert = self._alert(
             "envoys.status_changed",

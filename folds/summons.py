@@ -10,7 +10,7 @@ from typing import Final, Protocol
 
 from pydantic import Field
 
-from folds.base import StateModel, event_alert, shifted, shifted_latest, timer_alert
+from folds.base import StateModel, event_alert, shifted, timer_alert, window_end
 from schemas.alerts import Alert, Severity
 from schemas.codebook import Action
 from schemas.events import DiplomaticEvent, Mode
@@ -196,7 +196,7 @@ class SummonsFold:
             envoy_name=event.envoy.name,
             opened_at=event.occurred_at,
             opened_when=event.when,
-            opened_latest=shifted_latest(event),
+            opened_latest=window_end(event),
             over=event.summary,
             evidence=(event.event_id,),
         )

@@ -11,7 +11,7 @@ from typing import Annotated, Final
 
 from pydantic import Field, PlainSerializer
 
-from folds.base import StateModel, event_alert, latest_of, timer_alert
+from folds.base import StateModel, event_alert, timer_alert, window_end
 from folds.decay import EPOCH, UNITS_PER_POINT, decayed_value, exponent, term_at, value_at
 from folds.tension_config import TensionConfig, TensionSettings
 from folds.weights import ACTOR_WEIGHTS, FORCE_ROOTS, MODE_WEIGHTS, TRUCE_CODES
@@ -119,14 +119,14 @@ class TensionFold:
         at_event = at_clock if event.occurred_at == clock else self._exponents(event.occurred_at)
         before = self._conflict_and_baseline(conflict, baseline, at_clock)
         w = cfg.weight(event)
-        latest, excess = latest_of(event), state.conflict_late_excess
+        late_at, excess = window_end(event), state.conflict_late_excess
         if w < 0:
             added = term_at(w, at_event[0])
             conflict += added
             baseline += term_at(w, at_event[1])
-            if latest != event.occurred_at:  # later terms are larger: the excess grows
+            if late_at is not None:  # later terms are larger: the excess grows
                 # (never by less than 0, whatever the rounding of two terms close in time)
-                excess += max(term_at(w, self._exponents(latest)[0]) - added, 0)
+                excess += max(term_at(w, self._exponents(late_at)[0]) - added, 0)
         else:
             cooperation += term_at(w, at_event[0])
         first_at = min(filter(None, (state.first_at, event.occurred_at)))
@@ -134,7 +134,7 @@ class TensionFold:
         force_at, truce_at = self._force_and_truce(state, event, force)
         force_late = state.last_force_late
         if force:
-            force_late = max(filter(None, (force_late, latest)))
+            force_late = max(filter(None, (force_late, late_at or event.occurred_at)))
         now = self._conflict_and_baseline(conflict, baseline, at_clock)
         floor = self._floor_between(force_at, truce_at, clock)
         band = max(state.band, sum(1 for t in cfg.thresholds if now["conflict"] >= t), floor)
