@@ -10,7 +10,7 @@ and alerts are those of the log sorted in event time.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -29,12 +29,24 @@ __all__ = [
 ]
 
 S = TypeVar("S", bound="StateModel")
+_set = object.__setattr__
 
 
 class StateModel(BaseModel):
     """Base of fold states: frozen, JSON-able (they live in changelogged tables)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def evolve(self, update: dict[str, Any]) -> Self:
+        """A copy with ``update`` applied, as ``model_copy(update=...)`` makes it (no
+        validation, the same fields set) at a fraction of its cost: folds make one or
+        two per event. States are frozen and hold no private attributes or extras."""
+        new = object.__new__(type(self))
+        _set(new, "__dict__", {**self.__dict__, **update})
+        _set(new, "__pydantic_fields_set__", self.__pydantic_fields_set__.union(update))
+        _set(new, "__pydantic_extra__", None)
+        _set(new, "__pydantic_private__", None)
+        return new
 
 
 class Fold(Protocol, Generic[S]):

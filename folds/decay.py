@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 from schemas.events import EPOCH
 
@@ -25,8 +25,10 @@ __all__ = [
     "EPOCH",
     "MIN_HALF_LIFE_DAYS",
     "UNITS_PER_POINT",
+    "Instant",
     "decayed_value",
     "exponent",
+    "instant",
     "term",
     "term_at",
     "value_at",
@@ -44,6 +46,43 @@ def exponent(at: datetime, half_life_days: float) -> float:
     return (at - EPOCH).total_seconds() / (half_life_days * _SECONDS_PER_DAY)
 
 
+class Instant(NamedTuple):
+    """An instant's :func:`exponent` for one half-life, split once into what every term
+    and every reading at that instant need (the same floats :func:`term_at` and
+    :func:`value_at` compute, so the results are bit-for-bit theirs)."""
+
+    exponent: float
+    whole: int  #: ``floor(exponent)``
+    up: float  #: ``2 ** (exponent - whole)``: a term's mantissa factor
+    down: float  #: ``2 ** (whole - exponent)``: a reading's factor
+
+    def term(self, weight: float) -> int:
+        """:func:`term_at` at this instant."""
+        if weight == 0:
+            return 0
+        mantissa: int = round(abs(weight) * UNITS_PER_POINT * self.up)
+        whole = self.whole
+        return mantissa << whole if whole >= 0 else mantissa >> -whole
+
+    def value(self, total: int) -> float:
+        """:func:`value_at` at this instant."""
+        if total == 0:
+            return 0.0
+        shift = max(total.bit_length() - 62, 0)
+        scaled = math.ldexp(float(total >> shift), shift - self.whole) * self.down
+        return float(scaled) / UNITS_PER_POINT
+
+
+def instant(at: datetime, half_life_days: float) -> Instant:
+    """``at`` as an :class:`Instant` of ``half_life_days``."""
+    return _split(exponent(at, half_life_days))
+
+
+def _split(e: float) -> Instant:
+    whole = math.floor(e)
+    return Instant(e, whole, 2.0 ** (e - whole), 2.0 ** (whole - e))
+
+
 def term(weight: float, at: datetime, half_life_days: float) -> int:
     """Return the integer term an event of ``weight`` at ``at`` adds to an accumulator."""
     return term_at(weight, exponent(at, half_life_days))
@@ -51,11 +90,7 @@ def term(weight: float, at: datetime, half_life_days: float) -> int:
 
 def term_at(weight: float, exponent: float) -> int:
     """:func:`term` for an instant given by its :func:`exponent`."""
-    if weight == 0:
-        return 0
-    whole = math.floor(exponent)
-    mantissa: int = round(abs(weight) * UNITS_PER_POINT * 2.0 ** (exponent - whole))
-    return mantissa << whole if whole >= 0 else mantissa >> -whole
+    return _split(exponent).term(weight)
 
 
 def decayed_value(total: int, at: datetime, half_life_days: float) -> float:
@@ -65,9 +100,4 @@ def decayed_value(total: int, at: datetime, half_life_days: float) -> float:
 
 def value_at(total: int, exponent: float) -> float:
     """:func:`decayed_value` at an instant given by its :func:`exponent`."""
-    if total == 0:
-        return 0.0
-    whole = math.floor(exponent)
-    shift = max(total.bit_length() - 62, 0)
-    scaled = math.ldexp(float(total >> shift), shift - whole) * 2.0 ** (whole - exponent)
-    return float(scaled) / UNITS_PER_POINT
+    return _split(exponent).value(total)

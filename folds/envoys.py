@@ -156,8 +156,8 @@ class EnvoysFold:
                 )
             )
         new_name = event.envoy.name or (None if status == "accredited" else old.name)
-        new = old.model_copy(
-            update={
+        new = old.evolve(
+            {
                 "name": new_name,
                 "status": status,
                 "since": event.occurred_at,
@@ -250,8 +250,8 @@ def _restored(
 ) -> EnvoyStatus:
     """The envoy back at their status before the summons, from ``at`` (up to ``latest``,
     when that is known only within a window)."""
-    return envoy.model_copy(
-        update={
+    return envoy.evolve(
+        {
             "status": envoy.before or "accredited",
             "since": at,
             "since_when": when,

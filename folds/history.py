@@ -67,7 +67,7 @@ class ConflictHistory(NoTimers):
         if len(weeks) > self.weeks_kept:
             for old in sorted(weeks)[: len(weeks) - self.weeks_kept]:
                 del weeks[old]
-        return state.model_copy(update={"weeks": weeks}), []
+        return state.evolve({"weeks": weeks}), []
 
     def points(
         self, state: HistoryState, until: datetime | None = None

@@ -124,8 +124,8 @@ class SummonsFold:
         closed = dict(state.closed)
         closed["lapsed"] = closed.get("lapsed", 0) + len(ending)
         lapsed = (*state.lapsed, *ending)[-LAPSED_KEPT:]
-        new = state.model_copy(
-            update={
+        new = state.evolve(
+            {
                 "open": still_open,
                 "lapsed": lapsed,
                 "closed": dict(sorted(closed.items())),
@@ -145,7 +145,7 @@ class SummonsFold:
         untouched = event.action is not Action.SUMMON_ENVOY and event.action not in _OUTCOMES
         if untouched and all(c.opened_at + window >= as_of for c in state.recent):
             # Most events: no case opens, closes or leaves the window; only the clock.
-            return state.model_copy(update={"as_of": as_of}), []
+            return state.evolve({"as_of": as_of}), []
         closed = dict(state.closed)
         still_open = list(state.open)
         recent = [c for c in state.recent if c.opened_at + window >= as_of]

@@ -12,7 +12,7 @@ from typing import Annotated, Final
 from pydantic import Field, PlainSerializer
 
 from folds.base import StateModel, event_alert, timer_alert, window_end
-from folds.decay import EPOCH, UNITS_PER_POINT, decayed_value, exponent, term_at, value_at
+from folds.decay import EPOCH, UNITS_PER_POINT, Instant, decayed_value, instant
 from folds.tension_config import TensionConfig, TensionSettings
 from folds.weights import ACTOR_WEIGHTS, FORCE_ROOTS, MODE_WEIGHTS, TRUCE_CODES
 from schemas.alerts import Alert, Severity
@@ -107,42 +107,50 @@ class TensionFold:
         below the band, and :meth:`advance` lowers the band then, in event time.
         """
         cfg = self.config
-        clock = max(filter(None, (state.as_of, event.occurred_at)))
+        at, as_of = event.occurred_at, state.as_of
+        clock = at if as_of is None or at >= as_of else as_of
         conflict, cooperation, baseline = (
             state.conflict_sum,
             state.cooperation_sum,
             state.baseline_sum,
         )
-        # Each instant's exponent once: the clock's for both readings, the event's for
-        # its terms (the same when the event is the latest, as it mostly is).
-        at_clock = self._exponents(clock)
-        at_event = at_clock if event.occurred_at == clock else self._exponents(event.occurred_at)
-        before = self._conflict_and_baseline(conflict, baseline, at_clock)
+        # Each instant split once: the clock's for both readings, the event's for its
+        # terms (the same when the event is the latest, as it mostly is).
+        at_clock = self._instants(clock)
+        at_event = at_clock if at == clock else self._instants(at)
         w = cfg.weight(event)
         late_at, excess = window_end(event), state.conflict_late_excess
         if w < 0:
-            added = term_at(w, at_event[0])
+            added = at_event[0].term(w)
             conflict += added
-            baseline += term_at(w, at_event[1])
+            baseline += at_event[1].term(w)
             if late_at is not None:  # later terms are larger: the excess grows
                 # (never by less than 0, whatever the rounding of two terms close in time)
-                excess += max(term_at(w, self._exponents(late_at)[0]) - added, 0)
+                excess += max(self._instants(late_at)[0].term(w) - added, 0)
         else:
-            cooperation += term_at(w, at_event[0])
-        first_at = min(filter(None, (state.first_at, event.occurred_at)))
+            cooperation += at_event[0].term(w)
+        first_at = at if state.first_at is None or at < state.first_at else state.first_at
         force = self._is_force(event)
         force_at, truce_at = self._force_and_truce(state, event, force)
         force_late = state.last_force_late
         if force:
-            force_late = max(filter(None, (force_late, late_at or event.occurred_at)))
+            force_late = max(filter(None, (force_late, late_at or at)))
         now = self._conflict_and_baseline(conflict, baseline, at_clock)
         floor = self._floor_between(force_at, truce_at, clock)
-        band = max(state.band, sum(1 for t in cfg.thresholds if now["conflict"] >= t), floor)
+        c, (t1, t2, t3) = now["conflict"], cfg.thresholds
+        band = max(state.band, (c >= t1) + (c >= t2) + (c >= t3), floor)
+        # The reading before the event: only the spike rule and the alerts need it, and
+        # a cooperative act leaves it as it is.
+        history = clock - first_at
+        needs_before = state.spiking or band > state.band or self._may_spike(history, c)
+        before = now
+        if w < 0 and needs_before:
+            before = self._conflict_and_baseline(state.conflict_sum, state.baseline_sum, at_clock)
         # In armed conflict, conflict is the norm: a spike against the baseline says nothing.
-        spiking = self._spiking(state.spiking, clock - first_at, before, now) and not floor
+        spiking = self._spiking(state.spiking, history, before, now) and not floor
         spike_starts = spiking and not state.spiking
-        new = state.model_copy(
-            update={
+        new = state.evolve(
+            {
                 "last_force_at": force_at,
                 "last_truce_at": truce_at,
                 "last_force_late": force_late,
@@ -171,22 +179,22 @@ class TensionFold:
             alerts.append(self._spike_alert(new, event, before, self.scores(new)))
         return new, alerts
 
-    def _exponents(self, at: datetime) -> tuple[float, float]:
-        """``at`` as exponents (folds/decay.py) of the short and the baseline half-life."""
+    def _instants(self, at: datetime) -> tuple[Instant, Instant]:
+        """``at`` as instants (folds/decay.py) of the short and the baseline half-life."""
         return (
-            exponent(at, self.config.half_life_days),
-            exponent(at, self.config.baseline_half_life_days),
+            instant(at, self.config.half_life_days),
+            instant(at, self.config.baseline_half_life_days),
         )
 
     def _conflict_and_baseline(
-        self, conflict: int, baseline: int, at: tuple[float, float]
+        self, conflict: int, baseline: int, at: tuple[Instant, Instant]
     ) -> dict[str, float]:
-        """The conflict score and the rescaled baseline at an instant (its exponents for
-        the short and the baseline half-life), as :meth:`scores` has them."""
+        """The conflict score and the rescaled baseline at an instant (for the short and
+        the baseline half-life), as :meth:`scores` has them."""
         cfg = self.config
-        base = value_at(baseline, at[1])
+        base = at[1].value(baseline)
         base *= cfg.half_life_days / cfg.baseline_half_life_days
-        return {"conflict": round(value_at(conflict, at[0]), 6), "baseline": round(base, 6)}
+        return {"conflict": round(at[0].value(conflict), 6), "baseline": round(base, 6)}
 
     def due(self, state: TensionState) -> datetime | None:
         """When the band falls next: the decayed score crosses the line below the band
@@ -199,11 +207,11 @@ class TensionFold:
     def advance(self, state: TensionState, at: datetime) -> tuple[TensionState, list[Alert]]:
         """Lower the band by one at ``at``, its due time; raise ``tension.level_down``."""
         new_band = max(state.band - 1, self._floor(state, at))
-        moved = state.model_copy(update={"as_of": max(at, state.as_of or at)})
+        moved = state.evolve({"as_of": max(at, state.as_of or at)})
         if new_band >= state.band:
             return moved, []  # the floor holds: due() now says when it lapses
         scores = self.scores(state, at)
-        fallen = moved.model_copy(update={"band": new_band, "spiking": False})
+        fallen = moved.evolve({"band": new_band, "spiking": False})
         return fallen, [self._fall_alert(state, new_band, at, scores)]
 
     def _force_and_truce(
@@ -222,8 +230,9 @@ class TensionFold:
 
     def _is_force(self, event: DiplomaticEvent) -> bool:
         """A use of force by a state organ, done (what starts armed conflict)."""
-        by_state = self.config.actor_weights.get(event.actor.kind.value, 1.0) >= 1.0
-        return event.mode is Mode.DONE and event.cameo.startswith(FORCE_ROOTS) and by_state
+        if event.mode is not Mode.DONE or not event.cameo.startswith(FORCE_ROOTS):
+            return False
+        return self.config.actor_weights.get(event.actor.kind, 1.0) >= 1.0
 
     def level_at(self, state: TensionState, at: datetime) -> int:
         """Return the band the dyad would be in at ``at`` with no further events."""
@@ -274,6 +283,14 @@ class TensionFold:
         if until is not None and self._floor_between(force, state.last_truce_at, crossed):
             crossed = max(crossed, until)  # the floor holds the level up until then
         return crossed
+
+    def _may_spike(self, history: timedelta, conflict: float) -> bool:
+        """Whether a dyad not spiking could start to, by the rules that need no baseline
+        (when not, :meth:`_spiking` is False whatever the reading before the event)."""
+        cfg = self.config
+        return conflict >= cfg.spike_min_points and history >= timedelta(
+            days=cfg.spike_min_history_days
+        )
 
     def _spiking(
         self, was: bool, history: timedelta, before: dict[str, float], now: dict[str, float]

@@ -66,5 +66,5 @@ class TensionConfig:
 
     def weight(self, event: DiplomaticEvent) -> float:
         """Return the event's Goldstein weight scaled by who acts and by its mode."""
-        by_actor = self.actor_weights.get(event.actor.kind.value, 1.0)
+        by_actor = self.actor_weights.get(event.actor.kind, 1.0)  # a StrEnum: its str key
         return event.goldstein * by_actor * MODE_WEIGHTS[event.mode]
