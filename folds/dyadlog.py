@@ -348,13 +348,14 @@ class DyadLog:
         if self.blank:
             return None
         states = zip(self.folds, self.head, strict=True)
-        return {f.name: self._dumps.of(("head", f.name), s) for f, s in states}
+        return {f.name: self._dumps.of(s) for f, s in states}
 
     def dump(self) -> dict[str, Any]:
         """The table value, the same for the same log whatever its path: JSON for orjson
         (which Faust uses), with each retained event's JSON embedded as a fragment."""
         standing = sorted(self.standing)
-        self._dumps.keep([*standing, *((p, f.name) for p in ("head", "base") for f in self.folds)])
+        if len(self._dumps) > 2 * (len(standing) + 2 * len(self.folds)):  # prune now and then
+            self._dumps.keep([*self.standing.values(), *self.head, *self.base])
         return {
             "dyad": self.dyad,
             "head": self.head_json(),
@@ -362,13 +363,10 @@ class DyadLog:
             "offset": self.offset,
             "wm": self.wm and self.wm.isoformat(),
             "base_at": self.base_at and self.base_at.isoformat(),
-            "base": {
-                f.name: self._dumps.of(("base", f.name), s)
-                for f, s in zip(self.folds, self.base, strict=True)
-            },
+            "base": {f.name: self._dumps.of(s) for f, s in zip(self.folds, self.base, strict=True)},
             "events": [self._as_json(e.event_id, e) for e in self.events],
             "retracted": dict(sorted((i, t.isoformat()) for i, t in self.retracted.items())),
-            "standing": [self._dumps.of(i, self.standing[i]) for i in standing],
+            "standing": [self._dumps.of(self.standing[i]) for i in standing],
         }
 
     def _as_json(self, key: str, event: DiplomaticEvent) -> orjson.Fragment:

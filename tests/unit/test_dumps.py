@@ -17,11 +17,13 @@ from tests.unit.test_event_time import T0, _event
 def test_the_json_of_an_object_is_made_once_and_forgotten_when_dropped() -> None:
     dumps = Dumps()
     a, b = _event(1, 0, 1.0, 1, False), _event(2, 0, 2.0, 1, False)
-    first = dumps.of("k", a)
-    assert dumps.of("k", a) is first  # the same object: not dumped again
-    assert dumps.of("k", b) == b.model_dump(mode="json")  # another object under the key
-    dumps.keep(["other"])
-    assert dumps.of("k", b) is not dumps.of("other", b)
+    first = dumps.of(a)
+    assert dumps.of(a) is first  # the same object: not dumped again
+    assert dumps.of(b) == b.model_dump(mode="json") and len(dumps) == 2
+    equal = a.model_copy()  # equal, but another object: its own JSON
+    assert equal == a and dumps.of(equal) == first and dumps.of(equal) is not first
+    dumps.keep([b])
+    assert len(dumps) == 1 and dumps.of(a) is not first  # forgotten: made again
 
 
 def test_a_stored_value_equals_a_fresh_dump_after_late_events_and_retractions() -> None:
