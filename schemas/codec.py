@@ -44,10 +44,12 @@ def encode_alert(alert: Alert) -> bytes:
 
 
 def field_errors(exc: ValidationError) -> tuple[tuple[str, str], ...]:
-    """Return pydantic's errors as (``field.path``, message) pairs."""
+    """Return pydantic's errors as (``field.path``, message) pairs (not the echo of a
+    field derived from one that failed, e.g. ``goldstein`` of an unknown ``cameo``)."""
     return tuple(
         (".".join(str(p) for p in err["loc"]) or "record", err["msg"])
         for err in exc.errors(include_url=False)
+        if err["type"] != "default_factory_not_called"
     )
 
 

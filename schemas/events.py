@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -66,7 +67,6 @@ EVENT_SCHEMA_VERSION: Final = 2
 EVENT_ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://dipwatch.org/events")
 
 
-@cache
 @cache  # valid codes only (a refusal raises): at most the 249 of ISO 3166-1
 def _alpha3(value: str) -> str:
     if pycountry.countries.get(alpha_3=value) is None:
@@ -81,11 +81,30 @@ def _language(value: str) -> str:
     return value
 
 
+def _known_cameo(code: str) -> str:
+    if code not in cameo_codes():
+        raise ValueError(f"unknown CAMEO code {code!r}")
+    return code
+
+
+def _goldstein_of(data: dict[str, Any]) -> float:
+    # The fields before it, validated; a record whose code failed gets its error there.
+    code = data.get("cameo")
+    return goldstein(code) if code is not None else math.nan
+
+
 Country = Annotated[str, Field(pattern=r"^[A-Z]{3}$"), AfterValidator(_alpha3)]
+#: A code of the pinned codebook (schemas/codebook.py).
+CameoCode = Annotated[str, AfterValidator(_known_cameo)]
 EventId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
 #: How precisely the sources date the act: a day; a calendar month or year; or a window
 #: between two days ("after 5 Oct 2022", "Aug-Oct 2022").
 DatePrecision = Literal["day", "month", "year", "window"]
+
+#: Actions that concern an envoy, so that a record of one must name the envoy.
+_ENVOY_ACTS: Final = frozenset(
+    a for a in Action if a.value.startswith("envoy_") or a is Action.SUMMON_ENVOY
+)
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -171,8 +190,15 @@ class DiplomaticEvent(BaseModel):
     #: The project's own name for the act, where it is known; any CAMEO code may stand
     #: alone (imported datasets code acts the vocabulary does not name).
     action: Action | None = None
-    cameo: str
-    goldstein: float = Field(ge=-10, le=10)
+    cameo: CameoCode
+    #: Follows from ``cameo``: a record may omit it but never contradict it.
+    goldstein: float = Field(
+        default_factory=_goldstein_of,
+        ge=-10,
+        le=10,
+        description="The CAMEO code's Goldstein weight: derived from cameo when omitted, "
+        "refused when it contradicts it.",
+    )
     scale: Scale = SCALE
     envoy: Envoy | None = None
     summary: CleanText = Field(min_length=1, max_length=1000)
@@ -184,22 +210,8 @@ class DiplomaticEvent(BaseModel):
     retracts: EventId | None = None
     note: CleanText | None = Field(default=None, max_length=1000)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _fill_goldstein(cls, data: Any) -> Any:
-        # goldstein follows from cameo; a record may omit it but never contradict it.
-        if isinstance(data, dict):
-            code = data.get("cameo")
-            if isinstance(code, str) and code not in cameo_codes():
-                raise ValueError(f"cameo: unknown CAMEO code {code!r}")
-            if isinstance(code, str) and "goldstein" not in data:
-                data = {**data, "goldstein": goldstein(code)}
-        return data
-
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.cameo not in cameo_codes():
-            raise ValueError(f"unknown CAMEO code {self.cameo!r}")
         if self.action is not None and self.cameo not in ACTION_CAMEO[self.action]:
             raise ValueError(
                 f"CAMEO {self.cameo} does not fit action {self.action.value!r} "
@@ -217,10 +229,7 @@ class DiplomaticEvent(BaseModel):
             self.target.country,
         }:
             raise ValueError("the envoy's countries must be the actor's and target's")
-        envoy_act = self.action is not None and (
-            self.action.value.startswith("envoy_") or self.action is Action.SUMMON_ENVOY
-        )
-        if envoy_act and self.envoy is None:
+        if self.envoy is None and self.action in _ENVOY_ACTS:
             raise ValueError(f"action {self.action!s} needs an envoy")
         self._check_window()
         if self.occurred_at > self.recorded_at:

@@ -31,6 +31,18 @@ def test_goldstein_contradicting_the_code_is_refused() -> None:
         parse_event(event_dict(goldstein=1.0))
 
 
+@pytest.mark.parametrize("goldstein_given", [False, True])
+def test_an_unknown_code_is_one_error_at_cameo_on_both_paths(goldstein_given: bool) -> None:
+    # goldstein follows from cameo: an unknown code is not a second, goldstein error.
+    data = event_dict(cameo="999", **({"goldstein": -2.0} if goldstein_given else {}))
+    reasons = set()
+    for decode in (parse_event, lambda d: decode_event(json.dumps(d))):
+        with pytest.raises(InvalidRecord) as refused:
+            decode(data)
+        reasons.add(refused.value.reason)
+    assert reasons == {"cameo: Value error, unknown CAMEO code '999'"}
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
