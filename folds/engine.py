@@ -47,12 +47,11 @@ class Engine:
     def add(self, event: DiplomaticEvent, offset: int | None = None) -> Change:
         """Fold ``event`` (raises InvalidRecord); :meth:`tick` to its time first, so the
         timers due before it fire before it, in every dyad."""
-        log = self.logs.get(event.dyad) or DyadLog(
-            self.folds, event.dyad, self.lateness, self.partition
-        )
+        dyad = event.dyad
+        log = self.logs.get(dyad) or DyadLog(self.folds, dyad, self.lateness, self.partition)
         change = log.add(event, offset)
-        self.logs[event.dyad] = log
-        self._after(event.dyad, change)
+        self.logs[dyad] = log
+        self._after(dyad, change)
         return change
 
     def settle_all(self, at: datetime | None = None) -> list[Alert]:
