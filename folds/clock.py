@@ -15,7 +15,7 @@ from typing import Any, Final
 from folds.base import Fold
 from schemas.events import EPOCH
 
-__all__ = ["Run", "Timers", "grid_start", "settle_floor"]
+__all__ = ["NO_WEEK", "Run", "Timers", "grid_start", "settle_floor", "week_of"]
 
 #: The checkpoint grid: a dyad's base moves a whole week at a time (EPOCH is a Monday).
 _GRID: Final = timedelta(days=7)
@@ -63,6 +63,19 @@ def settle_floor(watermark: datetime, lateness: timedelta) -> datetime:
 
 def grid_start(at: datetime) -> datetime:
     return EPOCH + _GRID * ((at - EPOCH) // _GRID)
+
+
+#: A week of the grid, [start, end): none yet.
+NO_WEEK: Final = (EPOCH, EPOCH)
+
+
+def week_of(at: datetime, last: tuple[datetime, datetime]) -> tuple[datetime, datetime]:
+    """The grid's week holding ``at``: ``last`` if it does (most events fall in the week
+    of the one before), else computed."""
+    if last[0] <= at < last[1]:
+        return last
+    start = grid_start(at)
+    return start, start + _GRID
 
 
 class Run:

@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from folds.base import Fold
-from folds.clock import Run, grid_start, settle_floor
+from folds.clock import NO_WEEK, Run, settle_floor, week_of
 from folds.dumps import Dumps
 from schemas.alerts import Alert, withdrawal
 from schemas.errors import InvalidRecord
@@ -97,6 +97,7 @@ class DyadLog:
         self._json: dict[str, orjson.Fragment] = {}
         #: The JSON of the head and base states and of the standing alerts, made once.
         self._dumps = Dumps()
+        self._week = NO_WEEK  #: the checkpoint grid's week of the last event: [start, end)
 
     # -- reading --------------------------------------------------------------------
 
@@ -287,7 +288,8 @@ class DyadLog:
     def _step(self, run: Run, event: DiplomaticEvent, out: list[Alert]) -> list[Run]:
         """Fold ``event`` into ``run`` after the timers due by its time; return the
         checkpoint taken if the event enters a new week of event time."""
-        day = grid_start(event.occurred_at)
+        self._week = week_of(event.occurred_at, self._week)
+        day = self._week[0]
         snaps = []
         if run.at is None or run.at < day:
             self._fire(run, day, out, inclusive=False)
@@ -300,6 +302,8 @@ class DyadLog:
 
     def _fire(self, run: Run, until: datetime, out: list[Alert], *, inclusive: bool) -> None:
         """Fire every timer due by ``until`` (at it too if ``inclusive``), earliest first."""
+        if not any(run.dues):  # no timer pending (due times are never falsy)
+            return
         while True:
             due, index = None, -1
             for i, d in enumerate(run.dues):

@@ -105,6 +105,8 @@ class SummonsFold:
 
     def __init__(self, config: SummonsConfig | None = None) -> None:
         self.config = config or SummonsConfig()
+        self._expiry = timedelta(days=self.config.expiry_days)
+        self._window = timedelta(days=self.config.reciprocal_window_days)
 
     def initial(self, key: str) -> SummonsState:
         """Return the state of a dyad with no summons."""
@@ -114,11 +116,11 @@ class SummonsFold:
         """When the oldest open case lapses."""
         if not state.open:
             return None
-        return min(c.opened_at for c in state.open) + timedelta(days=self.config.expiry_days)
+        return min(c.opened_at for c in state.open) + self._expiry
 
     def advance(self, state: SummonsState, at: datetime) -> tuple[SummonsState, list[Alert]]:
         """Lapse every case opened ``expiry_days`` before ``at``; raise ``summons.lapsed``."""
-        expiry = timedelta(days=self.config.expiry_days)
+        expiry = self._expiry
         ending = [c for c in state.open if c.opened_at + expiry <= at]
         still_open = tuple(c for c in state.open if c not in ending)
         closed = dict(state.closed)
@@ -141,9 +143,11 @@ class SummonsFold:
         """Open or close cases (the cases due to lapse by the event's time have lapsed)."""
         cfg = self.config
         as_of = max(state.as_of or event.occurred_at, event.occurred_at)
-        window = timedelta(days=cfg.reciprocal_window_days)
+        window = self._window
         untouched = event.action is not Action.SUMMON_ENVOY and event.action not in _OUTCOMES
-        if untouched and all(c.opened_at + window >= as_of for c in state.recent):
+        if untouched and (
+            not state.recent or all(c.opened_at + window >= as_of for c in state.recent)
+        ):
             # Most events: no case opens, closes or leaves the window; only the clock.
             return state.evolve({"as_of": as_of}), []
         closed = dict(state.closed)
@@ -188,7 +192,7 @@ class SummonsFold:
         """Open a case for a summons (in place); return whether several-open is told."""
         assert event.envoy is not None
         cfg = self.config
-        window = timedelta(days=cfg.reciprocal_window_days)
+        window = self._window
         case = SummonsCase(
             case_id=event.event_id,
             summoner=event.actor.country,
@@ -228,7 +232,7 @@ class SummonsFold:
         summoned. Answering a recent summons in kind, it is an announced tit-for-tat."""
         assert event.envoy is not None
         summoner, envoy_of = event.actor.country, event.envoy.sending_country
-        window = timedelta(days=self.config.reciprocal_window_days)
+        window = self._window
         mirror = [
             c
             for c in recent
@@ -329,7 +333,7 @@ class SummonsFold:
         )
 
     def _lapsed(self, dyad: str, case: SummonsCase, at: datetime) -> Alert:
-        expiry = timedelta(days=self.config.expiry_days)
+        expiry = self._expiry
         return timer_alert(
             "summons.lapsed",
             Severity.INFO,

@@ -74,6 +74,8 @@ class TensionFold:
 
     def __init__(self, config: TensionConfig | None = None) -> None:
         self.config = config or TensionConfig()
+        self._lapse = timedelta(days=self.config.armed_conflict_lapse_days)
+        self._min_history = timedelta(days=self.config.spike_min_history_days)
 
     def initial(self, key: str) -> TensionState:
         """Return the state of a dyad with no events."""
@@ -248,7 +250,7 @@ class TensionFold:
             return None
         if truce is not None and truce >= force:
             return truce
-        return force + timedelta(days=self.config.armed_conflict_lapse_days)
+        return force + self._lapse
 
     def _floor(self, state: TensionState, at: datetime) -> int:
         """Return the band the level cannot fall below at ``at`` (armed conflict)."""
@@ -287,10 +289,7 @@ class TensionFold:
     def _may_spike(self, history: timedelta, conflict: float) -> bool:
         """Whether a dyad not spiking could start to, by the rules that need no baseline
         (when not, :meth:`_spiking` is False whatever the reading before the event)."""
-        cfg = self.config
-        return conflict >= cfg.spike_min_points and history >= timedelta(
-            days=cfg.spike_min_history_days
-        )
+        return conflict >= self.config.spike_min_points and history >= self._min_history
 
     def _spiking(
         self, was: bool, history: timedelta, before: dict[str, float], now: dict[str, float]
@@ -301,7 +300,7 @@ class TensionFold:
         if was:
             return now["conflict"] >= cfg.spike_min_points and ratio >= cfg.spike_ratio / 2
         return (
-            history >= timedelta(days=cfg.spike_min_history_days)
+            history >= self._min_history
             and now["conflict"] - before["conflict"] > 0
             and now["conflict"] >= cfg.spike_min_points
             and ratio >= cfg.spike_ratio
