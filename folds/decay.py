@@ -7,8 +7,8 @@ or partition count — a late event lands exactly where it belongs. The decayed 
 time ``T`` is ``sum * 2**(-(T - EPOCH) / half_life)``. Python integers are unbounded, so
 the growth of the terms with time costs only bytes (about one bit per half-life).
 
-The sums are stored as decimal strings, and Python refuses to convert an integer of more
-than 4,300 digits (about 14,280 bits) to one. Records are dated before ``LATEST`` (2200),
+The sums are stored as hexadecimal text (decimal text before session 8, which Python
+refuses to read past 4,300 digits, about 14,280 bits). Records are dated before ``LATEST`` (2200),
 109,572 days after ``EPOCH``; with a half-life of at least ``MIN_HALF_LIFE_DAYS`` a sum
 needs at most 109,572 / 8 + 24 (a term's mantissa) + 40 (2**40 events) = 13,761 bits.
 """

@@ -150,3 +150,16 @@ def test_scores_are_identical_whatever_the_arrival_order(
     )  # copies count once
     assert a is not None and a == b
     assert standing(raised) == standing(corrected)
+
+
+def test_a_stored_sum_is_hex_text_and_decimal_text_stored_before_still_loads() -> None:
+    from folds.tension import TensionState
+
+    big = (1 << 14_000) + 12_345  # past Python's 4,300-digit limit for decimal text
+    state = TensionState(dyad="KAZ:RUS", conflict_sum=big, baseline_sum=3)
+    stored = state.model_dump(mode="json")
+    assert stored["conflict_sum"] == f"0x{big:x}" and stored["baseline_sum"] == "0x3"
+    assert TensionState.model_validate(stored) == state
+    old = {**stored, "conflict_sum": str(1 << 1_000), "baseline_sum": "3"}  # before session 8
+    assert TensionState.model_validate(old).conflict_sum == 1 << 1_000
+    assert TensionState.model_validate(old).baseline_sum == 3
