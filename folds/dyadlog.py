@@ -358,7 +358,7 @@ class DyadLog:
         """The table value, the same for the same log whatever its path: JSON for orjson
         (which Faust uses), with each retained event's JSON embedded as a fragment."""
         standing = sorted(self.standing)
-        if len(self._dumps) > 2 * (len(standing) + 2 * len(self.folds)):  # prune now and then
+        if len(self._dumps) > 4 * (len(standing) + 2 * len(self.folds)):  # prune now and then
             self._dumps.keep([*self.standing.values(), *self.head, *self.base])
         return {
             "dyad": self.dyad,
