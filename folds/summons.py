@@ -91,6 +91,8 @@ class SummonsState(StateModel):
     lapsed: tuple[SummonsCase, ...] = ()
     recent: tuple[SummonsCase, ...] = ()
     closed: dict[str, int] = Field(default_factory=dict)
+    #: The event time of the state's last change: a case opened, closed or lapsed, or a
+    #: summons left the reciprocity window (events that change none of it leave it).
     as_of: datetime | None = None
     #: Whether ``summons.several_open`` was raised for the cases open now (re-armed when
     #: fewer than ``several_open`` remain open).
@@ -148,8 +150,9 @@ class SummonsFold:
         if untouched and (
             not state.recent or all(c.opened_at + window >= as_of for c in state.recent)
         ):
-            # Most events: no case opens, closes or leaves the window; only the clock.
-            return state.evolve({"as_of": as_of}), []
+            # Most events: no case opens, closes or leaves the window: the state is the
+            # same object (nothing to copy, dump or reschedule).
+            return state, []
         closed = dict(state.closed)
         still_open = list(state.open)
         recent = [c for c in state.recent if c.opened_at + window >= as_of]
