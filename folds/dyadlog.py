@@ -22,45 +22,23 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
 from folds.base import Fold
+from folds.change import Change, FoldFailed, TooLate
 from folds.clock import NO_WEEK, Run, settle_floor, week_of
 from folds.dumps import Dumps
 from schemas.alerts import Alert, withdrawal
-from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent
 
 __all__ = ["Change", "DyadLog", "FoldFailed", "TooLate"]
 
 
-class TooLate(InvalidRecord):
-    """An event (or retraction) past the allowed lateness behind its dyad's watermark: its
-    place is settled (or may be at any moment), so it is not applied."""
-
-
-class FoldFailed(InvalidRecord):
-    """A fold raised on an event: the record is dead-lettered with this reason, and no
-    fold's state moves (the worker goes on with the next record)."""
-
-
-@dataclass
-class Change:
-    """What one record or one advance of the watermark did to a dyad."""
-
-    raised: list[Alert] = field(default_factory=list)
-    #: Withdrawal alerts, each naming an alert that no longer holds (sent before ``raised``).
-    withdrawn: list[Alert] = field(default_factory=list)
-    duplicate: str = ""  #: why the record changed nothing ("" if it did)
-    moved: bool = False  #: whether the value must be written back
-
-    @property
-    def alerts(self) -> list[Alert]:
-        return [*self.withdrawn, *self.raised]
+def _alerts() -> list[Alert]:
+    return []  # (``list[Alert]()`` is a call through typing's alias: slower)
 
 
 def _key(event: DiplomaticEvent) -> tuple[datetime, str]:
@@ -122,8 +100,11 @@ class DyadLog:
 
     def next_due(self) -> datetime | None:
         """When the next timer of any fold fires (None: no timer pending)."""
-        dues = [d for d in self._head.dues if d is not None]
-        return min(dues) if dues else None
+        first = None
+        for due in self._head.dues:
+            if due is not None and (first is None or due < first):
+                first = due
+        return first
 
     # -- records --------------------------------------------------------------------
 
@@ -199,7 +180,7 @@ class DyadLog:
 
     def _append(self, event: DiplomaticEvent) -> Change:
         """The fast path: the event follows everything folded."""
-        run, alerts = self._head.copy(), list[Alert]()
+        run, alerts = self._head.copy(), _alerts()
         snaps = self._step(run, event, alerts)
         self._head = run
         self._snaps.extend(snaps)
@@ -210,8 +191,12 @@ class DyadLog:
         return Change(raised=alerts, moved=True)
 
     def _insert(self, event: DiplomaticEvent) -> None:
-        at = bisect.bisect(self._keys, _key(event))
-        self._keys.insert(at, _key(event))
+        key = _key(event)
+        if not self._keys or key > self._keys[-1]:  # the common case: at the end
+            at = len(self._keys)
+        else:
+            at = bisect.bisect(self._keys, key)
+        self._keys.insert(at, key)
         self.events.insert(at, event)
         self.ids.add(event.event_id)
 
@@ -229,7 +214,7 @@ class DyadLog:
         """Fire the timers due by ``watermark`` and settle what falls behind the lateness."""
         if self.wm is not None and watermark < self.wm:
             return Change()
-        run, alerts = self._head.copy(), list[Alert]()
+        run, alerts = self._head.copy(), _alerts()
         self._fire(run, watermark, alerts, inclusive=True)
         moved = bool(alerts) or watermark != self.wm
         run.at = watermark
@@ -266,7 +251,7 @@ class DyadLog:
 
     def _refold(self, until: datetime | None) -> Change:
         """Re-fold the retained events from the base; withdraw and raise the difference."""
-        run, alerts, snaps = Run(self.folds, self.base, self.base_at), list[Alert](), []
+        run, snaps, alerts = Run(self.folds, self.base, self.base_at), [], _alerts()
         for event in self.events:
             snaps.extend(self._step(run, event, alerts))
         if until is not None:

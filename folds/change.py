@@ -1,0 +1,35 @@
+"""What a record or an advance of the watermark did to a dyad, and why a record is refused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schemas.alerts import Alert
+from schemas.errors import InvalidRecord
+
+__all__ = ["Change", "FoldFailed", "TooLate"]
+
+
+class TooLate(InvalidRecord):
+    """An event (or retraction) past the allowed lateness behind its dyad's watermark: its
+    place is settled (or may be at any moment), so it is not applied."""
+
+
+class FoldFailed(InvalidRecord):
+    """A fold raised on an event: the record is dead-lettered with this reason, and no
+    fold's state moves (the worker goes on with the next record)."""
+
+
+@dataclass
+class Change:
+    """What one record or one advance of the watermark did to a dyad."""
+
+    raised: list[Alert] = field(default_factory=list)
+    #: Withdrawal alerts, each naming an alert that no longer holds (sent before ``raised``).
+    withdrawn: list[Alert] = field(default_factory=list)
+    duplicate: str = ""  #: why the record changed nothing ("" if it did)
+    moved: bool = False  #: whether the value must be written back
+
+    @property
+    def alerts(self) -> list[Alert]:
+        return [*self.withdrawn, *self.raised]
