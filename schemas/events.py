@@ -315,7 +315,7 @@ def upcast_v1(data: dict[str, Any]) -> dict[str, Any]:
 
 def dyad_of(a: str, b: str) -> str:
     """Return the key of the unordered pair of countries ``a`` and ``b``."""
-    return ":".join(sorted((a, b)))
+    return f"{a}:{b}" if a <= b else f"{b}:{a}"
 
 
 def parse_dyad(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from uuid import uuid5
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +12,8 @@ from hypothesis import strategies as st
 
 from schemas import Action, InvalidRecord, decode_event, encode_event, parse_event
 from schemas.codebook import ACTION_CAMEO, goldstein
-from schemas.events import month_window, year_window
+from schemas.alerts import ALERT_ID_NAMESPACE, alert_id
+from schemas.events import dyad_of, month_window, year_window
 from schemas.jsonschema_export import SCHEMA_DIR, render
 from schemas.text import printable
 from tests.helpers import event_dict, make_event
@@ -157,3 +159,17 @@ def test_control_and_bidi_characters_are_refused_in_text_fields(bad: str) -> Non
     with pytest.raises(InvalidRecord, match=r"actor\.name"):
         make_event(actor={"country": "RUS", "kind": "state", "name": f"x{bad}y"})
     assert "\\u" in printable(bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40), st.text(max_size=40), st.text(max_size=80))
+def test_an_alert_id_is_the_uuid5_of_rule_key_and_event(rule: str, key: str, event: str) -> None:
+    assert alert_id(rule, key, event) == str(uuid5(ALERT_ID_NAMESPACE, f"{rule}|{key}|{event}"))
+
+
+@given(
+    st.text(alphabet="ABCKRSUZ", min_size=3, max_size=3),
+    st.text("ABCKRSUZ", min_size=3, max_size=3),
+)
+def test_a_dyad_key_is_the_sorted_pair(a: str, b: str) -> None:
+    assert dyad_of(a, b) == dyad_of(b, a) == ":".join(sorted((a, b)))
