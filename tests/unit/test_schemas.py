@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas import Action, InvalidRecord, decode_event, encode_event, parse_event
-from schemas.codebook import ACTION_CAMEO, goldstein
 from schemas.alerts import ALERT_ID_NAMESPACE, alert_id
+from schemas.codebook import ACTION_CAMEO, goldstein
 from schemas.events import dyad_of, month_window, year_window
 from schemas.jsonschema_export import SCHEMA_DIR, render
 from schemas.text import printable
