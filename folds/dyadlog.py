@@ -245,8 +245,10 @@ class DyadLog:
             self.ids.discard(event.event_id)
             self._json.pop(event.event_id, None)
         del self.events[:cut], self._keys[:cut]
-        self.retracted = {i: t for i, t in self.retracted.items() if t >= snap.at}
-        self.standing = {i: a for i, a in self.standing.items() if a.at >= snap.at}
+        if self.retracted:
+            self.retracted = {i: t for i, t in self.retracted.items() if t >= snap.at}
+        if self.standing:
+            self.standing = {i: a for i, a in self.standing.items() if a.at >= snap.at}
         return True
 
     def _refold(self, until: datetime | None) -> Change:
