@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from schemas.alerts import Alert
 from schemas.errors import InvalidRecord
+from schemas.events import DiplomaticEvent
 
 __all__ = ["Change", "FoldFailed", "TooLate"]
 
@@ -13,6 +15,16 @@ __all__ = ["Change", "FoldFailed", "TooLate"]
 class TooLate(InvalidRecord):
     """An event (or retraction) past the allowed lateness behind its dyad's watermark: its
     place is settled (or may be at any moment), so it is not applied."""
+
+    @classmethod
+    def of(cls, event: DiplomaticEvent, dyad: str, wm: datetime, lateness: timedelta) -> TooLate:
+        what = "retraction" if event.retracts else "event"
+        return cls(
+            f"{what} {event.event_id!r} of {event.occurred_at.date()} is past the allowed "
+            f"lateness: more than {lateness.total_seconds() / 86_400:g} days behind "
+            f"{dyad}'s watermark ({wm.date()}), where its place is settled; "
+            "it is not applied (raise DIPWATCH_ALLOWED_LATENESS_DAYS, or fold offline)"
+        )
 
 
 class FoldFailed(InvalidRecord):

@@ -15,13 +15,14 @@ event at or after it. Whatever the arrival order, :class:`DyadLog` keeps that pr
   or retraction dated before the base can no longer be placed: :class:`TooLate`.
 
 Redeliveries are caught by the source offset (exact, O(1)); re-published copies by the
-event ids retained. A retraction or correction is dated as the act it retracts.
+event ids retained. A retraction or correction is dated as the act it retracts. The
+retained events are stored apart from the log's value, in chunks (folds/stored.py).
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from folds.base import Fold
 from folds.change import Change, FoldFailed, TooLate
 from folds.clock import NO_WEEK, Run, settle_floor, week_of
 from folds.dumps import Dumps
+from folds.stored import Stored, stored_events
 from schemas.alerts import Alert, withdrawal
 from schemas.events import DiplomaticEvent
 
@@ -71,8 +73,8 @@ class DyadLog:
         self._snaps: list[Run] = []
         #: Alerts of the retained period, by id (frozen models: equal iff same content).
         self.standing: dict[str, Alert] = {}
-        #: Retained events' JSON, made once, embedded as is in the value (orjson fragments).
-        self._json: dict[str, orjson.Fragment] = {}
+        #: Where the retained events are stored (folds/stored.py): chunks apart from the value.
+        self.stored = Stored(dyad)
         #: The JSON of the head and base states and of the standing alerts, made once.
         self._dumps = Dumps()
         self._week = NO_WEEK  #: the checkpoint grid's week of the last event: [start, end)
@@ -132,10 +134,12 @@ class DyadLog:
         if gone is not None and gone in self.retracted:
             return Change(duplicate=f"event {gone!r} already retracted or corrected")
         saved = (list(self.events), list(self._keys), set(self.ids), dict(self.retracted))
+        stored = self.stored.copy()
         try:
             return self._place(event, gone)
         except FoldFailed:  # all or nothing: the log is as it was
             self.events, self._keys, self.ids, self.retracted = saved
+            self.stored = stored
             raise
 
     def _place(self, event: DiplomaticEvent, gone: str | None) -> Change:
@@ -170,13 +174,7 @@ class DyadLog:
             return  # within the lateness: at or after the floor, which lies below this
         floor = settle_floor(self.wm, self.lateness)
         if event.occurred_at < floor or (self.base_at and event.occurred_at < self.base_at):
-            what = "retraction" if event.retracts else "event"
-            raise TooLate(
-                f"{what} {event.event_id!r} of {event.occurred_at.date()} is past the allowed "
-                f"lateness: more than {self.lateness.total_seconds() / 86_400:g} days behind "
-                f"{self.dyad}'s watermark ({self.wm.date()}), where its place is settled; "
-                "it is not applied (raise DIPWATCH_ALLOWED_LATENESS_DAYS, or fold offline)"
-            )
+            raise TooLate.of(event, self.dyad, self.wm, self.lateness)
 
     def _append(self, event: DiplomaticEvent) -> Change:
         """The fast path: the event follows everything folded."""
@@ -199,6 +197,7 @@ class DyadLog:
         self._keys.insert(at, key)
         self.events.insert(at, event)
         self.ids.add(event.event_id)
+        self.stored.added(event)
 
     def _remove(self, event_id: str) -> bool:
         if event_id not in self.ids:
@@ -206,6 +205,7 @@ class DyadLog:
         at = next(i for i, e in enumerate(self.events) if e.event_id == event_id)
         del self.events[at], self._keys[at]
         self.ids.discard(event_id)
+        self.stored.dropped(event_id)
         return True
 
     # -- time -----------------------------------------------------------------------
@@ -243,7 +243,7 @@ class DyadLog:
         cut = bisect.bisect_left(self._keys, (snap.at, ""))
         for event in self.events[:cut]:
             self.ids.discard(event.event_id)
-            self._json.pop(event.event_id, None)
+            self.stored.dropped(event.event_id)
         del self.events[:cut], self._keys[:cut]
         if self.retracted:
             self.retracted = {i: t for i, t in self.retracted.items() if t >= snap.at}
@@ -334,16 +334,17 @@ class DyadLog:
     # -- storage --------------------------------------------------------------------
 
     def head_json(self) -> dict[str, Any] | None:
-        """Each fold's current state as JSON, what the read model serves; None for a dyad
-        with nothing to say (e.g. whose only event was retracted)."""
+        """Each fold's current state as JSON (what the read model serves); None for a
+        dyad with nothing to say (e.g. whose only event was retracted)."""
         if self.blank:
             return None
         states = zip(self.folds, self.head, strict=True)
         return {f.name: self._dumps.of(s) for f, s in states}
 
     def dump(self) -> dict[str, Any]:
-        """The table value, the same for the same log whatever its path: JSON for orjson
-        (which Faust uses), with each retained event's JSON embedded as a fragment."""
+        """The table value: JSON for orjson (which Faust uses). Retained events are in
+        the chunks it lists, but for those not yet written back (embedded, as fragments):
+        a value dumped without :meth:`write_back` first still holds the whole log."""
         standing = sorted(self.standing)
         if len(self._dumps) > 4 * (len(standing) + 2 * len(self.folds)):  # prune now and then
             self._dumps.keep([*self.standing.values(), *self.head, *self.base])
@@ -355,32 +356,41 @@ class DyadLog:
             "wm": self.wm and self.wm.isoformat(),
             "base_at": self.base_at and self.base_at.isoformat(),
             "base": {f.name: self._dumps.of(s) for f, s in zip(self.folds, self.base, strict=True)},
-            "events": [self._as_json(e.event_id, e) for e in self.events],
+            "events": [orjson.Fragment(self.stored.json_of(i)) for i in self.stored.pending],
+            "chunks": self.stored.chunks,
+            "seq": self.stored.seq,
             "retracted": dict(sorted((i, t.isoformat()) for i, t in self.retracted.items())),
             "standing": [self._dumps.of(self.standing[i]) for i in standing],
         }
-
-    def _as_json(self, key: str, event: DiplomaticEvent) -> orjson.Fragment:
-        """An event's JSON, made once (events are immutable by id)."""
-        made = self._json.get(key)
-        if made is None:
-            made = self._json[key] = orjson.Fragment(event.model_dump_json(exclude_defaults=True))
-        return made
 
     def __json__(self) -> dict[str, Any]:
         return self.dump()
 
     @classmethod
-    def load(cls, folds: Sequence[Fold[Any]], data: dict[str, Any], lateness: timedelta) -> DyadLog:
-        """Restore a dumped value (after a changelog recovery); the head is re-folded."""
+    def load(
+        cls,
+        folds: Sequence[Fold[Any]],
+        data: dict[str, Any],
+        lateness: timedelta,
+        chunks: Mapping[str, Any] | None = None,
+    ) -> DyadLog:
+        """Restore a dumped value and the chunks it lists (of ``chunks``, the table's
+        values by key: one missing raises KeyError); the head is re-folded."""
         log = cls(folds, data["dyad"], lateness, data.get("partition", 0))
         log.offset = data["offset"]
         log.base = [f.state_type.model_validate(data["base"][f.name]) for f in folds]
         log.base_at = datetime.fromisoformat(data["base_at"]) if data["base_at"] else None
-        for raw in data["events"]:  # JSON objects; text in values stored before session 7
-            data_of = orjson.loads(raw) if isinstance(raw, str) else raw
-            log._insert(DiplomaticEvent.model_validate(data_of))
         log.retracted = {i: datetime.fromisoformat(t) for i, t in data["retracted"].items()}
+        in_chunks: dict[str, list[str]] = {}
+        for key, event in stored_events(data, chunks or {}):
+            in_chunks.setdefault(key, []).append(event.event_id)
+            # Settled or retracted since the chunk was written: not retained.
+            settled = log.base_at is not None and event.occurred_at < log.base_at
+            gone = event.event_id in log.retracted or event.event_id in log.ids
+            if not settled and not gone:
+                log._insert(event)
+        in_chunks.pop("", None)  # the events the value itself holds
+        log.stored.restore(data.get("seq", 0), in_chunks, set(log.ids))
         standing = [Alert.model_validate(a) for a in data["standing"]]
         log._refold(datetime.fromisoformat(data["wm"]) if data["wm"] else None)
         log.standing = {a.alert_id: a for a in standing}

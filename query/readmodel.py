@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from folds.base import Fold, StateModel
 from folds.guard import DEDUP_HORIZON_DAYS, Guarded, TooLate
 from folds.history import ConflictHistory, HistoryState
+from folds.stored import is_chunk_key
 from folds.tension import TensionFold
 from infra import metrics
 from infra.clients import plain_consumer
@@ -89,8 +90,8 @@ class ReadModel:
             return
         try:
             dyad = json.loads(key)
-            if not isinstance(dyad, str) or dyad.startswith("~"):
-                return
+            if not isinstance(dyad, str) or dyad.startswith("~") or is_chunk_key(dyad):
+                return  # a partition's watermark, or a chunk of a dyad's retained events
             head = json.loads(value)["head"] if value is not None else None
             states = (
                 {n: f.state_type.model_validate(head[n]) for n, f in self.folds.items()}

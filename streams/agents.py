@@ -116,7 +116,10 @@ async def fold_batch(
         for _, key, value, record in batch.writes():
             # The changelog partition is the record's (see streams/compat.py).
             with on_behalf_of(record):
-                engines.timeline[key] = value
+                if value is not None:
+                    engines.timeline[key] = value
+                elif key in engines.timeline:  # a spent chunk: a tombstone
+                    del engines.timeline[key]
     progress.batch_done(offsets)
 
 

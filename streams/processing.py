@@ -125,14 +125,20 @@ class Batch(Generic[R]):
             self._watermarks[partition] = engine.timers.watermark
         return self._engines[partition]
 
-    def writes(self) -> Iterator[tuple[int, str, DyadLog | dict[str, Any], R]]:
-        """Each touched dyad once, as (partition, key, value, record): its log (the
-        read model takes each fold's state from it), then each partition's watermark if
-        it moved; ``record`` is the partition's last record (see streams/compat.py)."""
+    def writes(self) -> Iterator[tuple[int, str, DyadLog | dict[str, Any] | None, R]]:
+        """Each touched dyad once, as (partition, key, value, record): the chunks of
+        its retained events to store or delete (None: delete; folds/stored.py), then its
+        log (the read model takes each fold's state from it), then each partition's
+        watermark if it moved; ``record`` is the partition's last record (see
+        streams/compat.py)."""
         for partition, engine in self._engines.items():
             record = self._records[partition]
             for dyad in engine.written():
-                yield partition, dyad, engine.logs[dyad], record
+                log = engine.logs[dyad]
+                # Its new events and its spent chunks (folds/stored.py), then the log.
+                for key, chunk in log.stored.write_back(partition):
+                    yield partition, key, chunk, record
+                yield partition, dyad, log, record
             watermark = engine.timers.watermark
             if watermark is not None and watermark != self._watermarks[partition]:
                 yield (

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from folds.base import Fold
 from folds.dyadlog import DyadLog
 from folds.engine import Engine
+from folds.stored import is_chunk_key
 from infra.logs import get_logger
 
 __all__ = ["restore_engine"]
@@ -26,13 +27,16 @@ def restore_engine(
     items: Iterable[tuple[str, Any]],
 ) -> Engine:
     """Return the engine of ``partition`` from the timeline table's ``items``: its
-    watermark, and every dyad log of the partition with its timers scheduled. A value
-    that cannot be read back is logged and skipped (the dyad starts afresh)."""
+    watermark, and every dyad log of the partition, with the chunks of retained events it
+    lists (folds/stored.py), its timers scheduled. A value that cannot be read back (or
+    whose chunk is missing) is logged and skipped (the dyad starts afresh)."""
     engine = Engine(folds, lateness_days, partition)
-    for key, value in list(items):
+    items = list(items)
+    chunks = {k: v for k, v in items if is_chunk_key(k) and isinstance(v, dict)}
+    for key, value in items:
         if key == f"~watermark/{partition}" and isinstance(value, dict):
             engine.timers.watermark = datetime.fromisoformat(value["watermark"])
-        if key.startswith("~") or value is None:
+        if key.startswith("~") or value is None or is_chunk_key(key):
             continue
         if isinstance(value, DyadLog):
             if value.partition == partition:
@@ -41,7 +45,7 @@ def restore_engine(
         if not isinstance(value, dict) or value.get("partition") != partition:
             continue
         try:
-            engine.restore(DyadLog.load(folds, value, engine.lateness))
+            engine.restore(DyadLog.load(folds, value, engine.lateness, chunks))
         except (ValidationError, KeyError, TypeError, ValueError) as exc:
             log.error(
                 "table_value_discarded", dyad=key, reason=f"{type(exc).__name__}: {exc!s:.200}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -66,8 +66,10 @@ class Tables:
                         self.values[fold.name].pop(key, None)
                     else:
                         self.values[fold.name][key] = {"state": stored["head"][fold.name]}
-            else:
-                self.timeline[key] = value
+            elif value is None:  # a spent chunk of retained events: deleted
+                del self.timeline[key]
+            else:  # a chunk of retained events, or a partition's watermark
+                self.timeline[key] = orjson.loads(orjson.dumps(value))
             done.append((key, record))
         self.writes += len(done)
         return done
@@ -108,6 +110,8 @@ def test_a_dyad_touched_many_times_in_a_batch_is_written_once_with_its_last_reco
     for i, event in enumerate(events):
         batch.process(*_record(event), i, 0, i)
     assert tables.commit(batch) == [("KAZ:RUS", 2), ("~watermark/0", 2)]
+    # Three events are few: the value holds them (no chunk of its own; folds/stored.py).
+    assert len(tables.timeline["KAZ:RUS"]["events"]) == 3
 
 
 def test_a_redelivered_record_is_a_duplicate_and_writes_nothing() -> None:
@@ -279,5 +283,6 @@ def test_a_late_event_a_fold_fails_on_leaves_the_log_as_it_was() -> None:
     assert after.verdict is Verdict.FOLDED  # the failed record is not stuck in the log
     tables.commit(again)
     stored = tables.timeline["KAZ:RUS"]
-    assert [e["event_id"] for e in stored["events"]] == ["t1", "t2", "t3"]
+    restored = DyadLog.load(tables.folds, stored, timedelta(days=LATENESS), tables.timeline)
+    assert [e.event_id for e in restored.events] == ["t1", "t2", "t3"]
     assert before != json.dumps(stored)

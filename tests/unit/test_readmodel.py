@@ -40,6 +40,10 @@ def test_changelog_values_become_states_and_tombstones_forget() -> None:
     assert "KAZ:UKR" not in model.states["envoys"] and "KAZ:UKR" not in model.states["tension"]
     model.on_changelog(b'"KAZ:RUS"', b'{"head": null}')  # e.g. its only event retracted
     assert "KAZ:RUS" not in model.states["summons"]
+    # A chunk of a dyad's retained events (folds/stored.py), and its tombstone: not states.
+    model.on_changelog(b'"KAZ:UKR#3"', b'{"dyad": "KAZ:UKR", "partition": 0, "events": []}')
+    model.on_changelog(b'"KAZ:UKR#3"', None)
+    assert "KAZ:UKR#3" not in model.states["tension"] and not model.unreadable
 
 
 def test_alerts_are_kept_once_newest_first_and_bounded() -> None:

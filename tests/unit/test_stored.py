@@ -1,0 +1,111 @@
+"""A dyad's retained events are stored apart from its value, in chunks written once and
+deleted once spent (folds/stored.py): no value grows with how busy a pair is, and what
+is stored restores the same log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from folds.dyadlog import DyadLog
+from folds.stored import CHUNK_BYTES, SPILL_BYTES, is_chunk_key
+from tests.helpers import retraction, threat
+from tests.unit.test_processing import LATENESS, Tables, _record
+
+T0 = datetime(2022, 1, 3, tzinfo=UTC)
+
+
+def _busy(tables: Tables, days: int, per_day: int, batch: int = 40) -> list[str]:
+    """``per_day`` threats a day for ``days`` days, in batches; the ids folded."""
+    ids, records = [], []
+    for day in range(days):
+        for n in range(per_day):
+            event = threat(f"d{day}-{n}", (T0 + timedelta(days=day, minutes=n)).isoformat())
+            ids.append(event.event_id)
+            records.append(_record(event))
+    for start in range(0, len(records), batch):
+        b = tables.batch()
+        for i, record in enumerate(records[start : start + batch]):
+            b.process(*record, start + i, 0, start + i)
+        tables.commit(b)
+    return ids
+
+
+def _restored(tables: Tables) -> DyadLog:
+    value = tables.timeline["KAZ:RUS"]
+    return DyadLog.load(tables.folds, value, timedelta(days=LATENESS), tables.timeline)
+
+
+def test_a_busy_pairs_value_stays_small_and_its_spent_chunks_are_deleted() -> None:
+    tables = Tables()
+    ids = _busy(tables, days=120, per_day=50)  # 6,000 events, ~1,500 retained at a time
+    value = tables.timeline["KAZ:RUS"]
+    # Its events beyond SPILL_BYTES are in chunks: not ~1,500 events' worth (~600 KB).
+    assert len(orjson.dumps(value)) < SPILL_BYTES + 20_000
+    chunks = [k for k in tables.timeline if is_chunk_key(k)]
+    assert sorted(chunks) == sorted(value["chunks"])  # spent chunks were deleted
+    log = tables.engines[0].logs["KAZ:RUS"]
+    retained = {e.event_id for e in log.events}
+    stored = {e["event_id"] for k in chunks for e in tables.timeline[k]["events"]}
+    assert retained <= stored and len(stored) < len(ids) // 2  # history is not kept
+    assert all(len(orjson.dumps(tables.timeline[k])) <= CHUNK_BYTES + 1_000 for k in chunks)
+
+
+def test_what_is_stored_restores_the_log_after_settling_and_retractions() -> None:
+    tables = Tables()
+    _busy(tables, days=70, per_day=5)
+    b = tables.batch()  # retract one retained event and one of the oldest retained
+    live = tables.engines[0].logs["KAZ:RUS"]
+    for i, gone in enumerate((live.events[-3], live.events[0])):
+        b.process(*_record(retraction(f"r{i}", gone)), 10_000 + i, 0, 10_000 + i)
+    tables.commit(b)
+    restored = _restored(tables)
+    assert [e.event_id for e in restored.events] == [e.event_id for e in live.events]
+    assert restored.head == live.head and restored.base == live.base
+    assert restored.standing == live.standing
+
+
+def test_a_chunk_larger_than_the_limit_is_split() -> None:
+    tables = Tables()
+    _busy(tables, days=1, per_day=1_200, batch=1_200)  # ~500 KB of events in one batch
+    value = tables.timeline["KAZ:RUS"]
+    assert len(value["chunks"]) >= 2
+    sizes = [len(orjson.dumps(tables.timeline[k])) for k in value["chunks"]]
+    assert all(size <= CHUNK_BYTES + 1_000 for size in sizes)
+    assert len(_restored(tables).events) == 1_200
+
+
+def test_a_value_stored_before_chunks_loads_and_moves_its_events_to_a_chunk() -> None:
+    tables = Tables()
+    _busy(tables, days=3, per_day=4)
+    live = tables.engines[0].logs["KAZ:RUS"]
+    old = orjson.loads(orjson.dumps(live.dump()))  # as it was stored: events inline
+    del old["chunks"], old["seq"]
+    old["events"] = [orjson.loads(e.model_dump_json()) for e in live.events]
+    log = DyadLog.load(tables.folds, old, timedelta(days=LATENESS))
+    assert [e.event_id for e in log.events] == [e.event_id for e in live.events]
+    assert log.head == live.head
+    for i in range(80):  # enough more to pass SPILL_BYTES: all go to a chunk
+        log.add(threat(f"more{i}", (T0 + timedelta(days=3, minutes=i)).isoformat()))
+    writes = log.stored.write_back(log.partition)
+    assert [k for k, _ in writes] == ["KAZ:RUS#1"] and log.dump()["events"] == []
+    assert len(writes[0][1]["events"]) == len(log.events)  # type: ignore[index]
+
+
+def test_a_chunk_no_value_lists_is_not_read_and_is_overwritten() -> None:
+    tables = Tables(restart=True)
+    _busy(tables, days=2, per_day=100)
+    listed = tables.timeline["KAZ:RUS"]["chunks"]
+    assert listed
+    # A worker stored its next chunk, then died before the value that lists it.
+    orphan = f"KAZ:RUS#{tables.timeline['KAZ:RUS']['seq'] + 1}"
+    tables.timeline[orphan] = {"dyad": "KAZ:RUS", "partition": 0, "events": []}
+    restored = _restored(tables)
+    assert restored.stored.chunks == listed
+    b = tables.batch()  # the next chunk made has that number again
+    for i in range(100):
+        at = (T0 + timedelta(days=2, minutes=i)).isoformat()
+        b.process(*_record(threat(f"next{i}", at)), 1_000 + i, 0, 1_000 + i)
+    tables.commit(b)
+    assert len(tables.timeline[orphan]["events"]) >= 80
