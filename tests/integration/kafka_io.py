@@ -12,6 +12,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from alerts.follow import follow_alerts
+from folds.stored import is_chunk_key
 from schemas.alerts import Alert
 from schemas.ticks import TICK_KEY
 
@@ -119,5 +120,8 @@ async def table_state(bootstrap: str, app_id: str, table: str, min_keys: int) ->
     return {
         dyad: {"state": log["head"][aggregate]}
         for dyad, log in logs.items()
-        if not dyad.startswith("~") and log is not None and log["head"] is not None
+        if not dyad.startswith("~")
+        and not is_chunk_key(dyad)  # watermarks, chunks
+        and log is not None
+        and log["head"] is not None
     }
