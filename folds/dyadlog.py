@@ -346,7 +346,7 @@ class DyadLog:
         the chunks it lists, but for those not yet written back (embedded, as fragments):
         a value dumped without :meth:`write_back` first still holds the whole log."""
         standing = sorted(self.standing)
-        if len(self._dumps) > 4 * (len(standing) + 2 * len(self.folds)):  # prune now and then
+        if len(self._dumps) > 2 * (len(standing) + 2 * len(self.folds)):  # prune now and then
             self._dumps.keep([*self.standing.values(), *self.head, *self.base])
         return {
             "dyad": self.dyad,
