@@ -46,8 +46,9 @@ def stored_events(
 ) -> Iterator[tuple[str, DiplomaticEvent]]:
     """The events a dyad log's value stores, as (chunk key, event): those of each chunk
     it lists (``chunks``: the table's values by key; one missing raises KeyError), then
-    those it holds itself (key ""). Each event as stored: JSON objects (text in values
-    stored before session 7)."""
+    those it holds itself (key ""). Each event as stored: a JSON object; text in values
+    stored before session 7; an orjson fragment in a value this process wrote and holds
+    in memory (a Faust table keeps the objects it was given)."""
     for key, raws in [
         *((k, chunks[k]["events"]) for k in value.get("chunks", [])),
         ("", value["events"]),
@@ -55,8 +56,16 @@ def stored_events(
         for raw in raws:
             yield (
                 key,
-                DiplomaticEvent.model_validate(orjson.loads(raw) if isinstance(raw, str) else raw),
+                DiplomaticEvent.model_validate(_parsed(raw)),
             )
+
+
+def _parsed(raw: Any) -> Any:
+    if isinstance(raw, str):
+        return orjson.loads(raw)
+    if isinstance(raw, orjson.Fragment):
+        return orjson.loads(orjson.dumps(raw))
+    return raw
 
 
 class Stored:

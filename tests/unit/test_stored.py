@@ -109,3 +109,17 @@ def test_a_chunk_no_value_lists_is_not_read_and_is_overwritten() -> None:
         b.process(*_record(threat(f"next{i}", at)), 1_000 + i, 0, 1_000 + i)
     tables.commit(b)
     assert len(tables.timeline[orphan]["events"]) >= 80
+
+
+def test_a_log_restores_from_the_values_as_this_process_wrote_them() -> None:
+    # A Faust table keeps the objects it was given: chunks with their events as fragments.
+    tables = Tables()
+    _busy(tables, days=2, per_day=100)
+    live = tables.engines[0].logs["KAZ:RUS"]
+    more = [threat(f"m{i}", (T0 + timedelta(days=2, minutes=i)).isoformat()) for i in range(90)]
+    for event in more:
+        live.add(event)
+    in_memory = dict(tables.timeline) | dict(live.stored.write_back(live.partition))
+    value = orjson.loads(orjson.dumps(live.dump()))
+    restored = DyadLog.load(tables.folds, value, timedelta(days=LATENESS), in_memory)
+    assert [e.event_id for e in restored.events] == [e.event_id for e in live.events]
