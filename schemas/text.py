@@ -22,6 +22,8 @@ _UNSAFE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200
 
 def check_clean(value: str) -> str:
     """Return ``value``; refuse it if it holds a control or bidi-override character."""
+    if value.isprintable():  # the common case, in one C pass: every unsafe character
+        return value  # is a control (Cc) or format (Cf) one, which are not printable
     found = _UNSAFE.search(value)
     if found is not None:
         raise ValueError(

@@ -15,7 +15,7 @@ from schemas.alerts import ALERT_ID_NAMESPACE, alert_id
 from schemas.codebook import ACTION_CAMEO, goldstein
 from schemas.events import dyad_of, month_window, year_window
 from schemas.jsonschema_export import SCHEMA_DIR, render
-from schemas.text import printable
+from schemas.text import _UNSAFE, check_clean, printable
 from tests.helpers import event_dict, make_event
 
 
@@ -173,3 +173,21 @@ def test_an_alert_id_is_the_uuid5_of_rule_key_and_event(rule: str, key: str, eve
 )
 def test_a_dyad_key_is_the_sorted_pair(a: str, b: str) -> None:
     assert dyad_of(a, b) == dyad_of(b, a) == ":".join(sorted((a, b)))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=30))
+def test_text_is_refused_exactly_when_it_holds_a_control_or_bidi_character(text: str) -> None:
+    # check_clean's fast path (str.isprintable) must refuse what the pattern refuses.
+    unsafe = _UNSAFE.search(text) is not None
+    try:
+        check_clean(text)
+        refused = False
+    except ValueError:
+        refused = True
+    assert refused == unsafe
+
+
+def test_every_unsafe_character_is_not_printable() -> None:
+    unsafe = [chr(c) for c in range(0x110000) if _UNSAFE.match(chr(c))]
+    assert len(unsafe) == 77 and not any(c.isprintable() for c in unsafe)
