@@ -30,8 +30,6 @@ __all__ = [
     "exponent",
     "instant",
     "term",
-    "term_at",
-    "value_at",
 ]
 
 UNITS_PER_POINT: Final = 1_000_000
@@ -41,15 +39,14 @@ _SECONDS_PER_DAY: Final = 86_400.0
 
 
 def exponent(at: datetime, half_life_days: float) -> float:
-    """Half-lives from ``EPOCH`` to ``at``: what :func:`term_at` and :func:`value_at`
-    take, so that one instant's exponent is computed once for several sums."""
+    """Half-lives from ``EPOCH`` to ``at`` (an :class:`Instant` splits it once for
+    several sums)."""
     return (at - EPOCH).total_seconds() / (half_life_days * _SECONDS_PER_DAY)
 
 
 class Instant(NamedTuple):
     """An instant's :func:`exponent` for one half-life, split once into what every term
-    and every reading at that instant need (the same floats :func:`term_at` and
-    :func:`value_at` compute, so the results are bit-for-bit theirs)."""
+    and every reading at that instant need."""
 
     exponent: float
     whole: int  #: ``floor(exponent)``
@@ -57,7 +54,7 @@ class Instant(NamedTuple):
     down: float  #: ``2 ** (whole - exponent)``: a reading's factor
 
     def term(self, weight: float) -> int:
-        """:func:`term_at` at this instant."""
+        """The integer term an event of ``weight`` at this instant adds to a sum."""
         if weight == 0:
             return 0
         mantissa: int = round(abs(weight) * UNITS_PER_POINT * self.up)
@@ -65,7 +62,7 @@ class Instant(NamedTuple):
         return mantissa << whole if whole >= 0 else mantissa >> -whole
 
     def value(self, total: int) -> float:
-        """:func:`value_at` at this instant."""
+        """The sum's value, in Goldstein points, decayed to this instant."""
         if total == 0:
             return 0.0
         shift = max(total.bit_length() - 62, 0)
@@ -85,19 +82,9 @@ def _split(e: float) -> Instant:
 
 def term(weight: float, at: datetime, half_life_days: float) -> int:
     """Return the integer term an event of ``weight`` at ``at`` adds to an accumulator."""
-    return term_at(weight, exponent(at, half_life_days))
-
-
-def term_at(weight: float, exponent: float) -> int:
-    """:func:`term` for an instant given by its :func:`exponent`."""
-    return _split(exponent).term(weight)
+    return instant(at, half_life_days).term(weight)
 
 
 def decayed_value(total: int, at: datetime, half_life_days: float) -> float:
     """Return the accumulator's value, in Goldstein points, decayed to time ``at``."""
-    return value_at(total, exponent(at, half_life_days))
-
-
-def value_at(total: int, exponent: float) -> float:
-    """:func:`decayed_value` at an instant given by its :func:`exponent`."""
-    return _split(exponent).value(total)
+    return instant(at, half_life_days).value(total)

@@ -83,8 +83,10 @@ class Stored:
 
     @property
     def chunks(self) -> list[str]:
-        """The chunks holding retained events, in the order they were made."""
-        return sorted(self._live, key=lambda k: int(k.rsplit("#", 1)[1]))
+        """The chunks holding retained events, in the order they were made (a dict keeps
+        insertion order: a load enters the listed ones in their order, then new ones
+        follow with higher numbers)."""
+        return list(self._live)
 
     def added(self, event: DiplomaticEvent) -> None:
         self.pending[event.event_id] = event
