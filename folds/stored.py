@@ -48,12 +48,13 @@ def stored_events(
     it lists (``chunks``: the table's values by key; one missing raises KeyError), then
     those it holds itself (key ""). Each event as stored: a JSON object; text in values
     stored before session 7; an orjson fragment in a value this process wrote and holds
-    in memory (a Faust table keeps the objects it was given)."""
+    in memory (a Faust table keeps the objects it was given), or the value's events as
+    one array, a fragment, in a value dumped in this process (:meth:`Stored.pending_json`)."""
     for key, raws in [
         *((k, chunks[k]["events"]) for k in value.get("chunks", [])),
         ("", value["events"]),
     ]:
-        for raw in raws:
+        for raw in _parsed(raws) if isinstance(raws, orjson.Fragment) else raws:
             yield (
                 key,
                 DiplomaticEvent.model_validate(_parsed(raw)),
@@ -79,6 +80,8 @@ class Stored:
         #: Retained events not in a chunk (held in the value), in arrival order.
         self.pending: dict[str, DiplomaticEvent] = {}
         self._json: dict[str, bytes] = {}  # their JSON, made once
+        #: Their JSON as one array and its events' total size, made once per change.
+        self._joined: tuple[orjson.Fragment, int] | None = None
         self._gone: list[str] = []  # chunks to delete at the next write-back
 
     @property
@@ -90,11 +93,13 @@ class Stored:
 
     def added(self, event: DiplomaticEvent) -> None:
         self.pending[event.event_id] = event
+        self._joined = None
 
     def dropped(self, event_id: str) -> None:
         """``event_id`` is retained no more (settled, retracted or corrected)."""
         if self.pending.pop(event_id, None) is not None:
             self._json.pop(event_id, None)
+            self._joined = None
             return
         key = self._chunk_of.pop(event_id, None)
         if key is None:
@@ -125,7 +130,7 @@ class Stored:
             else:
                 self._gone.append(key)
         self.pending = {i: e for i, e in self.pending.items() if i not in self._chunk_of}
-        self._json = {}
+        self._json, self._joined = {}, None
 
     def json_of(self, event_id: str) -> bytes:
         """The JSON of a pending event, as it is stored, made once."""
@@ -136,6 +141,16 @@ class Stored:
             )
         return made
 
+    def pending_json(self) -> tuple[orjson.Fragment, int]:
+        """The pending events as one JSON array (what the value holds) and the size of
+        their JSON, made once per change: a busy pair's value is written at every batch
+        that touches it, its pending events mostly the same as last time."""
+        if self._joined is None:
+            made = [self.json_of(i) for i in self.pending]
+            array = orjson.Fragment(b"[" + b",".join(made) + b"]")
+            self._joined = array, sum(map(len, made))
+        return self._joined
+
     def write_back(self, partition: int) -> list[tuple[str, dict[str, Any] | None]]:
         """The table writes that store what changed since the last write-back: a
         tombstone (None) per chunk no longer needed, then — once the pending events'
@@ -143,9 +158,9 @@ class Stored:
         ``CHUNK_BYTES`` each."""
         out: list[tuple[str, dict[str, Any] | None]] = [(k, None) for k in self._gone]
         self._gone = []
-        made = [(i, self.json_of(i)) for i in self.pending]
-        if sum(len(m) for _, m in made) < SPILL_BYTES:
+        if self.pending_json()[1] < SPILL_BYTES:
             return out  # they stay in the value
+        made = [(i, self.json_of(i)) for i in self.pending]
         chunk: list[tuple[str, bytes]] = []
         size = 0
         for event_id, event_made in made:
@@ -156,7 +171,7 @@ class Stored:
             size += len(event_made)
         if chunk:
             out.append(self._chunk(chunk, partition))
-        self.pending, self._json = {}, {}
+        self.pending, self._json, self._joined = {}, {}, None
         return out
 
     def _chunk(self, events: list[tuple[str, bytes]], partition: int) -> tuple[str, dict[str, Any]]:
