@@ -32,7 +32,7 @@ class FoldFailed(InvalidRecord):
     fold's state moves (the worker goes on with the next record)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """What one record or one advance of the watermark did to a dyad."""
 
@@ -44,4 +44,5 @@ class Change:
 
     @property
     def alerts(self) -> list[Alert]:
-        return [*self.withdrawn, *self.raised]
+        """The withdrawals, then the alerts raised (to read, not to change)."""
+        return [*self.withdrawn, *self.raised] if self.withdrawn else self.raised

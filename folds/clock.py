@@ -8,14 +8,12 @@ scheduled here, so passing its due time costs a heap pop, not a scan of every dy
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
-from folds.base import Fold
 from schemas.events import EPOCH
 
-__all__ = ["NO_WEEK", "Run", "Timers", "grid_start", "settle_floor", "week_of"]
+__all__ = ["NO_WEEK", "Timers", "grid_start", "settle_floor", "week_of"]
 
 #: The checkpoint grid: a dyad's base moves a whole week at a time (EPOCH is a Monday).
 _GRID: Final = timedelta(days=7)
@@ -76,20 +74,3 @@ def week_of(at: datetime, last: tuple[datetime, datetime]) -> tuple[datetime, da
         return last
     start = grid_start(at)
     return start, start + _GRID
-
-
-class Run:
-    """A position in a sorted fold: each fold's state and next due time, and the event
-    time reached (events at or before it applied, timers due by it fired)."""
-
-    __slots__ = ("at", "dues", "states")
-
-    def __init__(self, folds: Sequence[Fold[Any]], states: list[Any], at: datetime | None) -> None:
-        self.states = list(states)
-        self.dues = [f.due(s) for f, s in zip(folds, states, strict=True)]
-        self.at = at
-
-    def copy(self) -> Run:
-        new = Run.__new__(Run)
-        new.states, new.dues, new.at = list(self.states), list(self.dues), self.at
-        return new

@@ -29,6 +29,7 @@ __all__ = [
     "decayed_value",
     "exponent",
     "instant",
+    "instants",
     "term",
 ]
 
@@ -75,9 +76,22 @@ def instant(at: datetime, half_life_days: float) -> Instant:
     return _split(exponent(at, half_life_days))
 
 
+def instants(at: datetime, half_lives: tuple[float, float]) -> tuple[Instant, Instant]:
+    """``at`` as an :class:`Instant` of each of two half-lives (the same as two calls of
+    :func:`instant`, the time since ``EPOCH`` taken once)."""
+    seconds = (at - EPOCH).total_seconds()
+    return (
+        _split(seconds / (half_lives[0] * _SECONDS_PER_DAY)),
+        _split(seconds / (half_lives[1] * _SECONDS_PER_DAY)),
+    )
+
+
+_new = tuple.__new__
+
+
 def _split(e: float) -> Instant:
     whole = math.floor(e)
-    return Instant(e, whole, 2.0 ** (e - whole), 2.0 ** (whole - e))
+    return _new(Instant, (e, whole, 2.0 ** (e - whole), 2.0 ** (whole - e)))
 
 
 def term(weight: float, at: datetime, half_life_days: float) -> int:

@@ -26,12 +26,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
-
 from folds.base import Fold
 from folds.change import Change, FoldFailed, TooLate
-from folds.clock import NO_WEEK, Run, settle_floor, week_of
+from folds.clock import NO_WEEK, settle_floor, week_of
 from folds.dumps import Dumps
+from folds.run import Run
 from folds.stored import Stored, stored_events
 from schemas.alerts import Alert, withdrawal
 from schemas.events import DiplomaticEvent
@@ -159,29 +158,44 @@ class DyadLog:
 
     def _follows(self, event: DiplomaticEvent) -> bool:
         """Whether ``event`` comes after everything folded (timers included)."""
-        if self.wm is None:
+        wm, at = self._head.at, event.occurred_at
+        if wm is None:
             return True
-        return event.occurred_at >= self.wm and (not self._keys or _key(event) > self._keys[-1])
+        if at < wm:
+            return False
+        if not self._keys:
+            return True
+        last = self._keys[-1]
+        return at > last[0] or (at == last[0] and event.event_id > last[1])
 
     def _check_placeable(self, event: DiplomaticEvent) -> None:
         """Refuse a record dated past the allowed lateness behind the watermark (on the
         day grid): its place is settled, or may be at any moment."""
-        if self.wm is None:
+        wm, at = self._head.at, event.occurred_at
+        if wm is None:
             return
-        if event.occurred_at >= self.wm - self.lateness and (
-            self.base_at is None or event.occurred_at >= self.base_at
-        ):
+        if at >= wm - self.lateness and (self.base_at is None or at >= self.base_at):
             return  # within the lateness: at or after the floor, which lies below this
-        floor = settle_floor(self.wm, self.lateness)
-        if event.occurred_at < floor or (self.base_at and event.occurred_at < self.base_at):
-            raise TooLate.of(event, self.dyad, self.wm, self.lateness)
+        floor = settle_floor(wm, self.lateness)
+        if at < floor or (self.base_at and at < self.base_at):
+            raise TooLate.of(event, self.dyad, wm, self.lateness)
 
     def _append(self, event: DiplomaticEvent) -> Change:
         """The fast path: the event follows everything folded."""
-        run, alerts = self._head.copy(), _alerts()
-        snaps = self._step(run, event, alerts)
-        self._head = run
-        self._snaps.extend(snaps)
+        head, at, alerts = self._head, event.occurred_at, _alerts()
+        week = self._week
+        if not week[0] <= at < week[1]:
+            week = self._week = week_of(at, week)
+        if head.at is not None and head.at >= week[0] and not head.due_by(at):
+            # No checkpoint to take and no timer to fire: only the folds' states move,
+            # all at once when every fold has applied (nothing to copy or undo).
+            head.apply(self.folds, self.dyad, event, alerts)
+            if at > head.at:
+                head.at = at
+        else:
+            run = head.copy()
+            self._snaps.extend(self._step(run, event, alerts))
+            self._head = run
         self._insert(event)
         for alert in alerts:
             self.standing[alert.alert_id] = alert
@@ -215,7 +229,7 @@ class DyadLog:
         if self.wm is not None and watermark < self.wm:
             return Change()
         run, alerts = self._head.copy(), _alerts()
-        self._fire(run, watermark, alerts, inclusive=True)
+        run.fire(self.folds, watermark, alerts, inclusive=True)
         moved = bool(alerts) or watermark != self.wm
         run.at = watermark
         self._head = run
@@ -228,27 +242,29 @@ class DyadLog:
         """Move the base to the latest week-start checkpoint a whole day or more behind
         the lateness: the events before it and their alerts are final. No event is folded
         twice: the checkpoint is the head's own state as it entered that day."""
-        if self.wm is None or not self._snaps or self._snaps[0].at > self.wm - self.lateness:  # type: ignore[operator]
+        snaps, wm = self._snaps, self._head.at
+        if wm is None or not snaps or snaps[0].at > wm - self.lateness:  # type: ignore[operator]
             return False  # checkpoints start days, so none is at or below the floor
-        floor = settle_floor(self.wm, self.lateness)
-        usable = 0
-        while usable < len(self._snaps) and self._snaps[usable].at <= floor:  # type: ignore[operator]
+        floor = settle_floor(wm, self.lateness)
+        usable = 1  # the first is at or below the floor (both are day starts)
+        while usable < len(snaps) and snaps[usable].at <= floor:  # type: ignore[operator]
             usable += 1
-        if usable == 0:
-            return False
-        snap = self._snaps[usable - 1]
-        del self._snaps[:usable]
-        assert snap.at is not None
-        self.base, self.base_at = list(snap.states), snap.at
-        cut = bisect.bisect_left(self._keys, (snap.at, ""))
-        for event in self.events[:cut]:
-            self.ids.discard(event.event_id)
-            self.stored.dropped(event.event_id)
-        del self.events[:cut], self._keys[:cut]
+        snap = snaps[usable - 1]
+        del snaps[:usable]
+        at = snap.at
+        assert at is not None
+        self.base, self.base_at = list(snap.states), at
+        keys = self._keys
+        if keys and keys[0][0] < at:
+            cut = bisect.bisect_left(keys, (at, ""))
+            for event in self.events[:cut]:
+                self.ids.discard(event.event_id)
+                self.stored.dropped(event.event_id)
+            del self.events[:cut], keys[:cut]
         if self.retracted:
-            self.retracted = {i: t for i, t in self.retracted.items() if t >= snap.at}
+            self.retracted = {i: t for i, t in self.retracted.items() if t >= at}
         if self.standing:
-            self.standing = {i: a for i, a in self.standing.items() if a.at >= snap.at}
+            self.standing = {i: a for i, a in self.standing.items() if a.at >= at}
         return True
 
     def _refold(self, until: datetime | None) -> Change:
@@ -257,7 +273,7 @@ class DyadLog:
         for event in self.events:
             snaps.extend(self._step(run, event, alerts))
         if until is not None:
-            self._fire(run, until, alerts, inclusive=True)
+            run.fire(self.folds, until, alerts, inclusive=True)
             run.at = max(run.at or until, until)
         self._head, self._snaps = run, snaps
         new = {a.alert_id: a for a in alerts}
@@ -279,57 +295,13 @@ class DyadLog:
         day = self._week[0]
         snaps = []
         if run.at is None or run.at < day:
-            self._fire(run, day, out, inclusive=False)
+            run.fire(self.folds, day, out, inclusive=False)
             run.at = day
             snaps.append(run.copy())
-        self._fire(run, event.occurred_at, out, inclusive=True)
-        self._apply(run, event, out)
+        run.fire(self.folds, event.occurred_at, out, inclusive=True)
+        run.apply(self.folds, self.dyad, event, out)
         run.at = max(run.at, event.occurred_at)
         return snaps
-
-    def _fire(self, run: Run, until: datetime, out: list[Alert], *, inclusive: bool) -> None:
-        """Fire every timer due by ``until`` (at it too if ``inclusive``), earliest first."""
-        if not any(run.dues):  # no timer pending (due times are never falsy)
-            return
-        while True:
-            due, index = None, -1
-            for i, d in enumerate(run.dues):
-                fires = d is not None and (d < until or (inclusive and d == until))
-                if fires and (due is None or d < due):  # type: ignore[operator]
-                    due, index = d, i
-            if due is None:
-                return
-            fold = self.folds[index]
-            state, alerts = fold.advance(run.states[index], due)
-            next_due = fold.due(state)
-            if not alerts and next_due == due and state == run.states[index]:
-                raise FoldFailed(f"fold {fold.name!r}: a timer due {due} fired in place")
-            run.states[index], run.dues[index] = state, next_due
-            out.extend(alerts)
-
-    def _apply(self, run: Run, event: DiplomaticEvent, out: list[Alert]) -> None:
-        """Apply ``event`` to every fold, all or nothing."""
-        new, raised = [], []
-        for fold, state in zip(self.folds, run.states, strict=True):
-            try:
-                result, alerts = fold.apply(state, event)
-            except Exception as exc:  # a fold must be total; if not, the record goes aside
-                raise FoldFailed(
-                    f"fold {fold.name!r} failed on event {event.event_id!r} ({self.dyad}, "
-                    f"{event.occurred_at.isoformat()}): {type(exc).__name__}: {str(exc)[:300]}"
-                ) from exc
-            for alert in alerts:
-                if alert.aggregate != fold.name:
-                    raise FoldFailed(f"fold {fold.name!r} raised alert rule {alert.rule!r}")
-            new.append(result)
-            raised.extend(alerts)
-        # A fold the event left alone (the same object back) keeps its due time.
-        run.dues = [
-            d if n is o else f.due(n)
-            for f, n, o, d in zip(self.folds, new, run.states, run.dues, strict=True)
-        ]
-        run.states = new
-        out.extend(raised)
 
     # -- storage --------------------------------------------------------------------
 
@@ -356,7 +328,7 @@ class DyadLog:
             "wm": self.wm and self.wm.isoformat(),
             "base_at": self.base_at and self.base_at.isoformat(),
             "base": {f.name: self._dumps.of(s) for f, s in zip(self.folds, self.base, strict=True)},
-            "events": [orjson.Fragment(self.stored.json_of(i)) for i in self.stored.pending],
+            "events": self.stored.pending_json()[0],
             "chunks": self.stored.chunks,
             "seq": self.stored.seq,
             "retracted": dict(sorted((i, t.isoformat()) for i, t in self.retracted.items())),

@@ -31,6 +31,8 @@ _OUTCOMES: Final = {
     Action.ENVOY_REPLACEMENT_REQUESTED: "replacement requested",
     Action.SUMMONS_CLOSED: "closed",
 }
+#: The acts that open or close a case (a tuple: members compared as str, no Enum hash).
+_CASE_ACTS: Final = (Action.SUMMON_ENVOY, *_OUTCOMES)
 
 
 #: Lapsed cases the state keeps for the panel (the log holds them all).
@@ -99,6 +101,10 @@ class SummonsState(StateModel):
     several_told: bool = False
 
 
+def _case_order(case: SummonsCase) -> tuple[datetime, str]:
+    return case.opened_at, case.case_id
+
+
 class SummonsFold:
     """The summons aggregate: ``apply(state, event) -> (state, alerts)``."""
 
@@ -144,15 +150,16 @@ class SummonsFold:
     ) -> tuple[SummonsState, list[Alert]]:
         """Open or close cases (the cases due to lapse by the event's time have lapsed)."""
         cfg = self.config
-        as_of = max(state.as_of or event.occurred_at, event.occurred_at)
-        window = self._window
-        untouched = event.action is not Action.SUMMON_ENVOY and event.action not in _OUTCOMES
-        if untouched and (
-            not state.recent or all(c.opened_at + window >= as_of for c in state.recent)
-        ):
-            # Most events: no case opens, closes or leaves the window: the state is the
-            # same object (nothing to copy, dump or reschedule).
-            return state, []
+        at, window = event.occurred_at, self._window
+        as_of = state.as_of if state.as_of is not None and state.as_of > at else at
+        if event.action not in _CASE_ACTS:
+            for case in state.recent:
+                if case.opened_at + window < as_of:
+                    break  # a case leaves the window
+            else:
+                # Most events: no case opens, closes or leaves the window: the state is
+                # the same object (nothing to copy, dump or reschedule).
+                return state, []
         closed = dict(state.closed)
         still_open = list(state.open)
         recent = [c for c in state.recent if c.opened_at + window >= as_of]
@@ -172,14 +179,14 @@ class SummonsFold:
                 still_open.remove(case)
                 closed[outcome] = closed.get(outcome, 0) + 1
                 alerts.append(self._closed(state.dyad, case, outcome, event))
-        new = SummonsState(
-            dyad=state.dyad,
-            open=tuple(sorted(still_open, key=lambda c: (c.opened_at, c.case_id))),
-            lapsed=state.lapsed,
-            recent=tuple(sorted(recent, key=lambda c: (c.opened_at, c.case_id))),
-            closed=dict(sorted(closed.items())),
-            as_of=as_of,
-            several_told=several_told and len(still_open) >= cfg.several_open,
+        new = state.evolve(
+            {
+                "open": tuple(sorted(still_open, key=_case_order)),
+                "recent": tuple(sorted(recent, key=_case_order)),
+                "closed": dict(sorted(closed.items())),
+                "as_of": as_of,
+                "several_told": several_told and len(still_open) >= cfg.several_open,
+            }
         )
         return new, alerts
 

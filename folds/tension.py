@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from folds.base import event_alert, timer_alert, window_end
-from folds.decay import EPOCH, UNITS_PER_POINT, Instant, decayed_value, instant
+from folds.decay import EPOCH, UNITS_PER_POINT, Instant, decayed_value, instants
 from folds.tension_config import TensionConfig, TensionSettings
 from folds.tension_state import TensionState
 from folds.weights import ACTOR_WEIGHTS, FORCE_ROOTS, MODE_WEIGHTS, TRUCE_CODES
@@ -28,6 +28,11 @@ __all__ = [
     "TensionState",
 ]
 
+#: A reading of a dyad at an instant: its decayed conflict score and its baseline.
+Reading = tuple[float, float]
+#: Placeholder of :meth:`TensionFold._instants`' cache before its first instant.
+_NO_INSTANTS: Final = (Instant(0.0, 0, 1.0, 1.0), Instant(0.0, 0, 1.0, 1.0))
+
 #: Level names by band; band 0 is calm.
 LEVELS: Final = ("calm", "elevated", "high", "critical")
 _RISE_SEVERITY: Final = (Severity.INFO, Severity.WARNING, Severity.HIGH, Severity.CRITICAL)
@@ -43,6 +48,11 @@ class TensionFold:
         self.config = config or TensionConfig()
         self._lapse = timedelta(days=self.config.armed_conflict_lapse_days)
         self._min_history = timedelta(days=self.config.spike_min_history_days)
+        #: The baseline's sum read in the short half-life's units (see :meth:`scores`).
+        self._rescale = self.config.half_life_days / self.config.baseline_half_life_days
+        self._half_lives = (self.config.half_life_days, self.config.baseline_half_life_days)
+        #: The last instant split (:meth:`_instants`): a cache, the result is the same.
+        self._last: tuple[datetime | None, tuple[Instant, Instant]] = (None, _NO_INSTANTS)
 
     def initial(self, key: str) -> TensionState:
         """Return the state of a dyad with no events."""
@@ -99,24 +109,34 @@ class TensionFold:
         else:
             cooperation += at_event[0].term(w)
         first_at = at if state.first_at is None or at < state.first_at else state.first_at
-        force = self._is_force(event)
-        force_at, truce_at = self._force_and_truce(state, event, force)
-        force_late = state.last_force_late
-        if force:
-            force_late = max(filter(None, (force_late, late_at or at)))
+        # Use of force by a state organ, done, starts armed conflict; a truce done ends
+        # it (a threatened strike or an announced truce is neither). Maxima: as
+        # order-free as the sums.
+        force_at, truce_at, force_late = (
+            state.last_force_at,
+            state.last_truce_at,
+            state.last_force_late,
+        )
+        if event.mode is Mode.DONE:
+            if self._is_force(event):
+                force_at = at if force_at is None or at > force_at else force_at
+                late = late_at or at
+                force_late = late if force_late is None or late > force_late else force_late
+            elif event.cameo in TRUCE_CODES:
+                truce_at = at if truce_at is None or at > truce_at else truce_at
         now = self._conflict_and_baseline(conflict, baseline, at_clock)
-        floor = self._floor_between(force_at, truce_at, clock)
-        c, (t1, t2, t3) = now["conflict"], cfg.thresholds
+        floor = self._floor_between(force_at, truce_at, clock) if force_at is not None else 0
+        c, (t1, t2, t3) = now[0], cfg.thresholds
         band = max(state.band, (c >= t1) + (c >= t2) + (c >= t3), floor)
         # The reading before the event: only the spike rule and the alerts need it, and
         # a cooperative act leaves it as it is.
         history = clock - first_at
-        needs_before = state.spiking or band > state.band or self._may_spike(history, c)
+        may_spike = state.spiking or self._may_spike(history, c)
         before = now
-        if w < 0 and needs_before:
+        if w < 0 and (may_spike or band > state.band):
             before = self._conflict_and_baseline(state.conflict_sum, state.baseline_sum, at_clock)
         # In armed conflict, conflict is the norm: a spike against the baseline says nothing.
-        spiking = self._spiking(state.spiking, history, before, now) and not floor
+        spiking = may_spike and self._spiking(state.spiking, history, before, now) and not floor
         spike_starts = spiking and not state.spiking
         new = state.evolve(
             {
@@ -149,21 +169,19 @@ class TensionFold:
         return new, alerts
 
     def _instants(self, at: datetime) -> tuple[Instant, Instant]:
-        """``at`` as instants (folds/decay.py) of the short and the baseline half-life."""
-        return (
-            instant(at, self.config.half_life_days),
-            instant(at, self.config.baseline_half_life_days),
-        )
+        """``at`` as instants (folds/decay.py) of the short and the baseline half-life
+        (the last one kept: events of one time, e.g. a feed's day-dated acts, share it)."""
+        if at != self._last[0]:
+            self._last = at, instants(at, self._half_lives)
+        return self._last[1]
 
     def _conflict_and_baseline(
         self, conflict: int, baseline: int, at: tuple[Instant, Instant]
-    ) -> dict[str, float]:
+    ) -> Reading:
         """The conflict score and the rescaled baseline at an instant (for the short and
         the baseline half-life), as :meth:`scores` has them."""
-        cfg = self.config
-        base = at[1].value(baseline)
-        base *= cfg.half_life_days / cfg.baseline_half_life_days
-        return {"conflict": round(at[0].value(conflict), 6), "baseline": round(base, 6)}
+        short, long = at
+        return round(short.value(conflict), 6), round(long.value(baseline) * self._rescale, 6)
 
     def due(self, state: TensionState) -> datetime | None:
         """When the band falls next: the decayed score crosses the line below the band
@@ -182,20 +200,6 @@ class TensionFold:
         scores = self.scores(state, at)
         fallen = moved.evolve({"band": new_band, "spiking": False})
         return fallen, [self._fall_alert(state, new_band, at, scores)]
-
-    def _force_and_truce(
-        self, state: TensionState, event: DiplomaticEvent, force: bool
-    ) -> tuple[datetime | None, datetime | None]:
-        """Return the latest use of force by a state organ and the latest truce, with
-        ``event`` counted (maxima: as order-free as the sums)."""
-        force_at, truce_at = state.last_force_at, state.last_truce_at
-        if event.mode is not Mode.DONE:
-            return force_at, truce_at  # a threatened strike or an announced truce is not one
-        if force:
-            force_at = max(filter(None, (force_at, event.occurred_at)))
-        elif event.cameo in TRUCE_CODES:
-            truce_at = max(filter(None, (truce_at, event.occurred_at)))
-        return force_at, truce_at
 
     def _is_force(self, event: DiplomaticEvent) -> bool:
         """A use of force by a state organ, done (what starts armed conflict)."""
@@ -258,18 +262,16 @@ class TensionFold:
         (when not, :meth:`_spiking` is False whatever the reading before the event)."""
         return conflict >= self.config.spike_min_points and history >= self._min_history
 
-    def _spiking(
-        self, was: bool, history: timedelta, before: dict[str, float], now: dict[str, float]
-    ) -> bool:
+    def _spiking(self, was: bool, history: timedelta, before: Reading, now: Reading) -> bool:
         cfg = self.config
-        baseline = before["baseline"]
-        ratio = now["conflict"] / baseline if baseline > 0 else float("inf")
+        baseline = before[1]
+        ratio = now[0] / baseline if baseline > 0 else float("inf")
         if was:
-            return now["conflict"] >= cfg.spike_min_points and ratio >= cfg.spike_ratio / 2
+            return now[0] >= cfg.spike_min_points and ratio >= cfg.spike_ratio / 2
         return (
             history >= self._min_history
-            and now["conflict"] - before["conflict"] > 0
-            and now["conflict"] >= cfg.spike_min_points
+            and now[0] - before[0] > 0
+            and now[0] >= cfg.spike_min_points
             and ratio >= cfg.spike_ratio
         )
 
@@ -280,7 +282,7 @@ class TensionFold:
         old: int,
         new: int,
         now: dict[str, float],
-        before: dict[str, float],
+        before: Reading,
         spike: bool,
         armed: bool,
     ) -> Alert:
@@ -295,10 +297,10 @@ class TensionFold:
             figures["armed_conflict_since"] = (state.last_force_at or event.occurred_at).isoformat()
             spike_note = "; the pair is in armed conflict (use of force by a state organ)"
         elif spike:
-            figures["baseline_before"] = before["baseline"]
+            figures["baseline_before"] = before[1]
             spike_note = (
                 f"; a spike, at least {self.config.spike_ratio:g}x the dyad's own baseline "
-                f"{before['baseline']:.1f}"
+                f"{before[1]:.1f}"
             )
         return event_alert(
             rule,
@@ -362,7 +364,7 @@ class TensionFold:
         self,
         state: TensionState,
         event: DiplomaticEvent,
-        before: dict[str, float],
+        before: Reading,
         now: dict[str, float],
     ) -> Alert:
         rule = "tension.spike"
@@ -374,7 +376,7 @@ class TensionFold:
             title=f"{state.dyad} conflict spike",
             detail=(
                 f"Conflict score {now['conflict']:.1f} is at least {self.config.spike_ratio:g}x "
-                f"the dyad's own baseline {before['baseline']:.1f}, after: {event.summary}"
+                f"the dyad's own baseline {before[1]:.1f}, after: {event.summary}"
             ),
-            figures={**now, "baseline_before": before["baseline"]},
+            figures={**now, "baseline_before": before[1]},
         )
