@@ -124,19 +124,27 @@ class TensionFold:
                 force_late = late if force_late is None or late > force_late else force_late
             elif event.cameo in TRUCE_CODES:
                 truce_at = at if truce_at is None or at > truce_at else truce_at
-        now = self._conflict_and_baseline(conflict, baseline, at_clock)
+        # The conflict score now (the rules read the baseline only before the event).
+        c = round(at_clock[0].value(conflict), 6)
         floor = self._floor_between(force_at, truce_at, clock) if force_at is not None else 0
-        c, (t1, t2, t3) = now[0], cfg.thresholds
+        t1, t2, t3 = cfg.thresholds
         band = max(state.band, (c >= t1) + (c >= t2) + (c >= t3), floor)
-        # The reading before the event: only the spike rule and the alerts need it, and
-        # a cooperative act leaves it as it is.
         history = clock - first_at
         may_spike = state.spiking or self._may_spike(history, c)
-        before = now
-        if w < 0 and (may_spike or band > state.band):
-            before = self._conflict_and_baseline(state.conflict_sum, state.baseline_sum, at_clock)
+        # The reading before the event: only the spike rule and the alerts need it, and
+        # a cooperative act leaves it as it is.
+        before = (c, 0.0)  # not read unless a rule below needs it, and then it is read
+        if may_spike or band > state.band:
+            if w < 0:
+                before = self._conflict_and_baseline(
+                    state.conflict_sum, state.baseline_sum, at_clock
+                )
+            else:
+                before = self._conflict_and_baseline(conflict, baseline, at_clock)
         # In armed conflict, conflict is the norm: a spike against the baseline says nothing.
-        spiking = may_spike and self._spiking(state.spiking, history, before, now) and not floor
+        spiking = (
+            may_spike and self._spiking(state.spiking, history, before, c) and not floor
+        )
         spike_starts = spiking and not state.spiking
         new = state.evolve(
             {
@@ -262,16 +270,18 @@ class TensionFold:
         (when not, :meth:`_spiking` is False whatever the reading before the event)."""
         return conflict >= self.config.spike_min_points and history >= self._min_history
 
-    def _spiking(self, was: bool, history: timedelta, before: Reading, now: Reading) -> bool:
+    def _spiking(self, was: bool, history: timedelta, before: Reading, now: float) -> bool:
+        """Whether the dyad spikes with the conflict score ``now`` (``before``: the
+        reading before the event)."""
         cfg = self.config
         baseline = before[1]
-        ratio = now[0] / baseline if baseline > 0 else float("inf")
+        ratio = now / baseline if baseline > 0 else float("inf")
         if was:
-            return now[0] >= cfg.spike_min_points and ratio >= cfg.spike_ratio / 2
+            return now >= cfg.spike_min_points and ratio >= cfg.spike_ratio / 2
         return (
             history >= self._min_history
-            and now[0] - before[0] > 0
-            and now[0] >= cfg.spike_min_points
+            and now - before[0] > 0
+            and now >= cfg.spike_min_points
             and ratio >= cfg.spike_ratio
         )
 

@@ -35,9 +35,7 @@ def test_a_dyad_retains_the_events_of_the_lateness_not_its_history() -> None:
         log.add(_event(i, i * 10))
     log.advance(T0 + timedelta(days=990))
     dumped = orjson.loads(orjson.dumps(log.dump()))  # as the changelog carries it
-    assert [e["event_id"] for e in dumped["events"]] == [
-        f"d{i}" for i in range(89, 100)
-    ]
+    assert [e["event_id"] for e in dumped["events"]] == [f"d{i}" for i in range(89, 100)]
     # The base is the checkpoint of the week d89 entered: after d88, before d89.
     base_at = datetime.fromisoformat(dumped["base_at"])
     assert T0 + timedelta(days=880) < base_at <= T0 + timedelta(days=890)
