@@ -13,7 +13,7 @@ from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import DEAD_LETTER_MAX_BYTES, Topics
 from streams.agents import register_agents
-from streams.compat import set_fetch_wait
+from streams.compat import drain_before_commit, set_fetch_wait
 
 __all__ = ["Extension", "app_options", "create_app"]
 
@@ -35,6 +35,7 @@ def create_app(
     cannot override ours. The fold agent reports to ``progress``."""
     connection = as_connection(connection)
     set_fetch_wait(settings.fetch_wait_ms)
+    drain_before_commit()
     app = faust.App(settings.app_id, **app_options(settings, connection))
     topics = Topics.from_settings(settings, aggregates)
     progress = progress or Progress()

@@ -9,12 +9,20 @@ Faust creates its consumer with ``fetch_max_wait_ms=1500`` written into the call
 setting. A broker may hold a fetch that long when no data waits (Apache Kafka answers as
 soon as data arrives; the embedded broker sleeps half the remaining wait and looks
 again), so every hop could wait up to 1.5 s. :func:`set_fetch_wait` sets the wait on the
-consumer Faust made, before it starts. ``tests/unit/test_dependency_seams.py`` fails if
-Faust or aiokafka changes either seam.
+consumer Faust made, before it starts.
+
+Before it commits offsets, Faust flushes its producer; but its buffer's flush returns as
+soon as 0.1 s passes in which no message went out, with messages still waiting (a
+produce waits longer than that whenever the broker is slow to take a batch). A table
+write is such a message: the commit could then precede the changelog writes of the very
+records it commits, and a worker that died just after would restart without them, never
+to read those records again. :func:`drain_before_commit` makes the flush wait for every
+one. ``tests/unit/test_dependency_seams.py`` fails if Faust or aiokafka changes a seam.
 """
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,11 +30,21 @@ from typing import Any, Final
 
 from faust.serializers import codecs
 from faust.streams import _current_event
+from faust.transport.producer import ProducerBuffer
 
 from infra import metrics
 from infra.logs import get_logger
 
-__all__ = ["TABLE_CODEC", "TolerantJSON", "on_behalf_of", "set_fetch_wait", "tolerant_table"]
+__all__ = [
+    "FAUST_FLUSH",
+    "TABLE_CODEC",
+    "TolerantJSON",
+    "drain_before_commit",
+    "flush_all",
+    "on_behalf_of",
+    "set_fetch_wait",
+    "tolerant_table",
+]
 
 log = get_logger(__name__)
 
@@ -81,6 +99,37 @@ def set_fetch_wait(wait_ms: int) -> None:
         return consumer
 
     AIOKafkaConsumerThread._create_worker_consumer = create  # type: ignore[method-assign]
+
+
+#: How often a flush waiting on a producer that sends nothing says so.
+_STALL_REPORT_S: Final = 10.0
+
+
+async def flush_all(buffer: Any) -> None:
+    """Wait until Faust's producer buffer has handed every message to the producer (the
+    producer's own flush, which Faust awaits next, then waits for the broker's acks).
+    Like Faust's, it refuses to wait on a buffer that is not running; unlike Faust's, a
+    pause in sending is waited out, and said every ``_STALL_REPORT_S`` seconds."""
+    waited = 0.0
+    while buffer.size:
+        if buffer.state != "running":
+            raise RuntimeError("Cannot flush: Producer not Running")
+        buffer.message_sent.clear()  # (no await since size was read: no send in between)
+        try:
+            await asyncio.wait_for(buffer.message_sent.wait(), timeout=_STALL_REPORT_S)
+        except TimeoutError:
+            waited += _STALL_REPORT_S
+            log.warning("producer_flush_waiting", pending=buffer.size, waited_s=waited)
+
+
+#: Faust's own flush (what :func:`drain_before_commit` replaces; the seam test runs it).
+FAUST_FLUSH: Final = ProducerBuffer.flush
+
+
+def drain_before_commit() -> None:
+    """Make every Faust producer buffer's flush (the one Faust awaits before committing
+    offsets, and on stop) wait for all its messages: :func:`flush_all`."""
+    ProducerBuffer.flush = flush_all  # type: ignore[method-assign,assignment]
 
 
 _ORIGINAL: dict[str, Any] = {}

@@ -9,6 +9,7 @@ import asyncio
 import inspect
 from contextvars import ContextVar
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -17,7 +18,7 @@ from faust.streams import _current_event, current_event
 from infra.clients import refresh_metadata
 from infra.settings import Settings
 from streams.app import create_app
-from streams.compat import on_behalf_of
+from streams.compat import FAUST_FLUSH, drain_before_commit, flush_all, on_behalf_of
 
 
 class _Event:
@@ -163,3 +164,49 @@ def test_faust_writes_a_dyad_log_with_its_events_as_json_objects() -> None:
     written = TolerantJSON().dumps(log.dump())
     assert written == orjson.dumps(log.dump())
     assert orjson.loads(written)["events"][0]["event_id"] == "t1"
+
+
+async def _flushed_with_a_slow_producer(flush: Any) -> int:
+    """Buffer three messages behind a producer that takes 0.15 s to send each (a broker
+    slow to take a batch), flush with ``flush``; return how many were still waiting."""
+    from faust.transport.producer import ProducerBuffer
+
+    buffer = ProducerBuffer()
+    buffer.app = SimpleNamespace(conf=SimpleNamespace(producer_threaded=False))  # type: ignore[assignment]
+    sent: list[object] = []
+
+    async def slow_send(message: object) -> None:
+        await asyncio.sleep(0.15)
+        sent.append(message)
+
+    buffer._send_pending = slow_send  # type: ignore[method-assign]
+    await buffer.start()
+    try:
+        for _ in range(3):
+            buffer.put(object())  # type: ignore[arg-type]
+        await flush(buffer)
+        return buffer.size
+    finally:
+        await flush_all(buffer)  # the rest out before stopping (a stop flushes too)
+        await buffer.stop()
+
+
+def test_faust_flushes_its_producer_buffer_before_it_commits() -> None:
+    from faust.transport.consumer import Consumer
+    from faust.transport.drivers.aiokafka import Producer
+
+    assert "await self.app.producer.flush()" in inspect.getsource(Consumer._commit_offsets)
+    assert "await self.buffer.flush()" in inspect.getsource(Producer.flush)
+
+
+def test_fausts_own_flush_returns_with_messages_still_waiting() -> None:
+    """Why the wrapper exists: when this fails, Faust waits for every message itself."""
+    assert asyncio.run(_flushed_with_a_slow_producer(FAUST_FLUSH)) > 0
+
+
+def test_the_flush_before_a_commit_waits_for_every_buffered_message() -> None:
+    from faust.transport.producer import ProducerBuffer
+
+    drain_before_commit()
+    assert ProducerBuffer.flush is flush_all
+    assert asyncio.run(_flushed_with_a_slow_producer(ProducerBuffer.flush)) == 0
