@@ -8,6 +8,7 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
+from infra.runtime import no_cycle_collection
 from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent, check_not_future
@@ -77,8 +78,14 @@ def load_paths(paths: Sequence[Path], *, now: datetime | None = None) -> LoadRep
 
     The same event twice (same id and content) is counted once; an id reused with
     different content is a problem at the later line. With ``now`` (the entry's clock),
-    an event dated in its future is a problem too.
+    an event dated in its future is a problem too. The events are all kept: no cyclic
+    collection runs while they are read (``infra.runtime.no_cycle_collection``).
     """
+    with no_cycle_collection():
+        return _load_paths(paths, now)
+
+
+def _load_paths(paths: Sequence[Path], now: datetime | None) -> LoadReport:
     report = LoadReport()
     first_seen: dict[str, Loaded] = {}
     for path in _files(paths):

@@ -1,0 +1,57 @@
+"""The interpreter set-up of infra/runtime.py: the cyclic collector tuned and paused."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pytest
+
+from infra.runtime import no_cycle_collection, tune_gc
+from replay.loader import load_paths
+
+
+def test_the_young_threshold_is_set_and_the_older_ratios_kept() -> None:
+    before = gc.get_threshold()
+    try:
+        tune_gc(12_345)
+        assert gc.get_threshold() == (12_345, before[1], before[2])
+        tune_gc(0)  # 0 leaves it as it is
+        assert gc.get_threshold() == (12_345, before[1], before[2])
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_no_cycle_collection_pauses_the_collector_and_puts_it_back_as_it_was() -> None:
+    assert gc.isenabled()
+    try:
+        with no_cycle_collection():
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        gc.disable()
+        with no_cycle_collection():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # a caller's choice is left alone
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def test_what_was_built_is_frozen_out_of_later_collections() -> None:
+    try:
+        with no_cycle_collection():
+            built = [{"n": i} for i in range(1_000)]
+        assert gc.get_freeze_count() >= len(built)
+        assert gc.get_count()[0] < len(built)  # no young collection left to walk them
+    finally:
+        gc.unfreeze()
+
+
+def test_loading_events_leaves_the_collector_on_even_when_it_fails(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b'{"event_id": "x"}\n')
+    assert load_paths([path]).problems  # an invalid line: a problem, not an error
+    assert gc.isenabled()
+    with pytest.raises(OSError):
+        load_paths([tmp_path / "missing.jsonl"])
+    assert gc.isenabled()
