@@ -64,10 +64,11 @@ def offline(
     years: Annotated[float, typer.Option(help="Years of event time.")] = 5.0,
 ) -> None:
     """The fold pipeline alone (no broker) and the decode, best of three runs."""
-    from bench.micro import decode_rates, offline_rate
+    from bench.micro import decode_rates, fold_parts, offline_rate
 
     shape = Shape(events=events, dyads=dyads, years=years, seed=7)
     typer.echo(offline_rate(shape))
+    typer.echo(fold_parts(shape))
     typer.echo(decode_rates(shape))
 
 
