@@ -142,9 +142,7 @@ class TensionFold:
             else:
                 before = self._conflict_and_baseline(conflict, baseline, at_clock)
         # In armed conflict, conflict is the norm: a spike against the baseline says nothing.
-        spiking = (
-            may_spike and self._spiking(state.spiking, history, before, c) and not floor
-        )
+        spiking = may_spike and self._spiking(state.spiking, history, before, c) and not floor
         spike_starts = spiking and not state.spiking
         new = state.evolve(
             {
