@@ -38,6 +38,7 @@ from infra.logs import get_logger
 __all__ = [
     "FAUST_FLUSH",
     "TABLE_CODEC",
+    "ProducerStalled",
     "TolerantJSON",
     "drain_before_commit",
     "flush_all",
@@ -101,25 +102,41 @@ def set_fetch_wait(wait_ms: int) -> None:
     AIOKafkaConsumerThread._create_worker_consumer = create  # type: ignore[method-assign]
 
 
-#: How often a flush waiting on a producer that sends nothing says so.
-_STALL_REPORT_S: Final = 10.0
+#: How often a flush waiting on a producer that sends nothing says so, and when it gives
+#: up (the broker gone for good: Faust's own flush would have let the commit go ahead).
+STALL_REPORT_S: Final = 10.0
+STALL_LIMIT_S: Final = 120.0
 
 
-async def flush_all(buffer: Any) -> None:
+class ProducerStalled(RuntimeError):
+    """The producer sent nothing for ``STALL_LIMIT_S`` with messages waiting."""
+
+
+async def flush_all(
+    buffer: Any, *, report_s: float = STALL_REPORT_S, limit_s: float = STALL_LIMIT_S
+) -> None:
     """Wait until Faust's producer buffer has handed every message to the producer (the
     producer's own flush, which Faust awaits next, then waits for the broker's acks).
     Like Faust's, it refuses to wait on a buffer that is not running; unlike Faust's, a
-    pause in sending is waited out, and said every ``_STALL_REPORT_S`` seconds."""
-    waited = 0.0
+    pause in sending is waited out — said every ``report_s`` — and after ``limit_s``
+    with no message sent it raises :class:`ProducerStalled`, so that no commit is made
+    past the messages still waiting (a crash: the records are read again)."""
+    stalled = 0.0
     while buffer.size:
         if buffer.state != "running":
             raise RuntimeError("Cannot flush: Producer not Running")
         buffer.message_sent.clear()  # (no await since size was read: no send in between)
         try:
-            await asyncio.wait_for(buffer.message_sent.wait(), timeout=_STALL_REPORT_S)
+            await asyncio.wait_for(buffer.message_sent.wait(), timeout=report_s)
+            stalled = 0.0
         except TimeoutError:
-            waited += _STALL_REPORT_S
-            log.warning("producer_flush_waiting", pending=buffer.size, waited_s=waited)
+            stalled += report_s
+            if stalled >= limit_s:
+                raise ProducerStalled(
+                    f"the producer sent nothing for {stalled:g} s with {buffer.size} "
+                    "message(s) waiting; no offsets are committed past them"
+                ) from None
+            log.warning("producer_flush_waiting", pending=buffer.size, stalled_s=stalled)
 
 
 #: Faust's own flush (what :func:`drain_before_commit` replaces; the seam test runs it).

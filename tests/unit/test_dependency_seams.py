@@ -12,13 +12,20 @@ from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaConsumer
 from faust.streams import _current_event, current_event
 
 from infra.clients import refresh_metadata
 from infra.settings import Settings
 from streams.app import create_app
-from streams.compat import FAUST_FLUSH, drain_before_commit, flush_all, on_behalf_of
+from streams.compat import (
+    FAUST_FLUSH,
+    ProducerStalled,
+    drain_before_commit,
+    flush_all,
+    on_behalf_of,
+)
 
 
 class _Event:
@@ -166,9 +173,10 @@ def test_faust_writes_a_dyad_log_with_its_events_as_json_objects() -> None:
     assert orjson.loads(written)["events"][0]["event_id"] == "t1"
 
 
-async def _flushed_with_a_slow_producer(flush: Any) -> int:
-    """Buffer three messages behind a producer that takes 0.15 s to send each (a broker
-    slow to take a batch), flush with ``flush``; return how many were still waiting."""
+async def _flushed_with_a_slow_producer(flush: Any, send_s: float = 0.15) -> int:
+    """Buffer three messages behind a producer that takes ``send_s`` to send each (a
+    broker slow to take a batch), flush with ``flush``; return how many were still
+    waiting."""
     from faust.transport.producer import ProducerBuffer
 
     buffer = ProducerBuffer()
@@ -176,7 +184,7 @@ async def _flushed_with_a_slow_producer(flush: Any) -> int:
     sent: list[object] = []
 
     async def slow_send(message: object) -> None:
-        await asyncio.sleep(0.15)
+        await asyncio.sleep(send_s)
         sent.append(message)
 
     buffer._send_pending = slow_send  # type: ignore[method-assign]
@@ -210,3 +218,13 @@ def test_the_flush_before_a_commit_waits_for_every_buffered_message() -> None:
     drain_before_commit()
     assert ProducerBuffer.flush is flush_all
     assert asyncio.run(_flushed_with_a_slow_producer(ProducerBuffer.flush)) == 0
+
+
+def test_a_producer_that_sends_nothing_for_too_long_stops_the_flush_and_the_commit() -> None:
+    async def impatient(buffer: Any) -> None:
+        await flush_all(buffer, report_s=0.05, limit_s=0.2)
+
+    with pytest.raises(ProducerStalled, match=r"sent nothing for 0\.2 s with 2 message"):
+        asyncio.run(_flushed_with_a_slow_producer(impatient, send_s=0.5))
+    # A producer slower than the report interval but never stalled that long is waited for.
+    assert asyncio.run(_flushed_with_a_slow_producer(impatient, send_s=0.12)) == 0
