@@ -17,7 +17,8 @@ produce waits longer than that whenever the broker is slow to take a batch). A t
 write is such a message: the commit could then precede the changelog writes of the very
 records it commits, and a worker that died just after would restart without them, never
 to read those records again. :func:`drain_before_commit` makes the flush wait for every
-one. ``tests/unit/test_dependency_seams.py`` fails if Faust or aiokafka changes a seam.
+one (or fail the commit after ``STALL_LIMIT_S`` with none sent).
+``tests/unit/test_dependency_seams.py`` fails if Faust or aiokafka changes a seam.
 """
 
 from __future__ import annotations
