@@ -60,7 +60,7 @@ def gdelt(
 ) -> None:
     """Read GDELT event files, keep acts between two states, collapse the rows of one act
     and publish them (bad rows to the dead-letter topic with file:line)."""
-    from replay.ingest import FeedOptions, IngestOptions, run_feed, run_ingest
+    from replay.ingest import IngestOptions, run_ingest
     from schemas.errors import DipwatchError
 
     settings = load_settings()
@@ -72,6 +72,8 @@ def gdelt(
     )
     try:
         if feed:
+            from replay.feed_run import FeedOptions, run_feed  # (aiohttp: only for the feed)
+
             connection_of(settings)
             options = FeedOptions(keep, parse_date(since), parse_date(until), follow, max_runtime)
             code = run_feed(settings, options)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka.helpers import create_ssl_context
 from pydantic import SecretStr
 
 from infra.settings import SaslMechanism, SecurityProtocol, Settings
@@ -86,6 +85,8 @@ class Connection:
         """The TLS context for SSL and SASL_SSL (system CAs unless a CA file is set)."""
         if not self.uses_tls:
             return None
+        from aiokafka.helpers import create_ssl_context  # (only with TLS: start-up time)
+
         try:
             context: ssl.SSLContext = create_ssl_context(
                 cafile=str(self.cafile) if self.cafile else None,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -20,30 +19,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiohttp
-
 from folds.offline import fold_offline
 from folds.registry import build_folds
-from infra.admin import ensure_topics
-from infra.brokers.probe import wait_until_ready
-from infra.connection import Connection
-from infra.logs import get_logger
 from infra.runtime import no_cycle_collection
 from infra.settings import Settings
-from infra.topics import Topics
-from replay.gdelt import feed
 from replay.gdelt.acts import Acts
 from replay.gdelt.columns import Layout
 from replay.gdelt.mapping import GdeltFilter, RowRefused, states_of, wrong_columns
 from replay.gdelt.reader import FileRefused, gdelt_files, layout_of, numbered_lines
 from replay.loader import Loaded, Problem
-from replay.publish import publish_dead_letters, publish_events
 from schemas.codec import encode_alert
 from schemas.events import DiplomaticEvent
 
-__all__ = ["FeedOptions", "IngestOptions", "IngestReport", "read_gdelt", "run_feed", "run_ingest"]
-
-log = get_logger(__name__)
+__all__ = ["IngestOptions", "IngestReport", "publish_report", "read_gdelt", "run_ingest"]
 
 
 @dataclass(frozen=True)
@@ -156,7 +144,7 @@ def run_ingest(settings: Settings, options: IngestOptions) -> int:
     if options.offline:
         _offline(settings, report.acts, options.state_path)
     elif not options.dry_run:
-        published = asyncio.run(_publish(settings, report))
+        published = asyncio.run(publish_report(settings, report))
         print(f"published: {published} acts to the events topic", file=sys.stderr)
     prefix = "dry run: nothing published\n" if options.dry_run else ""
     print(prefix + report.render(), file=sys.stderr if options.offline else sys.stdout)
@@ -173,7 +161,16 @@ def _offline(settings: Settings, acts: list[DiplomaticEvent], state_path: Path |
         state_path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
-async def _publish(settings: Settings, report: IngestReport, ready: bool = False) -> int:
+async def publish_report(settings: Settings, report: IngestReport, ready: bool = False) -> int:
+    """Publish the acts of ``report`` (and its refused rows to the dead-letter topic);
+    ``ready``: the broker was waited for and the topics made already."""
+    # The Kafka clients only here: an offline import starts without them.
+    from infra.admin import ensure_topics
+    from infra.brokers.probe import wait_until_ready
+    from infra.connection import Connection
+    from infra.topics import Topics
+    from replay.publish import publish_dead_letters, publish_events
+
     connection = Connection.from_settings(settings)
     topics = Topics.from_settings(settings)
     if not ready:
@@ -183,99 +180,3 @@ async def _publish(settings: Settings, report: IngestReport, ready: bool = False
         await publish_dead_letters(connection, topics.dead_letter, report.problems)
     loaded = [Loaded(event, "gdelt", index) for index, event in enumerate(report.acts)]
     return await publish_events(connection, topics.events, loaded)
-
-
-@dataclass(frozen=True)
-class FeedOptions:
-    """Backfill (``since``/``until``) or follow the feed (``follow``)."""
-
-    keep: GdeltFilter = field(default_factory=GdeltFilter)
-    since: datetime | None = None
-    until: datetime | None = None
-    follow: bool = False
-    #: Bounds for a follower: stop after this long (None: run until stopped).
-    max_runtime_s: float | None = None
-
-
-def run_feed(settings: Settings, options: FeedOptions) -> int:
-    """Backfill a date range from the master file list, or follow ``lastupdate.txt``."""
-    return asyncio.run(_feed(settings, options))
-
-
-async def _feed(settings: Settings, options: FeedOptions) -> int:
-    connection = Connection.from_settings(settings)
-    topics = Topics.from_settings(settings)
-    await wait_until_ready(connection, settings.connect_timeout_s)
-    await ensure_topics(connection, topics, settings.replication_factor)
-    progress = feed.Progress(connection, topics.gdelt_progress)
-    await progress.load()
-    base = settings.gdelt_base_url.rstrip("/") + "/"
-    stop_at = time.monotonic() + (options.max_runtime_s or float("inf"))
-    timeout = aiohttp.ClientTimeout(total=300, sock_connect=20)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        if not options.follow:
-            entries = await feed.retrying(
-                "masterfilelist.txt",
-                lambda: feed.fetch_text(session, base + "masterfilelist.txt"),
-                max_wait_s=60,
-                stop_at=stop_at,
-            )
-            chosen = feed.exports_between(feed.parse_list(entries), options.since, options.until)
-            failed = [
-                e for e in chosen if not await _import(settings, session, e, progress, options)
-            ]
-            return 1 if failed else 0
-        while time.monotonic() < stop_at:
-            await _poll(settings, session, base, progress, options, stop_at)
-            await asyncio.sleep(min(settings.gdelt_poll_s, max(stop_at - time.monotonic(), 0)))
-    return 0
-
-
-async def _poll(
-    settings: Settings,
-    session: aiohttp.ClientSession,
-    base: str,
-    progress: feed.Progress,
-    options: FeedOptions,
-    stop_at: float,
-) -> None:
-    """One look at lastupdate.txt; import its export file if it is new."""
-    try:
-        text = await feed.retrying(
-            "lastupdate.txt",
-            lambda: feed.fetch_text(session, base + "lastupdate.txt"),
-            max_wait_s=min(settings.gdelt_poll_s, 300),
-            stop_at=stop_at,
-        )
-    except feed.FeedError:
-        return  # the deadline came first
-    for entry in feed.parse_list(text):
-        if entry.stamp is not None:
-            await _import(settings, session, entry, progress, options)
-
-
-async def _import(
-    settings: Settings,
-    session: aiohttp.ClientSession,
-    entry: feed.FeedEntry,
-    progress: feed.Progress,
-    options: FeedOptions,
-) -> bool:
-    """Import one export file unless it already is; False if it could not be had."""
-    if entry.name in progress.done:
-        return True
-    with tempfile.TemporaryDirectory(prefix="dipwatch-gdelt-") as folder:
-        try:
-            path = await feed.download(session, entry, Path(folder))
-        except feed.FeedError as exc:
-            log.error("gdelt_file_refused", file=entry.name, reason=str(exc))
-            print(f"refused: {exc} (not recorded as imported; tried again next time)")
-            return False
-        report = read_gdelt([path], options.keep)
-        report.acts.sort(key=lambda e: (e.occurred_at, e.event_id))
-        published = await _publish(settings, report, ready=True)
-    summary = {"rows": report.rows, "acts": published, "refused": sum(report.refused.values())}
-    await progress.mark(entry, {**summary, "imported_at": datetime.now(UTC).isoformat()})
-    print(f"imported {entry.name}: {report.rows} rows, {published} acts", flush=True)
-    log.info("gdelt_file_imported", file=entry.name, **summary)
-    return True

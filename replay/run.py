@@ -8,20 +8,19 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from folds.offline import fold_offline
 from folds.registry import build_folds
-from infra.admin import ensure_topics
-from infra.brokers.probe import wait_until_ready
-from infra.connection import Connection
 from infra.logs import get_logger
 from infra.settings import Settings
-from infra.topics import Topics
 from replay.loader import LoadReport, bundled_corpus, load_paths, select
-from replay.publish import Speed, publish_dead_letters, publish_events
 from replay.summary import summarise
 from schemas.codec import encode_alert
 from schemas.events import DiplomaticEvent
+
+if TYPE_CHECKING:
+    from replay.publish import Speed
 
 __all__ = ["ReplayOptions", "run_replay"]
 
@@ -94,6 +93,13 @@ def _offline(
 
 
 async def _publish(settings: Settings, report: LoadReport, chosen: list, speed: Speed) -> int:  # type: ignore[type-arg]
+    # The Kafka clients only here: an offline replay starts without them.
+    from infra.admin import ensure_topics
+    from infra.brokers.probe import wait_until_ready
+    from infra.connection import Connection
+    from infra.topics import Topics
+    from replay.publish import publish_dead_letters, publish_events
+
     bootstrap = Connection.from_settings(settings)
     topics = Topics.from_settings(settings)
     await wait_until_ready(bootstrap, settings.connect_timeout_s)
