@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.generate import Shape, generate
-from folds.base import Fold
+from folds.base import Fold, NoTimers
 from folds.offline import fold_offline
 from folds.registry import build_folds
 from infra.settings import Settings
@@ -52,7 +52,7 @@ def offline_rate(shape: Shape) -> str:
     )
 
 
-class _NoOp:
+class _NoOp(NoTimers):
     """A fold that takes every event and changes nothing: the engine's own cost."""
 
     def __init__(self, fold: Fold[Any]) -> None:
@@ -62,12 +62,6 @@ class _NoOp:
         return self.fold.initial(key)
 
     def apply(self, state: Any, event: Any) -> tuple[Any, list[Any]]:
-        return state, []
-
-    def due(self, state: Any) -> None:
-        return None
-
-    def advance(self, state: Any, at: Any) -> tuple[Any, list[Any]]:
         return state, []
 
 

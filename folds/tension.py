@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from folds.base import event_alert, timer_alert, window_end
-from folds.decay import EPOCH, UNITS_PER_POINT, Instant, decayed_value, instants
+from folds.decay import EPOCH, UNITS_PER_POINT, Instant, instants
 from folds.tension_config import TensionConfig, TensionSettings
 from folds.tension_state import TensionState
 from folds.weights import ACTOR_WEIGHTS, FORCE_ROOTS, MODE_WEIGHTS, TRUCE_CODES
@@ -48,7 +48,7 @@ class TensionFold:
         self.config = config or TensionConfig()
         self._lapse = timedelta(days=self.config.armed_conflict_lapse_days)
         self._min_history = timedelta(days=self.config.spike_min_history_days)
-        #: The baseline's sum read in the short half-life's units (see :meth:`scores`).
+        #: The baseline's sum read in the short half-life's units (:meth:`scores` says why).
         self._rescale = self.config.half_life_days / self.config.baseline_half_life_days
         self._half_lives = (self.config.half_life_days, self.config.baseline_half_life_days)
         #: The last instant split (:meth:`_instants`): a cache, the result is the same.
@@ -63,13 +63,12 @@ class TensionFold:
         when = at or state.as_of
         if when is None:
             return {"conflict": 0.0, "cooperation": 0.0, "net": 0.0, "baseline": 0.0}
-        cfg = self.config
-        conflict = decayed_value(state.conflict_sum, when, cfg.half_life_days)
-        cooperation = decayed_value(state.cooperation_sum, when, cfg.half_life_days)
+        short, long = self._instants(when)
+        conflict = short.value(state.conflict_sum)
+        cooperation = short.value(state.cooperation_sum)
         # The long-half-life sum, rescaled to the short window's units: the level the
         # short score would average at if the dyad's history were steady.
-        baseline = decayed_value(state.baseline_sum, when, cfg.baseline_half_life_days)
-        baseline *= cfg.half_life_days / cfg.baseline_half_life_days
+        baseline = long.value(state.baseline_sum) * self._rescale
         return {
             "conflict": round(conflict, 6),
             "cooperation": round(cooperation, 6),
