@@ -365,5 +365,10 @@ class DyadLog:
         log.stored.restore(data.get("seq", 0), in_chunks, set(log.ids))
         standing = [Alert.model_validate(a) for a in data["standing"]]
         log._refold(datetime.fromisoformat(data["wm"]) if data["wm"] else None)
-        log.standing = {a.alert_id: a for a in standing}
+        # The re-fold takes a checkpoint at every week start an event enters, where the
+        # live head may have crossed it by a timer instead: its base can settle further.
+        # The alerts it settled are final, as they are in :meth:`_settle`.
+        log.standing = {
+            a.alert_id: a for a in standing if log.base_at is None or a.at >= log.base_at
+        }
         return log

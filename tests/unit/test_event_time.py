@@ -193,3 +193,33 @@ def _tension_at(events: list[DiplomaticEvent], at: datetime):  # type: ignore[no
     from folds.tension import TensionState
 
     return TensionState.model_validate(state["tension"]["KAZ:RUS"]["state"])
+
+
+def test_a_restart_after_a_timer_crossed_a_week_start_withdraws_nothing_settled() -> None:
+    """A fall fired by the watermark on 2 May moved the live head past that week's start
+    without a checkpoint there; the restored log's re-fold takes one and settles further.
+    The alerts it settled (the 4 April rise) must not stand: a late event re-folding from
+    the newer base would withdraw them (found by the property test above, seed 7)."""
+    spec = [(0, 126.0, 0, False)] + [(0, 0.0, 0, False)] * 3 + [(0, 125.0, 0, False)]
+    spec += [(0, 93.0, 0, False)]
+    events, retractions, kept = _log(spec, [False, True] + [False] * 6)
+    records = {r.event_id: r for r in events + retractions}
+    until = max(e.occurred_at for e in events)
+    _, expected = fold_offline(build_folds(Settings()), kept, lateness_days=1.0, until=until)
+    tables, raised = Tables(restart=True, lateness=1.0), []
+    stream: list[DiplomaticEvent | bytes] = [
+        records[i] for i in ("e1", "e2", "e3", "r1", "e5", "e0", "e4")
+    ]
+    stream.append(TICK_KEY)
+    for start in range(0, len(stream), 2):
+        batch = tables.batch()
+        for offset, record in enumerate(stream[start : start + 2], start):
+            if record == TICK_KEY:
+                args = (TICK_KEY, tick_value(until), until.timestamp())
+            else:
+                assert isinstance(record, DiplomaticEvent)
+                args = (record.dyad.encode(), encode_event(record), record.occurred_at.timestamp())
+            raised.extend(batch.process(*args, offset, 0, offset).alerts)
+        tables.commit(batch)
+    assert not [a for a in raised if a.withdraws and a.at.month == 4]
+    assert standing(raised) == standing(expected)
