@@ -169,6 +169,12 @@ class EnvoysFold:
                 else None,
             }
         )
+        figures: dict[str, float | int | str] = {"from": old.status, "to": status, "envoy": key}
+        if _summoned(old) and status == "summoned":  # news, but no change of status
+            title = f"{who} {where}: summoned again (summoned since {old.since_when})"
+            figures["summoned_since"] = str(old.since_when)
+        else:
+            title = f"{who} {where}: {old.status} → {status}"
         alerts.append(
             self._alert(
                 "envoys.status_changed",
@@ -176,9 +182,9 @@ class EnvoysFold:
                 state.dyad,
                 event,
                 key,
-                f"{who} {where}: {old.status} → {status}",
+                title,
                 event.summary,
-                {"from": old.status, "to": status, "envoy": key},
+                figures,
             )
         )
         board = dict(state.envoys)

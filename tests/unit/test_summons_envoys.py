@@ -107,3 +107,15 @@ def test_an_envoys_history_keeps_the_latest_changes_only() -> None:
     assert value is not None
     history = value["state"]["envoys"]["KAZ>RUS"]["history"]
     assert history == [f"s{i}" for i in range(HISTORY_KEPT, 2 * HISTORY_KEPT)]
+
+
+def test_a_second_summons_of_a_summoned_envoy_is_told_as_such_not_as_a_change() -> None:
+    events = [_summon(1, 0, "RUS", KOSHERBAYEV), _summon(2, 4, "RUS", KOSHERBAYEV)]
+    value, alerts = fold_all(EnvoysFold(), "KAZ:RUS", events)
+    assert [a.rule for a in alerts] == ["envoys.status_changed", "envoys.status_changed"]
+    first, again = alerts
+    assert first.title == "Yermek Kosherbayev in RUS: accredited → summoned"
+    assert again.title == "Yermek Kosherbayev in RUS: summoned again (summoned since 2022-10-04)"
+    assert again.figures["summoned_since"] == "2022-10-04"
+    assert "→" not in again.title
+    assert value is not None and value["state"]["envoys"]["KAZ>RUS"]["since_when"] == "2022-10-08"
