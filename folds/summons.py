@@ -105,6 +105,18 @@ def _case_order(case: SummonsCase) -> tuple[datetime, str]:
     return case.opened_at, case.case_id
 
 
+def _later(days: float) -> str:
+    """How long after, as an analyst reads it: ``1 day later``, ``3.9 days later``."""
+    if days == 0:
+        return "at the same time"
+    if days < 1:
+        hours = max(round(days * 24), 1)
+        return f"{hours} hour later" if hours == 1 else f"{hours} hours later"
+    if days == round(days):
+        return f"{days:.0f} day later" if days == 1 else f"{days:.0f} days later"
+    return f"{days:.1f} days later"
+
+
 class SummonsFold:
     """The summons aggregate: ``apply(state, event) -> (state, alerts)``."""
 
@@ -303,8 +315,8 @@ class SummonsFold:
             event,
             title=f"Tit-for-tat summons: {second.summoner} answered {first.summoner}",
             detail=f"{first.summoner} summoned {first.envoy_of}'s envoy on "
-            f"{first.opened_when}; {second.summoner} summoned {second.envoy_of}'s envoy "
-            f"{days:g} day(s) apart. {second.over}",
+            f"{first.opened_when}; {second.summoner} summoned {second.envoy_of}'s envoy on "
+            f"{second.opened_when}, {_later(days)}. {second.over}",
             figures={
                 "days_apart": round(days, 3),
                 "first": first.summoner,

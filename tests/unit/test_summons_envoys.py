@@ -34,6 +34,10 @@ def test_a_tit_for_tat_summons_is_one_reciprocal_alert_not_three() -> None:
     value, alerts = fold_all(SummonsFold(), "KAZ:RUS", events)
     assert [a.rule for a in alerts] == ["summons.opened", "summons.reciprocal"]
     assert set(alerts[1].evidence) == {"s1", "s2"} and alerts[1].figures["days_apart"] == 1
+    assert alerts[1].detail.startswith(
+        "RUS summoned KAZ's envoy on 2022-10-04; KAZ summoned RUS's envoy on 2022-10-05, "
+        "1 day later."
+    )
     assert value is not None and len(value["state"]["open"]) == 2
 
 
