@@ -17,7 +17,11 @@ from folds.dyadlog import Change, DyadLog
 from schemas.alerts import Alert
 from schemas.events import DiplomaticEvent
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "Fired"]
+
+#: What a tick or the closing advance did to one dyad: (0 for a timer or 1 for the
+#: closing advance, the time it fired at, the dyad, the alerts it raised).
+Fired = tuple[int, datetime, str, list[Alert]]
 
 
 class Engine:
@@ -35,13 +39,17 @@ class Engine:
         #: Dyads whose value moved since :meth:`written` was last called.
         self.dirty: set[str] = set()
 
-    def tick(self, at: datetime) -> list[Alert]:
+    def tick(self, at: datetime, fired: list[Fired] | None = None) -> list[Alert]:
         """Move the watermark to ``at``: fire the timers due by then, earliest first across
-        the dyads, so the alerts come in event-time order."""
+        the dyads (by due time, then dyad), so the alerts come in event-time order. Each
+        firing is also listed in ``fired``, if given, as ``(0, due, dyad, alerts)``."""
         self.timers.advance(at)
         raised: list[Alert] = []
         while (due := self.timers.pop_due()) is not None:
-            raised.extend(self._after(due[1], self.logs[due[1]].advance(due[0])))
+            alerts = self._after(due[1], self.logs[due[1]].advance(due[0]))
+            if fired is not None:
+                fired.append((0, due[0], due[1], alerts))
+            raised.extend(alerts)
         return raised
 
     def add(self, event: DiplomaticEvent, offset: int | None = None) -> Change:
@@ -54,14 +62,20 @@ class Engine:
         self._after(dyad, change)
         return change
 
-    def settle_all(self, at: datetime | None = None) -> list[Alert]:
-        """Advance every dyad to ``at`` (default: the watermark): a tick to all."""
+    def settle_all(
+        self, at: datetime | None = None, fired: list[Fired] | None = None
+    ) -> list[Alert]:
+        """Advance every dyad to ``at`` (default: the watermark): a tick to all, then each
+        dyad in order (listed in ``fired``, if given, as ``(1, at, dyad, alerts)``)."""
         end = at or self.timers.watermark
         if end is None:
             return []
-        raised = self.tick(end)
+        raised = self.tick(end, fired)
         for dyad in sorted(self.logs):
-            raised.extend(self._after(dyad, self.logs[dyad].advance(end)))
+            alerts = self._after(dyad, self.logs[dyad].advance(end))
+            if fired is not None:
+                fired.append((1, end, dyad, alerts))
+            raised.extend(alerts)
         return raised
 
     def restore(self, log: DyadLog) -> None:

@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     #: Net allocations between two young garbage collections (CPython's default: 700;
     #: 0 leaves the interpreter's own). See infra/runtime.py for why it is larger.
     gc_threshold: int = Field(default=50_000, ge=0, le=10_000_000)
+    #: Processes an offline fold (``replay --offline``, ``ingest --offline``) shares its
+    #: dyads among: 0 picks one per core, at most 4, for logs of 10,000 events or more
+    #: (folds/parallel.py; the same alerts, in the same order, as one process).
+    offline_jobs: int = Field(default=0, ge=0, le=64)
 
     # Domain parameters, all in event time (docs/TENSION.md explains each).
     # Half-lives of at least MIN_HALF_LIFE_DAYS keep the exact decay sums of any date the

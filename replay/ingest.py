@@ -10,7 +10,6 @@ the summary: kept, skipped (and why) or refused (and why).
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
 from collections import Counter
@@ -19,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from folds.offline import fold_offline
-from folds.registry import build_folds
 from infra.runtime import no_cycle_collection
 from infra.settings import Settings
 from replay.gdelt.acts import Acts
@@ -28,7 +25,7 @@ from replay.gdelt.columns import Layout
 from replay.gdelt.mapping import GdeltFilter, RowRefused, states_of, wrong_columns
 from replay.gdelt.reader import FileRefused, gdelt_files, layout_of, numbered_lines
 from replay.loader import Loaded, Problem
-from schemas.codec import encode_alert
+from replay.offline import fold_and_print
 from schemas.events import DiplomaticEvent
 
 __all__ = ["IngestOptions", "IngestReport", "publish_report", "read_gdelt", "run_ingest"]
@@ -142,23 +139,13 @@ def run_ingest(settings: Settings, options: IngestOptions) -> int:
     report = read_gdelt(options.paths, options.keep)
     report.acts.sort(key=lambda e: (e.occurred_at, e.event_id))
     if options.offline:
-        _offline(settings, report.acts, options.state_path)
+        fold_and_print(settings, report.acts, options.state_path)
     elif not options.dry_run:
         published = asyncio.run(publish_report(settings, report))
         print(f"published: {published} acts to the events topic", file=sys.stderr)
     prefix = "dry run: nothing published\n" if options.dry_run else ""
     print(prefix + report.render(), file=sys.stderr if options.offline else sys.stdout)
     return 1 if report.bad_files else 0
-
-
-def _offline(settings: Settings, acts: list[DiplomaticEvent], state_path: Path | None) -> None:
-    state, alerts = fold_offline(
-        build_folds(settings), acts, lateness_days=settings.allowed_lateness_days
-    )
-    for alert in alerts:
-        sys.stdout.write(encode_alert(alert).decode() + "\n")
-    if state_path:
-        state_path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
 async def publish_report(settings: Settings, report: IngestReport, ready: bool = False) -> int:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from folds.offline import fold_offline
-from folds.registry import build_folds
 from infra.logs import get_logger
 from infra.settings import Settings
 from replay.loader import LoadReport, bundled_corpus, load_paths, select
+from replay.offline import fold_and_print
 from replay.summary import summarise
-from schemas.codec import encode_alert
 from schemas.events import DiplomaticEvent
 
 if TYPE_CHECKING:
@@ -76,19 +73,7 @@ def run_replay(settings: Settings, options: ReplayOptions) -> int:
 def _offline(
     settings: Settings, options: ReplayOptions, chosen_events: list[DiplomaticEvent]
 ) -> int:
-    refused: list[tuple[DiplomaticEvent, str]] = []
-    state, alerts = fold_offline(
-        build_folds(settings),
-        chosen_events,
-        lateness_days=settings.allowed_lateness_days,
-        refused=refused,
-    )
-    for _, reason in refused:
-        print(f"refused: {reason}", file=sys.stderr)
-    for alert in alerts:
-        sys.stdout.write(encode_alert(alert).decode() + "\n")
-    if options.state_path:
-        options.state_path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+    fold_and_print(settings, chosen_events, options.state_path)
     return 0
 
 
