@@ -118,6 +118,7 @@ def replay(
 ) -> None:
     """Validate event files, then publish them in event-time order (or fold offline)."""
     settings = load_settings()
+    from infra.runtime import skip_teardown
     from replay.run import ReplayOptions, run_replay
 
     options = ReplayOptions(
@@ -132,6 +133,7 @@ def replay(
         state_path=state,
         now=datetime.now(UTC),
     )
+    skip_teardown()  # the log is all in memory: the OS frees it faster
     try:
         code = run_replay(settings, options)
     except (DipwatchError, FileNotFoundError) as exc:
@@ -339,4 +341,11 @@ cli.add_typer(ingest)
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``dipwatch`` console script."""
-    cli(args=list(argv) if argv is not None else None, prog_name="dipwatch")
+    try:
+        cli(args=list(argv) if argv is not None else None, prog_name="dipwatch")
+    except SystemExit as exc:
+        from infra.runtime import end_process, teardown_skipped
+
+        if teardown_skipped() and (exc.code is None or isinstance(exc.code, int)):
+            end_process(exc.code or 0)  # a command that read a whole log into memory
+        raise

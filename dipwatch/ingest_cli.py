@@ -78,6 +78,9 @@ def gdelt(
             options = FeedOptions(keep, parse_date(since), parse_date(until), follow, max_runtime)
             code = run_feed(settings, options)
         else:
+            from infra.runtime import skip_teardown
+
+            skip_teardown()  # the acts are all in memory: the OS frees them faster
             code = run_ingest(
                 settings, IngestOptions(tuple(paths or ()), keep, dry_run, offline, state)
             )

@@ -55,3 +55,34 @@ def test_loading_events_leaves_the_collector_on_even_when_it_fails(tmp_path: Pat
     with pytest.raises(OSError):
         load_paths([tmp_path / "missing.jsonl"])
     assert gc.isenabled()
+
+
+def test_the_console_script_skips_the_teardown_with_every_line_written_and_its_code(
+    tmp_path: Path,
+) -> None:
+    """``dipwatch replay`` ends its process with :func:`infra.runtime.end_process`: the
+    alerts, the state file and the exit code are all there as with a normal exit."""
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from dipwatch.cli import cli
+
+    script = Path(sys.executable).parent / "dipwatch"
+    state = tmp_path / "state.json"
+    done = subprocess.run(
+        [str(script), "replay", "--offline", "--state", str(state)],
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    in_process = CliRunner().invoke(cli, ["replay", "--offline"])
+    assert done.stdout.decode() == in_process.stdout and done.stdout.count(b"\n") >= 21
+    assert state.read_text().endswith("}\n")
+    missing = subprocess.run(
+        [str(script), "replay", "--offline", str(tmp_path / "none.jsonl")],
+        capture_output=True,
+        check=False,
+    )
+    assert missing.returncode == 2 and b"no such file or folder" in missing.stderr
