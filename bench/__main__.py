@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -64,11 +65,12 @@ def offline(
     years: Annotated[float, typer.Option(help="Years of event time.")] = 5.0,
 ) -> None:
     """The fold pipeline alone (no broker) and the decode, best of three runs."""
-    from bench.micro import decode_rates, fold_parts, offline_rate
+    from bench.micro import decode_rates, fold_parts, offline_rate, shared_rates
 
     shape = Shape(events=events, dyads=dyads, years=years, seed=7)
     typer.echo(offline_rate(shape))
     typer.echo(fold_parts(shape))
+    typer.echo(shared_rates(shape, max(2, min(len(os.sched_getaffinity(0)), 4))))
     typer.echo(decode_rates(shape))
 
 

@@ -12,11 +12,12 @@ from typing import Any
 from bench.generate import Shape, generate
 from folds.base import Fold, NoTimers
 from folds.offline import fold_offline
+from folds.parallel import fold_parallel
 from folds.registry import build_folds
 from infra.settings import Settings
 from schemas.codec import decode_event, encode_event, parse_event
 
-__all__ = ["decode_rates", "fold_parts", "offline_rate"]
+__all__ = ["decode_rates", "fold_parts", "offline_rate", "shared_rates"]
 
 
 def _best(run: Callable[[], Any], repeat: int = 3) -> float:
@@ -91,6 +92,30 @@ def fold_parts(shape: Shape) -> str:
         gc.set_threshold(*before)
     per_event = ", ".join(f"{name} {t / len(events) * 1e6:.1f}" for name, t in parts)
     return f"offline fold, µs per event: {per_event} (each fold alone; engine with no-op folds)"
+
+
+def shared_rates(shape: Shape, jobs: int = 2) -> str:
+    """The offline fold as ``replay --offline`` runs it (alerts encoded), in one process
+    and with the dyads shared among ``jobs`` (folds/parallel.py), events/s; the log is
+    frozen out of the collector as the replay's loader leaves it."""
+    events = list(generate(shape))
+    folds = build_folds(Settings())
+    before = gc.get_threshold()
+    gc.set_threshold(Settings().gc_threshold, *before[1:])
+    gc.freeze()
+    try:
+        rates, alerts = [], set()
+        for n in (1, jobs):
+            alerts.add(len(fold_parallel(folds, events, jobs=n).alerts))
+            rates.append(len(events) / _best(lambda n=n: fold_parallel(folds, events, jobs=n)))  # type: ignore[misc]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+    return (
+        f"offline fold shared: 1 process {rates[0]:,.0f} events/s, {jobs} processes "
+        f"{rates[1]:,.0f} events/s ({rates[1] / rates[0]:.2f}x; {'/'.join(map(str, alerts))} "
+        "alerts)"
+    )
 
 
 def decode_rates(shape: Shape) -> str:

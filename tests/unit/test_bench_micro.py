@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from bench.generate import Shape
-from bench.micro import fold_parts
+from bench.micro import fold_parts, shared_rates
 
 
 def test_the_offline_breakdown_times_each_fold_the_engine_and_the_whole() -> None:
@@ -14,3 +14,14 @@ def test_the_offline_breakdown_times_each_fold_the_engine_and_the_whole() -> Non
     parts = dict(re.findall(r"([a-z][a-z ]*?) (\d+\.\d)", line.split(": ", 1)[1]))
     assert set(parts) == {"tension", "summons", "envoys", "engine", "whole fold"}
     assert all(float(v) > 0 for v in parts.values())
+
+
+def test_the_shared_fold_is_timed_in_one_process_and_in_several_with_the_same_alerts() -> None:
+    line = shared_rates(Shape(events=400, dyads=20, years=0.5, seed=3), jobs=2)
+    found = re.fullmatch(
+        r"offline fold shared: 1 process ([\d,]+) events/s, 2 processes ([\d,]+) events/s "
+        r"\((\d+\.\d\d)x; (\d+) alerts\)",
+        line,
+    )
+    assert found, line  # one alert count: both folds raised as many
+    assert int(found[4]) > 0
