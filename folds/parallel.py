@@ -67,9 +67,9 @@ def fold_parallel(
     lateness_days: float = ALLOWED_LATENESS_DAYS,
     until: datetime | None = None,
 ) -> Folded:
-    """:func:`~folds.offline.fold_offline` of ``events`` in ``jobs`` processes (one:
-    that function, in this process)."""
-    if jobs <= 1:
+    """:func:`~folds.offline.fold_offline` of ``events`` in ``jobs`` processes (one, or
+    where processes cannot be forked: that function, in this process)."""
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         refused: list[tuple[DiplomaticEvent, str]] = []
         state, alerts = fold_offline(
             folds, events, lateness_days=lateness_days, refused=refused, until=until
