@@ -19,6 +19,7 @@ __all__ = [
     "Action",
     "Scale",
     "cameo_codes",
+    "cameo_label",
     "goldstein",
 ]
 
@@ -126,6 +127,12 @@ def _table() -> dict[str, tuple[str, float]]:
 def cameo_codes() -> frozenset[str]:
     """Return every code of the pinned codebook."""
     return frozenset(_table())
+
+
+def cameo_label(code: str) -> str:
+    """Return what a CAMEO code names, in lower case (``114``: ``complain officially``);
+    ``KeyError`` for an unknown code."""
+    return _table()[code][0].lower()
 
 
 def goldstein(code: str) -> float:

@@ -33,6 +33,7 @@ from replay.gdelt.mapping import (
     text,
     wrong_columns,
 )
+from schemas.codebook import cameo_label
 from schemas.codec import parse_event
 from schemas.events import DiplomaticEvent
 
@@ -170,8 +171,8 @@ def _record(key: Key, group: _Group, recorded_at: datetime) -> DiplomaticEvent:
             "target": _party(target, first[layout.actor2_type], first[layout.actor2_name]),
             "cameo": code,
             "summary": (
-                f"GDELT coded an act of {actor} towards {target}, CAMEO {code}, "
-                f"in {group.rows} report(s)."
+                f"GDELT coded an act of {actor} towards {target}: CAMEO {code}, "
+                f"{cameo_label(code)}, in {_reports(group.rows)}."
             ),
             "sources": [source],
             "coverage": {
@@ -196,3 +197,7 @@ def _party(country: str, type_code: str, name: str) -> dict[str, str]:
     if clean:
         party["name"] = clean.title()
     return party
+
+
+def _reports(rows: int) -> str:
+    return "1 report" if rows == 1 else f"{rows} reports"

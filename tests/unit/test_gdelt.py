@@ -43,6 +43,9 @@ def test_a_row_of_each_layout_maps_to_the_same_act(columns: int, as_bytes: bool)
     assert source.published == event.occurred_at.date() and source.title == "GDELT event 42"
     assert str(source.url or "") == ("" if columns == 57 else "https://news.example/story")
     assert event.coverage is not None and event.coverage.ids == ("42",)
+    assert event.summary == (
+        "GDELT coded an act of RUS towards KAZ: CAMEO 111, criticize or denounce, in 1 report."
+    )
 
 
 def test_cameo_country_codes_that_are_not_iso_are_translated_and_regions_skipped() -> None:
@@ -153,3 +156,12 @@ def test_the_command_imports_offline_and_summarises(tmp_path: Path) -> None:
     assert "region or bloc" in result.output
     dry = CliRunner().invoke(cli, ["ingest", "gdelt", str(path), "--dry-run", "--roots", "04"])
     assert dry.exit_code == 0 and "0 kept" in dry.output and "filtered out" in dry.output
+
+
+def test_an_act_says_what_its_cameo_code_names_and_how_many_reports() -> None:
+    from schemas.codebook import cameo_label
+
+    assert cameo_label("114") == "complain officially"
+    assert cameo_label("0871") == "declare truce, ceasefire"
+    with pytest.raises(KeyError):
+        cameo_label("999")
