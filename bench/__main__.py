@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -66,11 +65,12 @@ def offline(
 ) -> None:
     """The fold pipeline alone (no broker) and the decode, best of three runs."""
     from bench.micro import decode_rates, fold_parts, offline_rate, shared_rates
+    from folds.parallel import cores
 
     shape = Shape(events=events, dyads=dyads, years=years, seed=7)
     typer.echo(offline_rate(shape))
     typer.echo(fold_parts(shape))
-    typer.echo(shared_rates(shape, max(2, min(len(os.sched_getaffinity(0)), 4))))
+    typer.echo(shared_rates(shape, max(2, min(cores(), 4))))
     typer.echo(decode_rates(shape))
 
 

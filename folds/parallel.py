@@ -33,7 +33,7 @@ from schemas.codec import encode_alert
 from schemas.errors import InvalidRecord
 from schemas.events import EPOCH, DiplomaticEvent
 
-__all__ = ["Folded", "fold_parallel", "owners"]
+__all__ = ["Folded", "cores", "fold_parallel", "owners"]
 
 _US = timedelta(microseconds=1)
 #: (record index, 0 timer / 1 the record / 2 closing advance, µs since EPOCH, dyad, place)
@@ -42,11 +42,18 @@ _Tag = tuple[int, int, int, str, int]
 
 class Folded(NamedTuple):
     """What the offline fold gives: each fold's table values by dyad, the alerts as JSON
-    in the order raised, and why each record refused was (in log order)."""
+    in the order raised, and the reason each refused record was refused (in log order)."""
 
     state: dict[str, dict[str, Any]]
     alerts: list[bytes]
     refused: list[str]
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):  # Linux: the affinity a container or taskset gives
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def owners(events: Sequence[DiplomaticEvent], jobs: int) -> dict[str, int]:

@@ -4,13 +4,12 @@ alerts as JSON lines on stdout, refusals on stderr, the final state to a file if
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from folds.parallel import fold_parallel
+from folds.parallel import cores, fold_parallel
 from folds.registry import build_folds
 from infra.settings import Settings
 from schemas.events import DiplomaticEvent
@@ -29,7 +28,7 @@ def jobs_for(setting: int, events: int) -> int:
         return setting
     if events < AUTO_JOBS_FROM:
         return 1
-    return max(1, min(len(os.sched_getaffinity(0)), _AUTO_JOBS_MAX))
+    return max(1, min(cores(), _AUTO_JOBS_MAX))
 
 
 def fold_and_print(
