@@ -152,18 +152,7 @@ async def publish_report(settings: Settings, report: IngestReport, ready: bool =
     """Publish the acts of ``report`` (and its refused rows to the dead-letter topic);
     ``ready``: the broker was waited for and the topics made already."""
     # The Kafka clients only here: an offline import starts without them.
-    from infra.admin import ensure_topics
-    from infra.brokers.probe import wait_until_ready
-    from infra.connection import Connection
-    from infra.topics import Topics
-    from replay.publish import publish_dead_letters, publish_events
+    from replay.publish import publish_log
 
-    connection = Connection.from_settings(settings)
-    topics = Topics.from_settings(settings)
-    if not ready:
-        await wait_until_ready(connection, settings.connect_timeout_s)
-        await ensure_topics(connection, topics, settings.replication_factor)
-    if report.problems:
-        await publish_dead_letters(connection, topics.dead_letter, report.problems)
     loaded = [Loaded(event, "gdelt", index) for index, event in enumerate(report.acts)]
-    return await publish_events(connection, topics.events, loaded)
+    return await publish_log(settings, loaded, report.problems, ready=ready)

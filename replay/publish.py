@@ -10,14 +10,17 @@ from collections.abc import Callable, Sequence
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from infra.admin import ensure_topics
+from infra.brokers.probe import wait_until_ready
 from infra.clients import event_producer, send_event, send_tick
 from infra.connection import Connection, as_connection
 from infra.logs import get_logger
-from infra.topics import REASON_HEADER
+from infra.settings import Settings
+from infra.topics import REASON_HEADER, Topics
 from replay.loader import Loaded, Problem
 from schemas.errors import ReplayAborted
 
-__all__ = ["Speed", "publish_dead_letters", "publish_events"]
+__all__ = ["Speed", "publish_dead_letters", "publish_events", "publish_log"]
 
 log = get_logger(__name__)
 
@@ -122,3 +125,28 @@ async def publish_dead_letters(
     finally:
         await producer.stop()
     return len(problems)
+
+
+async def publish_log(
+    settings: Settings,
+    events: Sequence[Loaded],
+    problems: Sequence[Problem],
+    *,
+    speed: Speed = None,
+    ready: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """What ``replay`` and ``ingest`` do to publish: wait for the broker and make the
+    topics (unless ``ready``: done already), send ``problems`` to the dead-letter topic,
+    then ``events`` to the events topic (with the closing ticks). Returns the events sent."""
+    connection = Connection.from_settings(settings)
+    topics = Topics.from_settings(settings)
+    if not ready:
+        await wait_until_ready(connection, settings.connect_timeout_s)
+        await ensure_topics(connection, topics, settings.replication_factor)
+    if problems:
+        sent = await publish_dead_letters(connection, topics.dead_letter, problems)
+        log.warning("invalid_records_dead_lettered", count=sent, topic=topics.dead_letter)
+    return await publish_events(
+        connection, topics.events, events, speed=speed, on_progress=on_progress
+    )

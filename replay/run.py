@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.logs import get_logger
 from infra.settings import Settings
 from replay.loader import LoadReport, bundled_corpus, load_paths, select
 from replay.offline import fold_and_print
@@ -20,8 +19,6 @@ if TYPE_CHECKING:
     from replay.publish import Speed
 
 __all__ = ["ReplayOptions", "run_replay"]
-
-log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,29 +76,18 @@ def _offline(
 
 async def _publish(settings: Settings, report: LoadReport, chosen: list, speed: Speed) -> int:  # type: ignore[type-arg]
     # The Kafka clients only here: an offline replay starts without them.
-    from infra.admin import ensure_topics
-    from infra.brokers.probe import wait_until_ready
-    from infra.connection import Connection
-    from infra.topics import Topics
-    from replay.publish import publish_dead_letters, publish_events
+    from replay.publish import publish_log
 
-    bootstrap = Connection.from_settings(settings)
-    topics = Topics.from_settings(settings)
-    await wait_until_ready(bootstrap, settings.connect_timeout_s)
-    await ensure_topics(bootstrap, topics, settings.replication_factor)
-    if report.problems:
-        sent = await publish_dead_letters(bootstrap, topics.dead_letter, report.problems)
-        log.warning("replay_invalid_dead_lettered", count=sent, topic=topics.dead_letter)
-    if sys.stderr.isatty():
-        from rich.progress import Progress
+    if not sys.stderr.isatty():
+        return await publish_log(settings, chosen, report.problems, speed=speed)
+    from rich.progress import Progress
 
-        with Progress(transient=True) as progress:
-            task = progress.add_task("replaying", total=len(chosen))
-            return await publish_events(
-                bootstrap,
-                topics.events,
-                chosen,
-                speed=speed,
-                on_progress=lambda n: progress.advance(task, n),
-            )
-    return await publish_events(bootstrap, topics.events, chosen, speed=speed)
+    with Progress(transient=True) as progress:
+        task = progress.add_task("replaying", total=len(chosen))
+        return await publish_log(
+            settings,
+            chosen,
+            report.problems,
+            speed=speed,
+            on_progress=lambda n: progress.advance(task, n),
+        )
