@@ -149,8 +149,9 @@ class EnvoysFold:
                     state.dyad,
                     event,
                     key,
-                    f"Data quality: {who} {where} cannot go from {old.status} to {status}",
-                    f"The log says {event.summary!r}, but the envoy was {old.status}; "
+                    f"Data quality: {who} {where} cannot go from {_label(old.status)} "
+                    f"to {_label(status)}",
+                    f"The log says {event.summary!r}, but the envoy was {_label(old.status)}; "
                     "check the coding or a missing event.",
                     {"from": old.status, "to": status},
                 )
@@ -174,7 +175,7 @@ class EnvoysFold:
             title = f"{who} {where}: summoned again (summoned since {old.since_when})"
             figures["summoned_since"] = str(old.since_when)
         else:
-            title = f"{who} {where}: {old.status} → {status}"
+            title = f"{who} {where}: {_label(old.status)} → {_label(status)}"
         alerts.append(
             self._alert(
                 "envoys.status_changed",
@@ -221,7 +222,8 @@ class EnvoysFold:
             state.dyad,
             event,
             key,
-            f"{old.name or key} in {old.host_country}: summoned → {new.status} (summons closed)",
+            f"{old.name or key} in {old.host_country}: summoned → {_label(new.status)} "
+            "(summons closed)",
             event.summary,
             {"from": "summoned", "to": new.status, "envoy": key},
         )
@@ -236,7 +238,7 @@ class EnvoysFold:
             Severity.INFO,
             dyad,
             at,
-            title=f"{old.name or key} in {old.host_country}: summoned → {new.status} "
+            title=f"{old.name or key} in {old.host_country}: summoned → {_label(new.status)} "
             "(summons lapsed)",
             detail=f"Summoned {old.since_when}; no outcome reported by "
             f"{new.since_when}, so the envoy is no longer shown as summoned.",
@@ -245,6 +247,12 @@ class EnvoysFold:
             key=f"|{key}",
             window=window,
         )
+
+
+def _label(status: str) -> str:
+    """A status as a title says it (``replacement_requested``: ``replacement requested``);
+    the figures keep the code."""
+    return status.replace("_", " ")
 
 
 def _summoned(envoy: EnvoyStatus) -> bool:

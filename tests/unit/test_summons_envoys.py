@@ -123,3 +123,15 @@ def test_a_second_summons_of_a_summoned_envoy_is_told_as_such_not_as_a_change() 
     assert again.figures["summoned_since"] == "2022-10-04"
     assert "→" not in again.title
     assert value is not None and value["state"]["envoys"]["KAZ>RUS"]["since_when"] == "2022-10-08"
+
+
+def test_titles_name_statuses_in_words_and_figures_keep_the_codes() -> None:
+    events = [
+        _summon(1, 0, "RUS", KOSHERBAYEV),
+        _act(2, 3, "RUS", KOSHERBAYEV, "envoy_replacement_requested", "161"),
+    ]
+    _, alerts = fold_all(EnvoysFold(), "KAZ:RUS", events)
+    changed = alerts[-1]
+    assert changed.title == "Yermek Kosherbayev in RUS: summoned → replacement requested"
+    assert changed.figures["to"] == "replacement_requested"
+    assert not any("_" in a.title for a in alerts)
