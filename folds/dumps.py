@@ -15,9 +15,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from folds.standing import compact as compact_standing
-from schemas.alerts import Alert
-
 __all__ = ["Dumps"]
 
 
@@ -27,8 +24,6 @@ class Dumps:
     def __init__(self) -> None:
         # id -> (the object, held so that its id is not reused, and its JSON)
         self._made: dict[int, tuple[BaseModel, dict[str, Any]]] = {}
-        #: The same for the stored form of standing alerts (folds/standing.py).
-        self._compact: dict[int, tuple[BaseModel, dict[str, Any]]] = {}
 
     def __len__(self) -> int:
         return len(self._made)
@@ -40,15 +35,7 @@ class Dumps:
             made = self._made[id(model)] = (model, model.model_dump(mode="json"))
         return made[1]
 
-    def compact(self, alert: Alert) -> dict[str, Any]:
-        """What is stored of a standing alert (folds/standing.py), made once."""
-        made = self._compact.get(id(alert))
-        if made is None:
-            made = self._compact[id(alert)] = (alert, compact_standing(alert, self.of(alert)))
-        return made[1]
-
     def keep(self, models: Iterable[BaseModel]) -> None:
         """Forget every object but ``models`` (what is gone from the log)."""
         wanted = {id(m) for m in models}
         self._made = {k: v for k, v in self._made.items() if k in wanted}
-        self._compact = {k: v for k, v in self._compact.items() if k in wanted}

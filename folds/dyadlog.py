@@ -31,7 +31,6 @@ from folds.change import Change, FoldFailed, TooLate
 from folds.clock import NO_WEEK, settle_floor, week_of
 from folds.dumps import Dumps
 from folds.run import Run
-from folds.standing import restore as restore_standing
 from folds.stored import Stored, stored_events
 from schemas.alerts import Alert, withdrawal
 from schemas.events import DiplomaticEvent
@@ -333,7 +332,7 @@ class DyadLog:
             "chunks": self.stored.chunks,
             "seq": self.stored.seq,
             "retracted": dict(sorted((i, t.isoformat()) for i, t in self.retracted.items())),
-            "standing": [self._dumps.compact(self.standing[i]) for i in standing],
+            "standing": [self._dumps.of(self.standing[i]) for i in standing],
         }
 
     def __json__(self) -> dict[str, Any]:
@@ -364,10 +363,8 @@ class DyadLog:
                 log._insert(event)
         in_chunks.pop("", None)  # the events the value itself holds
         log.stored.restore(data.get("seq", 0), in_chunks, set(log.ids))
+        standing = [Alert.model_validate(a) for a in data["standing"]]
         log._refold(datetime.fromisoformat(data["wm"]) if data["wm"] else None)
-        # The stored standing alerts are what was published: each is the re-folded
-        # alert of its id if their digests agree, else as stored (folds/standing.py).
-        standing = restore_standing(data["standing"], log.dyad, log.standing)
         # The re-fold takes a checkpoint at every week start an event enters, where the
         # live head may have crossed it by a timer instead: its base can settle further.
         # The alerts it settled are final, as they are in :meth:`_settle`.
