@@ -347,7 +347,8 @@ class SummonsFold:
             Severity.INFO,
             dyad,
             event,
-            title=f"Summons of {case.envoy_of}'s envoy by {case.summoner} closed: {outcome}",
+            title=f"Summons of {case.envoy_of}'s envoy by {case.summoner} closed"
+            + ("" if outcome == "closed" else f": {outcome}"),  # no "closed: closed"
             detail=event.summary,
             figures={"outcome": outcome, "opened_at": case.opened_at.isoformat()},
             evidence=(case.case_id, event.event_id),

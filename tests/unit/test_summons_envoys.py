@@ -135,3 +135,15 @@ def test_titles_name_statuses_in_words_and_figures_keep_the_codes() -> None:
     assert changed.title == "Yermek Kosherbayev in RUS: summoned → replacement requested"
     assert changed.figures["to"] == "replacement_requested"
     assert not any("_" in a.title for a in alerts)
+
+
+def test_a_summons_closed_says_its_outcome_once() -> None:
+    closed = _act(2, 3, "RUS", KOSHERBAYEV, "summons_closed", "010")
+    recalled = _act(4, 9, "KAZ", KOSHERBAYEV, "envoy_recalled", "161")
+    events = [_summon(1, 0, "RUS", KOSHERBAYEV), closed, _summon(3, 5, "RUS", KOSHERBAYEV)]
+    _, alerts = fold_all(SummonsFold(), "KAZ:RUS", [*events, recalled])
+    titles = [a.title for a in alerts if a.rule == "summons.closed"]
+    assert titles == [
+        "Summons of KAZ's envoy by RUS closed",
+        "Summons of KAZ's envoy by RUS closed: recalled",
+    ]
