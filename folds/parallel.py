@@ -88,7 +88,7 @@ def fold_parallel(
     pipes, children = [], []
     for job in range(jobs):
         receive, send = context.Pipe(duplex=False)
-        args = (folds, events, mine, job, lateness_days, until, send)
+        args = (send, folds, events, mine, job, lateness_days, until)
         child = context.Process(target=_child, args=args, daemon=True)
         child.start()
         send.close()
@@ -115,17 +115,10 @@ def fold_parallel(
 _Share = tuple[list[tuple[_Tag, bytes]], dict[str, dict[str, Any]], list[tuple[int, str]]]
 
 
-def _child(
-    folds: Sequence[Fold[Any]],
-    events: Sequence[DiplomaticEvent],
-    mine: list[int],
-    job: int,
-    lateness_days: float,
-    until: datetime | None,
-    send: Any,
-) -> None:
+def _child(send: Any, *share: Any) -> None:
+    """A forked process: :func:`_share` of ``share``, sent back (or why it failed)."""
     try:
-        send.send(_share(folds, events, mine, job, lateness_days, until))
+        send.send(_share(*share))
     except BaseException:
         send.send(traceback.format_exc())
     finally:
