@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import traceback
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -56,11 +56,11 @@ def cores() -> int:
     return os.cpu_count() or 1
 
 
-def owners(events: Sequence[DiplomaticEvent], jobs: int) -> dict[str, int]:
-    """Share the dyads among ``jobs`` processes, busiest first to the least loaded (the
-    busiest pair of a GDELT-like log carries a sixth of the events)."""
+def owners(dyads: Iterable[str], jobs: int) -> dict[str, int]:
+    """Share the dyads (one per event) among ``jobs`` processes, busiest first to the
+    least loaded (the busiest pair of a GDELT-like log carries a sixth of the events)."""
     load, owner = [0] * jobs, {}
-    for dyad, count in sorted(Counter(e.dyad for e in events).items(), key=lambda x: (-x[1], x[0])):
+    for dyad, count in sorted(Counter(dyads).items(), key=lambda x: (-x[1], x[0])):
         least = min(range(jobs), key=load.__getitem__)
         owner[dyad], load[least] = least, load[least] + count
     return owner
@@ -82,8 +82,9 @@ def fold_parallel(
             folds, events, lateness_days=lateness_days, refused=refused, until=until
         )
         return Folded(state, [encode_alert(a) for a in alerts], [r for _, r in refused])
-    owner = owners(events, jobs)
-    mine = [owner[e.dyad] for e in events]
+    dyads = [e.dyad for e in events]  # (a property: made once)
+    owner = owners(dyads, jobs)
+    mine = [owner[d] for d in dyads]
     context = multiprocessing.get_context("fork")
     pipes, children = [], []
     for job in range(jobs):

@@ -62,7 +62,7 @@ def test_late_retracted_and_refused_records_fold_the_same_shared(
 
 def test_the_dyads_are_shared_busiest_first_to_the_least_loaded() -> None:
     events = list(generate(Shape(events=3000, dyads=40, seed=2)))
-    owner = owners(events, 2)
+    owner = owners([e.dyad for e in events], 2)
     load = [0, 0]
     for event in events:
         load[owner[event.dyad]] += 1
