@@ -99,7 +99,8 @@ def decode_event(raw: bytes | str | None) -> DiplomaticEvent:
     if len(raw) > MAX_RECORD_BYTES:
         raise InvalidRecord(f"record: {len(raw)} bytes is over the {MAX_RECORD_BYTES} limit")
     try:
-        return DiplomaticEvent.model_validate_json(raw)
+        # What ``model_validate_json`` calls, without its Python wrapper (~6 % here).
+        return DiplomaticEvent.__pydantic_validator__.validate_json(raw)  # type: ignore[no-any-return]
     except (ValidationError, ValueError, RecursionError):
         pass  # not a valid current record: find out why, the careful way
     try:

@@ -212,26 +212,28 @@ class DiplomaticEvent(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.action is not None and self.cameo not in ACTION_CAMEO[self.action]:
+        action, cameo, envoy = self.action, self.cameo, self.envoy
+        if action is not None and cameo not in ACTION_CAMEO[action]:
             raise ValueError(
-                f"CAMEO {self.cameo} does not fit action {self.action.value!r} "
-                f"(allowed: {', '.join(ACTION_CAMEO[self.action])})"
+                f"CAMEO {cameo} does not fit action {action.value!r} "
+                f"(allowed: {', '.join(ACTION_CAMEO[action])})"
             )
-        if self.goldstein != goldstein(self.cameo):
+        weight = goldstein(cameo)
+        if self.goldstein != weight:
             raise ValueError(
-                f"goldstein {self.goldstein} contradicts CAMEO {self.cameo} "
-                f"({goldstein(self.cameo)} on the {SCALE} scale)"
+                f"goldstein {self.goldstein} contradicts CAMEO {cameo} "
+                f"({weight} on the {SCALE} scale)"
             )
-        if self.actor.country == self.target.country:
+        actor, target = self.actor.country, self.target.country
+        if actor == target:
             raise ValueError("actor and target must be different countries (a dyad)")
-        if self.envoy is not None and {self.envoy.sending_country, self.envoy.host_country} != {
-            self.actor.country,
-            self.target.country,
-        }:
+        if envoy is None:
+            if action in _ENVOY_ACTS:
+                raise ValueError(f"action {action!s} needs an envoy")
+        elif {envoy.sending_country, envoy.host_country} != {actor, target}:
             raise ValueError("the envoy's countries must be the actor's and target's")
-        if self.envoy is None and self.action in _ENVOY_ACTS:
-            raise ValueError(f"action {self.action!s} needs an envoy")
-        self._check_window()
+        if self.occurred_window is not None or self.date_precision != "day":
+            self._check_window()
         if self.occurred_at > self.recorded_at:
             raise ValueError(
                 f"occurred_at {self.occurred_at.isoformat()} is after recorded_at "
