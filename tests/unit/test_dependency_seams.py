@@ -207,6 +207,18 @@ def test_faust_flushes_its_producer_buffer_before_it_commits() -> None:
     assert "await self.buffer.flush()" in inspect.getsource(Producer.flush)
 
 
+def test_what_the_agent_sends_straight_to_the_producer_is_flushed_before_a_commit() -> None:
+    """Alerts go to Faust's producer, not through a topic's channel (streams/agents.py):
+    positional (topic, key, value, partition, timestamp, headers), into aiokafka's
+    accumulator, which the flush before a commit waits for after Faust's own buffer."""
+    from faust.transport.drivers.aiokafka import Producer
+
+    params = list(inspect.signature(Producer.send).parameters)
+    assert params[:7] == ["self", "topic", "key", "value", "partition", "timestamp", "headers"]
+    flush = inspect.getsource(Producer.flush)
+    assert flush.index("await self.buffer.flush()") < flush.index("await self._producer.flush()")
+
+
 def test_fausts_own_flush_returns_with_messages_still_waiting() -> None:
     """Why the wrapper exists: when this fails, Faust waits for every message itself."""
     assert asyncio.run(_flushed_with_a_slow_producer(FAUST_FLUSH)) > 0
