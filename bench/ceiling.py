@@ -27,7 +27,7 @@ from infra.topics import Topics
 from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
 from streams.app import app_options
-from streams.compat import on_behalf_of, set_fetch_wait
+from streams.compat import ChangelogWriter, set_fetch_wait
 from streams.worker import faust_worker, new_loop
 
 __all__ = ["ceiling_app", "main"]
@@ -46,7 +46,8 @@ def ceiling_app(settings: Settings, writes: bool = False) -> faust.App:
     )
 
     partitions = settings.partitions
-    table = app.Table("bench-ceiling", default=None, partitions=partitions) if writes else {}
+    table = app.Table("bench-ceiling", default=None, partitions=partitions) if writes else None
+    writer = ChangelogWriter(app, table)
 
     @app.agent(events, name="bench.ceiling", concurrency=1)
     async def decode_only(stream: faust.StreamT[Any]) -> None:
@@ -55,10 +56,10 @@ def ceiling_app(settings: Settings, writes: bool = False) -> faust.App:
             for record in records:
                 with contextlib.suppress(InvalidRecord):  # the closing ticks
                     decode_event(record.message.value)
-            if writes:  # one write per dyad, with its last record, as the worker writes
+            if writes:  # one write per dyad, in its partition, as the worker writes
                 for key, record in {r.message.key: r for r in records}.items():
-                    with on_behalf_of(record):
-                        table[key.decode()] = {"offset": record.message.offset}
+                    message = record.message
+                    await writer.set(message.partition, key.decode(), {"offset": message.offset})
 
     return app
 

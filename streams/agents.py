@@ -15,7 +15,7 @@ from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import REASON_HEADER, SOURCE_HEADER, TIMELINE_TABLE, Topics
 from schemas.codec import encode_alert
-from streams.compat import on_behalf_of, tolerant_table
+from streams.compat import ChangelogWriter, tolerant_table
 from streams.processing import Batch, Outcome, Verdict
 from streams.restore import restore_engine
 
@@ -93,9 +93,13 @@ class Engines:
     """Each owned partition's engine, restored from the timeline table on first use and
     forgotten at every rebalance (another worker may have folded the partition since)."""
 
-    def __init__(self, folds: Sequence[Fold[Any]], lateness_days: float, timeline: Any) -> None:
+    def __init__(
+        self, folds: Sequence[Fold[Any]], lateness_days: float, timeline: Any, app: faust.App
+    ) -> None:
         self.folds, self.lateness_days, self.timeline = folds, lateness_days, timeline
         self.engines: dict[int, Engine] = {}
+        #: Writes the timeline's values back (changelog record, then the store).
+        self.writer = ChangelogWriter(app, timeline)
 
     def __call__(self, partition: int) -> Engine:
         if partition not in self.engines:
@@ -109,28 +113,22 @@ async def fold_batch(
     records: list[Any], engines: Engines, outlets: Outlets, progress: Progress
 ) -> None:
     """Process one batch of records in order, then write each touched dyad log once."""
-    batch: Batch[Any] = Batch(engines)
+    batch = Batch(engines)
     offsets: dict[tuple[str, int], int] = {}
     with metrics.FOLD_SECONDS.time():
         for record in records:
             message = record.message
             outcome = batch.process(
-                message.key,
-                message.value,
-                message.timestamp,
-                record,
-                message.partition,
-                message.offset,
+                message.key, message.value, message.timestamp, message.partition, message.offset
             )
             await outlets.carry_out(outcome, message)
             offsets[(message.topic, message.partition)] = message.offset + 1
-        for _, key, value, record in batch.writes():
-            # The changelog partition is the record's (see streams/compat.py).
-            with on_behalf_of(record):
-                if value is not None:
-                    engines.timeline[key] = value
-                elif key in engines.timeline:  # a spent chunk: a tombstone
-                    del engines.timeline[key]
+        for partition, key, value in batch.writes():
+            # In the partition of the records that moved it (see streams/compat.py).
+            if value is not None:
+                await engines.writer.set(partition, key, value)
+            else:  # a spent chunk: a tombstone
+                await engines.writer.delete(partition, key)
     progress.batch_done(offsets)
 
 
@@ -154,7 +152,7 @@ def register_agents(
             help="dyad logs (folds' states, retained events, standing alerts), watermarks",
         )
     )
-    engines = Engines(folds, settings.allowed_lateness_days, timeline)
+    engines = Engines(folds, settings.allowed_lateness_days, timeline, app)
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def forget_engines(sender: Any, **_: Any) -> None:

@@ -1,9 +1,10 @@
 """The places the engine bends Faust to its needs, with why.
 
 A Faust table write finds its changelog partition through the stream's *current event*
-(a context variable). Inside ``take_events`` batches Faust does not set it, and there is
-no public way to write a table value on behalf of a given record. This wrapper sets the
-context variable for one write, in this task's context only.
+(a context variable) that ``take_events`` batches do not set, and goes through a topic's
+channel layer and the producer buffer, most of a write's cost. :class:`ChangelogWriter`
+writes the record Faust would (its own serialisers) in the partition given, straight to
+Faust's producer, then the store.
 
 Faust creates its consumer with ``fetch_max_wait_ms=1500`` written into the call, with no
 setting. A broker may hold a fetch that long when no data waits (Apache Kafka answers as
@@ -14,23 +15,21 @@ consumer Faust made, before it starts.
 Before it commits offsets, Faust flushes its producer; but its buffer's flush returns as
 soon as 0.1 s passes in which no message went out, with messages still waiting (a
 produce waits longer than that whenever the broker is slow to take a batch). A table
-write is such a message: the commit could then precede the changelog writes of the very
-records it commits, and a worker that died just after would restart without them, never
-to read those records again. :func:`drain_before_commit` makes the flush wait for every
-one (or fail the commit after ``STALL_LIMIT_S`` with none sent).
+write was such a message (before :class:`ChangelogWriter`; the producer's own flush,
+which comes next, waits for every record it holds): the commit could then precede the
+changelog writes of the very records it commits, and a worker that died just after would
+restart without them, never to read those records again. :func:`drain_before_commit`
+makes the flush wait for every message Faust still buffers (or fail the commit after
+``STALL_LIMIT_S`` with none sent).
 ``tests/unit/test_dependency_seams.py`` fails if Faust or aiokafka changes a seam.
 """
 
 from __future__ import annotations
 
 import asyncio
-import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Final
 
 from faust.serializers import codecs
-from faust.streams import _current_event
 from faust.transport.producer import ProducerBuffer
 
 from infra import metrics
@@ -39,26 +38,16 @@ from infra.logs import get_logger
 __all__ = [
     "FAUST_FLUSH",
     "TABLE_CODEC",
+    "ChangelogWriter",
     "ProducerStalled",
     "TolerantJSON",
     "drain_before_commit",
     "flush_all",
-    "on_behalf_of",
     "set_fetch_wait",
     "tolerant_table",
 ]
 
 log = get_logger(__name__)
-
-
-@contextmanager
-def on_behalf_of(event: Any) -> Iterator[None]:
-    """Within the block, Faust's ``current_event()`` is ``event`` (a Faust EventT)."""
-    token = _current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
 
 
 class TolerantJSON(codecs.json):
@@ -78,6 +67,37 @@ class TolerantJSON(codecs.json):
 #: The name the tables' changelogs are (de)serialised under.
 TABLE_CODEC: Final = "dipwatch-json"
 codecs.register(TABLE_CODEC, TolerantJSON())
+
+
+class ChangelogWriter:
+    """Writes a table's values as its ``__setitem__`` and ``__delitem__`` do — the
+    changelog record, made by the changelog topic's own ``prepare_key``/``prepare_value``
+    with the table's codecs, then the store — but in the partition given and straight to
+    Faust's producer: a table write through Faust found its partition through the
+    current event (set for each write) and went through a topic's channel layer and
+    producer buffer, most of a write's cost. The flush before a commit waits for these
+    records as for the buffer's (``tests/unit/test_dependency_seams.py``)."""
+
+    def __init__(self, app: Any, table: Any) -> None:
+        self.app, self.table = app, table
+
+    async def set(self, partition: int, key: str, value: Any) -> None:
+        topic = self.table.changelog_topic
+        raw_key, _ = topic.prepare_key(key, self.table.key_serializer)
+        raw_value, _ = topic.prepare_value(value, self.table.value_serializer)
+        await self.app.producer.send(
+            topic.get_topic_name(), raw_key, raw_value, partition, None, None
+        )
+        self.table.data[key] = value
+
+    async def delete(self, partition: int, key: str) -> None:
+        """Delete ``key`` (a tombstone in its changelog partition) if it is held."""
+        if key not in self.table.data:
+            return
+        topic = self.table.changelog_topic
+        raw_key, _ = topic.prepare_key(key, self.table.key_serializer)
+        await self.app.producer.send(topic.get_topic_name(), raw_key, None, partition, None, None)
+        del self.table.data[key]
 
 
 def tolerant_table(table: Any) -> Any:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from folds.dyadlog import DyadLog, FoldFailed, TooLate
 from folds.engine import Engine
@@ -24,9 +24,6 @@ from schemas.events import DiplomaticEvent, check_log_time
 from schemas.ticks import TICK_KEY, parse_tick
 
 __all__ = ["Batch", "Outcome", "Verdict", "watermark_key"]
-
-#: Whatever the agent needs to write a value back (Faust's event of the record).
-R = TypeVar("R")
 
 
 def watermark_key(partition: int) -> str:
@@ -64,17 +61,16 @@ class Outcome:
         return self.event.dyad
 
 
-class Batch(Generic[R]):
+class Batch:
     """One batch of records: each record's outcome, and the values it touched.
 
     ``engine(partition)`` returns the partition's engine (kept by the agent across
     batches, restored from the tables after a rebalance); :meth:`writes` lists each
-    touched dyad once, with the last record of its partition, for the write-back.
+    touched dyad once, with its partition, for the write-back.
     """
 
     def __init__(self, engine: Callable[[int], Engine]) -> None:
         self.engine = engine
-        self._records: dict[int, R] = {}
         self._engines: dict[int, Engine] = {}
         self._watermarks: dict[int, datetime | None] = {}
 
@@ -83,12 +79,11 @@ class Batch(Generic[R]):
         key: bytes | None,
         value: bytes | None,
         timestamp_s: float | None,
-        record: R,
         partition: int = 0,
         offset: int | None = None,
     ) -> Outcome:
-        """Decide what to do with one record (``record`` is kept for the write-back)."""
-        engine = self._engine(partition, record)
+        """Decide what to do with one record of ``partition`` at ``offset``."""
+        engine = self._engine(partition)
         if key == TICK_KEY:
             try:
                 at = parse_tick(value)
@@ -118,32 +113,28 @@ class Batch(Generic[R]):
             return Outcome(Verdict.DEAD_LETTER, event, alerts, reason=exc.reason, kind=kind)
         return Outcome(Verdict.FOLDED, event, [*alerts, *change.alerts], change.duplicate)
 
-    def _engine(self, partition: int, record: R) -> Engine:
-        self._records[partition] = record
+    def _engine(self, partition: int) -> Engine:
         if partition not in self._engines:
             engine = self._engines[partition] = self.engine(partition)
             self._watermarks[partition] = engine.timers.watermark
         return self._engines[partition]
 
-    def writes(self) -> Iterator[tuple[int, str, DyadLog | dict[str, Any] | None, R]]:
-        """Each touched dyad once, as (partition, key, value, record): the chunks of
-        its retained events to store or delete (None: delete; folds/stored.py), then its
-        log (the read model takes each fold's state from it), then each partition's
-        watermark if it moved; ``record`` is the partition's last record (see
-        streams/compat.py)."""
+    def writes(self) -> Iterator[tuple[int, str, DyadLog | dict[str, Any] | None]]:
+        """Each touched dyad once, as (partition, key, value): the chunks of its
+        retained events to store or delete (None: delete; folds/stored.py), then its log
+        (the read model takes each fold's state from it), then each partition's watermark
+        if it moved. A value goes to its partition's changelog partition."""
         for partition, engine in self._engines.items():
-            record = self._records[partition]
             for dyad in engine.written():
                 log = engine.logs[dyad]
                 # Its new events and its spent chunks (folds/stored.py), then the log.
                 for key, chunk in log.stored.write_back(partition):
-                    yield partition, key, chunk, record
-                yield partition, dyad, log, record
+                    yield partition, key, chunk
+                yield partition, dyad, log
             watermark = engine.timers.watermark
             if watermark is not None and watermark != self._watermarks[partition]:
                 yield (
                     partition,
                     watermark_key(partition),
                     {"watermark": watermark.isoformat()},
-                    record,
                 )

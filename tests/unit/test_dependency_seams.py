@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from contextvars import ContextVar
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from faust.streams import _current_event, current_event
 
 from infra.clients import refresh_metadata
 from infra.settings import Settings
@@ -24,27 +22,7 @@ from streams.compat import (
     ProducerStalled,
     drain_before_commit,
     flush_all,
-    on_behalf_of,
 )
-
-
-class _Event:
-    """Stands in for a Faust event: the wrapper only keeps a weak reference to it."""
-
-
-def test_faust_reads_the_current_event_from_the_context_variable_we_set() -> None:
-    assert isinstance(_current_event, ContextVar)
-    event = _Event()
-    assert current_event() is None
-    with on_behalf_of(event):
-        assert current_event() is event
-    assert current_event() is None
-
-
-def test_faust_tables_find_the_changelog_partition_through_current_event() -> None:
-    from faust.tables.base import Collection
-
-    assert "current_event()" in inspect.getsource(Collection.partition_for_key)
 
 
 def test_aiokafka_consumers_can_still_force_a_metadata_update() -> None:
@@ -217,6 +195,51 @@ def test_what_the_agent_sends_straight_to_the_producer_is_flushed_before_a_commi
     assert params[:7] == ["self", "topic", "key", "value", "partition", "timestamp", "headers"]
     flush = inspect.getsource(Producer.flush)
     assert flush.index("await self.buffer.flush()") < flush.index("await self._producer.flush()")
+
+
+def test_a_table_write_straight_to_the_producer_is_the_record_faust_writes() -> None:
+    """streams/compat.py::ChangelogWriter: the same key and value bytes, topic and
+    partition as the record Faust's own table write builds (``send_changelog``), and the
+    store holds the value after; a delete is a tombstone, of a held key only."""
+    from folds import DyadLog, TensionFold
+    from infra.topics import TIMELINE_TABLE, Topics
+    from streams.compat import ChangelogWriter
+    from tests.helpers import threat
+
+    log = DyadLog([TensionFold()], "KAZ:RUS", timedelta(days=30))
+    log.add(threat("t1"))
+    sent: list[tuple[Any, ...]] = []
+
+    class Producer:
+        async def send(self, *args: Any) -> None:
+            sent.append(args)
+
+    async def write() -> list[tuple[Any, ...]]:
+        settings = Settings()
+        app = create_app(settings, "127.0.0.1:9")
+        table: Any = app.tables[Topics.from_settings(settings).table(TIMELINE_TABLE)]
+        writer = ChangelogWriter(SimpleNamespace(producer=Producer()), table)
+        expected = []
+        for key, value in (("KAZ:RUS", log), ("~watermark/3", {"watermark": "2025-01-01"})):
+            await writer.set(3, key, value)
+            assert table.data[key] is value
+            faust_made = table.changelog_topic.as_future_message(
+                key=key,
+                value=value,
+                partition=3,
+                key_serializer=table.key_serializer,
+                value_serializer=table.value_serializer,
+            ).message
+            topic = table.changelog_topic.get_topic_name()
+            expected.append((topic, faust_made.key, faust_made.value, 3, None, None))
+        await writer.delete(2, "KAZ:RUS")
+        await writer.delete(2, "KAZ:RUS")  # no longer held: nothing sent
+        assert "KAZ:RUS" not in table.data
+        return [*expected, (expected[0][0], expected[0][1], None, 2, None, None)]
+
+    expected = asyncio.run(write())
+    assert sent == expected
+    assert b'"event_id":"t1"' in sent[0][2]
 
 
 def test_fausts_own_flush_returns_with_messages_still_waiting() -> None:

@@ -136,7 +136,7 @@ def test_any_arrival_within_the_lateness_gives_the_sorted_logs_state_and_alerts(
             else:
                 assert isinstance(record, DiplomaticEvent)
                 args = (record.dyad.encode(), encode_event(record), record.occurred_at.timestamp())
-            raised.extend(batch.process(*args, offset, partition, offset).alerts)
+            raised.extend(batch.process(*args, partition, offset).alerts)
         tables.commit(batch)
     assert {n: v for n, v in tables.values.items()} == reference
     assert standing(raised) == standing(expected)
@@ -219,7 +219,7 @@ def test_a_restart_after_a_timer_crossed_a_week_start_withdraws_nothing_settled(
             else:
                 assert isinstance(record, DiplomaticEvent)
                 args = (record.dyad.encode(), encode_event(record), record.occurred_at.timestamp())
-            raised.extend(batch.process(*args, offset, 0, offset).alerts)
+            raised.extend(batch.process(*args, 0, offset).alerts)
         tables.commit(batch)
     assert not [a for a in raised if a.withdraws and a.at.month == 4]
     assert standing(raised) == standing(expected)

@@ -50,14 +50,14 @@ class Tables:
             self.engines[partition] = engine
         return self.engines[partition]
 
-    def batch(self) -> Batch[int]:
+    def batch(self) -> Batch:
         if self.restart:
             self.engines.clear()
         return Batch(self.engine)
 
-    def commit(self, batch: Batch[int]) -> list[tuple[str, int]]:
+    def commit(self, batch: Batch) -> list[tuple[int, str]]:
         done = []
-        for _, key, value, record in batch.writes():
+        for partition, key, value in batch.writes():
             # The stored form is the JSON a changelog carries, as after a recovery.
             if isinstance(value, DyadLog):
                 stored = self.timeline[key] = orjson.loads(orjson.dumps(value.dump()))
@@ -70,7 +70,7 @@ class Tables:
                 del self.timeline[key]
             else:  # a chunk of retained events, or a partition's watermark
                 self.timeline[key] = orjson.loads(orjson.dumps(value))
-            done.append((key, record))
+            done.append((partition, key))
         self.writes += len(done)
         return done
 
@@ -94,7 +94,7 @@ def test_batches_of_any_size_fold_the_corpus_as_the_offline_pipeline(
     for start in range(0, len(records), batch_size):
         batch = tables.batch()
         for i, record in enumerate(records[start : start + batch_size]):
-            outcome = batch.process(*record, start + i, 0, start + i)
+            outcome = batch.process(*record, 0, start + i)
             assert outcome.verdict is Verdict.FOLDED
             raised.extend(outcome.alerts)
         tables.commit(batch)
@@ -103,13 +103,13 @@ def test_batches_of_any_size_fold_the_corpus_as_the_offline_pipeline(
     assert tables.values == state
 
 
-def test_a_dyad_touched_many_times_in_a_batch_is_written_once_with_its_last_record() -> None:
+def test_a_dyad_touched_many_times_in_a_batch_is_written_once_in_its_partition() -> None:
     tables = Tables()
     batch = tables.batch()
     events = [threat(f"t{i}", f"2022-10-0{i + 1}T00:00:00Z") for i in range(3)]
     for i, event in enumerate(events):
-        batch.process(*_record(event), i, 0, i)
-    assert tables.commit(batch) == [("KAZ:RUS", 2), ("~watermark/0", 2)]
+        batch.process(*_record(event), 3, i)
+    assert tables.commit(batch) == [(3, "KAZ:RUS"), (3, "~watermark/3")]
     # Three events are few: the value holds them (no chunk of its own; folds/stored.py).
     assert len(tables.timeline["KAZ:RUS"]["events"]) == 3
 
@@ -117,14 +117,14 @@ def test_a_dyad_touched_many_times_in_a_batch_is_written_once_with_its_last_reco
 def test_a_redelivered_record_is_a_duplicate_and_writes_nothing() -> None:
     tables = Tables(restart=True)
     first = tables.batch()
-    first.process(*_record(threat("t1")), 0, 0, 0)
+    first.process(*_record(threat("t1")), 0, 0)
     tables.commit(first)
     again = tables.batch()
-    outcome = again.process(*_record(threat("t1")), 1, 0, 0)  # the same offset
+    outcome = again.process(*_record(threat("t1")), 0, 0)  # the same offset
     assert outcome.verdict is Verdict.FOLDED and "offset 0 already folded" in outcome.duplicate
     assert outcome.alerts == [] and tables.commit(again) == []
     copy = tables.batch()  # the same event published again: a new offset, a known id
-    outcome = copy.process(*_record(threat("t1")), 2, 0, 5)
+    outcome = copy.process(*_record(threat("t1")), 0, 5)
     assert "already folded" in outcome.duplicate and outcome.alerts == []
 
 
@@ -132,7 +132,7 @@ def test_a_record_keyed_by_something_else_is_rekeyed_not_folded() -> None:
     tables = Tables()
     batch = tables.batch()
     _, value, stamp = _record(threat("t1"))
-    outcome = batch.process(b"RUS:KAZ", value, stamp, 0)
+    outcome = batch.process(b"RUS:KAZ", value, stamp)
     assert (outcome.verdict, outcome.dyad) == (Verdict.REKEY, "KAZ:RUS")
     assert tables.commit(batch) == []
 
@@ -151,7 +151,7 @@ def test_a_record_keyed_by_something_else_is_rekeyed_not_folded() -> None:
 def test_an_unreadable_record_is_dead_lettered_with_its_reason(
     key: bytes, value: bytes | None, reason: str
 ) -> None:
-    outcome = Tables().batch().process(key, value, None, 0)
+    outcome = Tables().batch().process(key, value, None)
     assert outcome.verdict is Verdict.DEAD_LETTER
     assert reason in outcome.reason
 
@@ -159,7 +159,7 @@ def test_an_unreadable_record_is_dead_lettered_with_its_reason(
 def test_an_event_dated_after_its_record_is_dead_lettered() -> None:
     event = make_event(occurred_at="2022-10-04T00:00:00Z")
     key, value, stamp = _record(event)
-    outcome = Tables().batch().process(key, value, stamp - 3 * 86_400, 0)
+    outcome = Tables().batch().process(key, value, stamp - 3 * 86_400)
     assert outcome.verdict is Verdict.DEAD_LETTER
     assert "in the future of its record" in outcome.reason
 
@@ -167,8 +167,8 @@ def test_an_event_dated_after_its_record_is_dead_lettered() -> None:
 def test_an_event_before_the_settled_base_is_dead_lettered_before_any_fold_moves() -> None:
     tables = Tables()
     batch = tables.batch()
-    batch.process(*_record(threat("new", "2025-01-01T00:00:00Z")), 0)
-    outcome = batch.process(*_record(threat("old", "2022-01-01T00:00:00Z")), 1)
+    batch.process(*_record(threat("new", "2025-01-01T00:00:00Z")))
+    outcome = batch.process(*_record(threat("old", "2022-01-01T00:00:00Z")))
     assert outcome.verdict is Verdict.DEAD_LETTER and outcome.kind == "too_late"
     assert "past the allowed lateness" in outcome.reason and "KAZ:RUS" in outcome.reason
     tables.commit(batch)
@@ -182,7 +182,7 @@ def test_a_late_event_within_the_lateness_corrects_the_alerts() -> None:
     tables, raised = Tables(), []
     batch = tables.batch()
     for offset, event in enumerate([events[1], events[2], events[0]]):
-        raised.extend(batch.process(*_record(event), offset, 0, offset).alerts)
+        raised.extend(batch.process(*_record(event), 0, offset).alerts)
     assert any(a.withdraws for a in raised)
     _, expected = fold_offline(FOLDS, events)
     assert standing(raised) == standing(expected)
@@ -191,10 +191,10 @@ def test_a_late_event_within_the_lateness_corrects_the_alerts() -> None:
 def test_a_tick_fires_the_timers_of_a_quiet_dyad() -> None:
     tables = Tables()
     batch = tables.batch()
-    batch.process(*_record(threat("t1", "2022-10-04T00:00:00Z")), 0)
+    batch.process(*_record(threat("t1", "2022-10-04T00:00:00Z")))
     tables.commit(batch)
     quiet = tables.batch()
-    outcome = quiet.process(*_tick(datetime(2023, 10, 4, tzinfo=UTC)), 1)
+    outcome = quiet.process(*_tick(datetime(2023, 10, 4, tzinfo=UTC)))
     assert [a.rule for a in outcome.alerts] == ["tension.level_down"]
     assert outcome.alerts[0].at < datetime(2022, 12, 1, tzinfo=UTC)  # dated when it crossed
 
@@ -211,9 +211,9 @@ def test_a_poison_record_is_dead_lettered_and_the_next_event_still_folds(
 ) -> None:
     tables = Tables()
     batch = tables.batch()
-    outcome = batch.process(b"KAZ:RUS", value, None, 0)
+    outcome = batch.process(b"KAZ:RUS", value, None)
     assert outcome.verdict is Verdict.DEAD_LETTER and reason in outcome.reason
-    after = batch.process(*_record(threat("t1")), 1)
+    after = batch.process(*_record(threat("t1")))
     assert after.verdict is Verdict.FOLDED and after.alerts
 
 
@@ -233,12 +233,12 @@ class _Failing(NoTimers):
 def test_a_fold_that_fails_dead_letters_the_record_and_moves_no_state() -> None:
     tables = Tables((FOLDS[0], FOLDS[1], _Failing()))
     batch = tables.batch()
-    outcome = batch.process(*_record(threat("t1")), 0)
+    outcome = batch.process(*_record(threat("t1")))
     assert outcome.verdict is Verdict.DEAD_LETTER
     assert (
         "fold 'envoys' failed on event 't1'" in outcome.reason and "OverflowError" in outcome.reason
     )
-    assert [k for _, k, _, _ in batch.writes()] == ["~watermark/0"]  # no dyad moved
+    assert [k for _, k, _ in batch.writes()] == ["~watermark/0"]  # no dyad moved
 
 
 def test_a_stored_value_that_cannot_be_read_back_is_discarded_not_fatal() -> None:
@@ -246,7 +246,7 @@ def test_a_stored_value_that_cannot_be_read_back_is_discarded_not_fatal() -> Non
     tables.timeline["KAZ:RUS"] = {"dyad": "KAZ:RUS", "partition": 0, "offset": "x"}
     tables.timeline["KAZ:UKR"] = ["not", "a", "log"]
     batch = tables.batch()
-    outcome = batch.process(*_record(threat("t1")), 0)
+    outcome = batch.process(*_record(threat("t1")))
     assert outcome.verdict is Verdict.FOLDED
     tables.commit(batch)
     assert tables.values["tension"]["KAZ:RUS"]["state"]["events"] == 1
@@ -273,13 +273,13 @@ def test_a_late_event_a_fold_fails_on_leaves_the_log_as_it_was() -> None:
     for offset, event in enumerate(
         [threat("t1", "2022-10-10T00:00:00Z"), threat("t2", "2022-10-12T00:00:00Z")]
     ):
-        batch.process(*_record(event), offset, 0, offset)
+        batch.process(*_record(event), 0, offset)
     tables.commit(batch)
     before = json.dumps(tables.timeline["KAZ:RUS"])
     again = tables.batch()
-    outcome = again.process(*_record(threat("late", "2022-10-11T00:00:00Z")), 2, 0, 2)
+    outcome = again.process(*_record(threat("late", "2022-10-11T00:00:00Z")), 0, 2)
     assert outcome.verdict is Verdict.DEAD_LETTER and outcome.kind == "fold_failed"
-    after = again.process(*_record(threat("t3", "2022-10-13T00:00:00Z")), 3, 0, 3)
+    after = again.process(*_record(threat("t3", "2022-10-13T00:00:00Z")), 0, 3)
     assert after.verdict is Verdict.FOLDED  # the failed record is not stuck in the log
     tables.commit(again)
     stored = tables.timeline["KAZ:RUS"]

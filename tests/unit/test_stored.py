@@ -27,7 +27,7 @@ def _busy(tables: Tables, days: int, per_day: int, batch: int = 40) -> list[str]
     for start in range(0, len(records), batch):
         b = tables.batch()
         for i, record in enumerate(records[start : start + batch]):
-            b.process(*record, start + i, 0, start + i)
+            b.process(*record, 0, start + i)
         tables.commit(b)
     return ids
 
@@ -58,7 +58,7 @@ def test_what_is_stored_restores_the_log_after_settling_and_retractions() -> Non
     b = tables.batch()  # retract one retained event and one of the oldest retained
     live = tables.engines[0].logs["KAZ:RUS"]
     for i, gone in enumerate((live.events[-3], live.events[0])):
-        b.process(*_record(retraction(f"r{i}", gone)), 10_000 + i, 0, 10_000 + i)
+        b.process(*_record(retraction(f"r{i}", gone)), 0, 10_000 + i)
     tables.commit(b)
     restored = _restored(tables)
     assert [e.event_id for e in restored.events] == [e.event_id for e in live.events]
@@ -107,7 +107,7 @@ def test_a_chunk_no_value_lists_is_not_read_and_is_overwritten() -> None:
     b = tables.batch()  # the next chunk made has that number again
     for i in range(100):
         at = (T0 + timedelta(days=2, minutes=i)).isoformat()
-        b.process(*_record(threat(f"next{i}", at)), 1_000 + i, 0, 1_000 + i)
+        b.process(*_record(threat(f"next{i}", at)), 0, 1_000 + i)
     tables.commit(b)
     assert len(tables.timeline[orphan]["events"]) >= 80
 
