@@ -97,7 +97,12 @@ class DyadLog:
     @property
     def blank(self) -> bool:
         """Whether no fold has anything to say (e.g. its only event was retracted)."""
-        return all(s is i or s == i for s, i in zip(self.head, self._initial, strict=True))
+        # As the models' ``==`` decides for frozen states without private or extra
+        # attributes, less its Python wrapper (a write asks this once; it was 2.3 µs).
+        for s, i in zip(self.head, self._initial, strict=True):
+            if s is not i and (type(s) is not type(i) or s.__dict__ != i.__dict__):
+                return False
+        return True
 
     def next_due(self) -> datetime | None:
         """When the next timer of any fold fires (None: no timer pending)."""

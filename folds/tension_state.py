@@ -28,7 +28,7 @@ ExactSum = Annotated[
     int,
     BeforeValidator(_from_text),
     Field(ge=0),
-    PlainSerializer(lambda n: f"0x{n:x}", return_type=str),
+    PlainSerializer(hex, return_type=str),  # "0x…" (a builtin: no Python frame)
 ]
 
 
