@@ -47,7 +47,7 @@ def ceiling_app(settings: Settings, writes: bool = False) -> faust.App:
 
     partitions = settings.partitions
     table = app.Table("bench-ceiling", default=None, partitions=partitions) if writes else None
-    writer = ChangelogWriter(app, table)
+    writer = ChangelogWriter(app, table) if table is not None else None
 
     @app.agent(events, name="bench.ceiling", concurrency=1)
     async def decode_only(stream: faust.StreamT[Any]) -> None:
@@ -56,7 +56,7 @@ def ceiling_app(settings: Settings, writes: bool = False) -> faust.App:
             for record in records:
                 with contextlib.suppress(InvalidRecord):  # the closing ticks
                     decode_event(record.message.value)
-            if writes:  # one write per dyad, in its partition, as the worker writes
+            if writer is not None:  # one write per dyad, in its partition, as the worker
                 for key, record in {r.message.key: r for r in records}.items():
                     message = record.message
                     await writer.set(message.partition, key.decode(), {"offset": message.offset})
