@@ -80,24 +80,29 @@ class ChangelogWriter:
 
     def __init__(self, app: Any, table: Any) -> None:
         self.app, self.table = app, table
+        self._topic: Any = None  # the table's changelog topic and its name, at first use
+        self._name = ""
 
     async def set(self, partition: int, key: str, value: Any) -> None:
-        topic = self.table.changelog_topic
-        raw_key, _ = topic.prepare_key(key, self.table.key_serializer)
-        raw_value, _ = topic.prepare_value(value, self.table.value_serializer)
-        await self.app.producer.send(
-            topic.get_topic_name(), raw_key, raw_value, partition, None, None
-        )
+        raw_value, _ = self._changelog().prepare_value(value, self.table.value_serializer)
+        await self._send(partition, key, raw_value)
         self.table.data[key] = value
 
     async def delete(self, partition: int, key: str) -> None:
         """Delete ``key`` (a tombstone in its changelog partition) if it is held."""
-        if key not in self.table.data:
-            return
-        topic = self.table.changelog_topic
-        raw_key, _ = topic.prepare_key(key, self.table.key_serializer)
-        await self.app.producer.send(topic.get_topic_name(), raw_key, None, partition, None, None)
-        del self.table.data[key]
+        if key in self.table.data:
+            await self._send(partition, key, None)
+            del self.table.data[key]
+
+    def _changelog(self) -> Any:
+        if self._topic is None:  # Faust makes it on first use, after the codecs are set
+            self._topic = self.table.changelog_topic
+            self._name = self._topic.get_topic_name()
+        return self._topic
+
+    async def _send(self, partition: int, key: str, raw_value: bytes | None) -> None:
+        raw_key, _ = self._changelog().prepare_key(key, self.table.key_serializer)
+        await self.app.producer.send(self._name, raw_key, raw_value, partition, None, None)
 
 
 def tolerant_table(table: Any) -> Any:
