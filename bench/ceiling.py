@@ -27,7 +27,7 @@ from infra.topics import Topics
 from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
 from streams.app import app_options
-from streams.compat import ChangelogWriter, set_fetch_wait
+from streams.compat import ChangelogWriter, CommitWhenCaughtUp, set_fetch_wait
 from streams.worker import faust_worker, new_loop
 
 __all__ = ["ceiling_app", "main"]
@@ -50,6 +50,7 @@ def ceiling_app(settings: Settings, writes: bool = False) -> faust.App:
         app.Table("bench-ceiling", default=None, partitions=settings.partitions) if writes else None
     )
     writer = ChangelogWriter(app, table) if table is not None else None
+    caught_up = CommitWhenCaughtUp(app, settings.batch_size, settings.caught_up_commit_s)
 
     @app.agent(events, name="bench.ceiling", concurrency=1)
     async def decode_only(stream: faust.StreamT[Any]) -> None:
@@ -62,6 +63,7 @@ def ceiling_app(settings: Settings, writes: bool = False) -> faust.App:
                 for key, record in {r.message.key: r for r in records}.items():
                     message = record.message
                     await writer.set(message.partition, key.decode(), {"offset": message.offset})
+            caught_up.batch_done(len(records))  # as the worker: commits when caught up
 
     return app
 

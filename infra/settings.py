@@ -109,9 +109,14 @@ class Settings(BaseSettings):
     stream_buffer: int = Field(default=4_096, ge=1, le=1_000_000)
     max_poll_records: int = Field(default=0, ge=0, le=1_000_000)
     #: How often the worker commits the offsets it has folded (Faust's default 2.8 s;
-    #: Faust also commits every 10,000 records). Shorter: less to fold again after a
-    #: crash, more commits. The bench times workers by their commits, so it sets 0.25 s.
+    #: Faust also commits every 10,000 records). The dyads' values are written back
+    #: before each commit (one changelog write per touched dyad per commit), so this is
+    #: also how stale the read model may be under load. Shorter: less to fold again
+    #: after a crash, fresher state, more writes.
     commit_interval_s: float = Field(default=2.8, gt=0, le=600)
+    #: A worker that has caught up (a batch short of batch_size) commits — and writes
+    #: its values back — at most this often, without waiting for the interval.
+    caught_up_commit_s: float = Field(default=0.25, gt=0, le=600)
     #: Net allocations between two young garbage collections (CPython's default: 700;
     #: 0 leaves the interpreter's own). See infra/runtime.py for why it is larger.
     gc_threshold: int = Field(default=50_000, ge=0, le=10_000_000)

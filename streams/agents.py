@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
 import faust
 
 from folds.base import Fold
-from folds.engine import Engine
 from infra import metrics
 from infra.logs import get_logger
 from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import REASON_HEADER, SOURCE_HEADER, TIMELINE_TABLE, Topics
 from schemas.codec import encode_alert
-from streams.compat import ChangelogWriter, tolerant_table
-from streams.processing import Batch, Outcome, Verdict
-from streams.restore import restore_engine
+from streams.compat import ChangelogWriter, CommitWhenCaughtUp, before_flush, tolerant_table
+from streams.processing import Batch, Outcome, Partitions, Verdict
 
 __all__ = ["register_agents"]
 
@@ -86,31 +85,31 @@ class Outlets:
             metrics.FOLDED.inc()
 
 
-class Engines:
-    """Each owned partition's engine, restored from the timeline table on first use and
-    forgotten at every rebalance (another worker may have folded the partition since)."""
+class WriteBack:
+    """Writes back each value that moved — :meth:`Partitions.writes`, a consistent cut —
+    before Faust commits the offsets that moved it (its producer's flush awaits this:
+    streams/compat.py::before_flush). So a dyad costs one changelog write per commit,
+    however many batches touched it, and the changelog is never behind a commit. One
+    write-back at a time: a later cut must not reach the producer before an earlier."""
 
-    def __init__(
-        self, folds: Sequence[Fold[Any]], lateness_days: float, timeline: Any, app: faust.App
-    ) -> None:
-        self.folds, self.lateness_days, self.timeline = folds, lateness_days, timeline
-        self.engines: dict[int, Engine] = {}
-        #: Writes the timeline's values back (changelog record, then the store).
-        self.writer = ChangelogWriter(app, timeline)
+    def __init__(self, partitions: Partitions, writer: ChangelogWriter) -> None:
+        self.partitions, self.writer = partitions, writer
+        self._lock = asyncio.Lock()
 
-    def __call__(self, partition: int) -> Engine:
-        if partition not in self.engines:
-            self.engines[partition] = restore_engine(
-                self.folds, self.lateness_days, partition, self.timeline.items()
-            )
-        return self.engines[partition]
+    async def __call__(self) -> None:
+        async with self._lock:
+            prepare = self.writer.prepare  # each record made now, from the cut
+            records = [prepare(*write) for write in self.partitions.writes()]
+            for record in records:
+                await self.writer.send(record)
 
 
 async def fold_batch(
-    records: list[Any], engines: Engines, outlets: Outlets, progress: Progress
+    records: list[Any], partitions: Partitions, outlets: Outlets, progress: Progress
 ) -> None:
-    """Process one batch of records in order, then write each touched dyad log once."""
-    batch = Batch(engines)
+    """Process one batch of records in order (the values they move are written back
+    before the next commit: :class:`WriteBack`)."""
+    batch = Batch(partitions)
     offsets: dict[tuple[str, int], int] = {}
     with metrics.FOLD_SECONDS.time():
         for record in records:
@@ -120,12 +119,6 @@ async def fold_batch(
             )
             await outlets.carry_out(outcome, message)
             offsets[(message.topic, message.partition)] = message.offset + 1
-        for partition, key, value in batch.writes():
-            # In the partition of the records that moved it (see streams/compat.py).
-            if value is not None:
-                await engines.writer.set(partition, key, value)
-            else:  # a spent chunk: a tombstone
-                await engines.writer.delete(partition, key)
     progress.batch_done(offsets)
 
 
@@ -140,7 +133,7 @@ def register_agents(
     the tables by name. The agent reports to ``progress``."""
     outlets = Outlets(app, topics, settings.partitions)
     # One table: each dyad's log, with every fold's current state in it (one write per
-    # touched dyad per batch), and each partition's watermark.
+    # touched dyad per commit), and each partition's watermark.
     timeline = tolerant_table(
         app.Table(
             topics.table(TIMELINE_TABLE),
@@ -149,19 +142,23 @@ def register_agents(
             help="dyad logs (folds' states, retained events, standing alerts), watermarks",
         )
     )
-    engines = Engines(folds, settings.allowed_lateness_days, timeline, app)
+    partitions = Partitions(folds, settings.allowed_lateness_days, timeline.items)
+    write_back = WriteBack(partitions, ChangelogWriter(app, timeline))
+    caught_up = CommitWhenCaughtUp(app, settings.batch_size, settings.caught_up_commit_s)
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def forget_engines(sender: Any, **_: Any) -> None:
-        engines.engines.clear()
+        # The revocation before it flushed the producer, so wrote every value back.
+        partitions.forget()
 
     @app.agent(outlets.events, name="dipwatch.fold", concurrency=1)
     async def fold_events(stream: faust.StreamT[Any]) -> None:
-        # Batches: a dyad touched n times in a batch costs one changelog write, not n.
         batches = stream.take_events(settings.batch_size, within=settings.batch_within_s)  # type: ignore[attr-defined]
+        before_flush(app.producer, write_back)
         try:
             async for records in batches:
-                await fold_batch(records, engines, outlets, progress)
+                await fold_batch(records, partitions, outlets, progress)
+                caught_up.batch_done(len(records))
         except Exception as exc:
             # Not a record's fault (those are dead-lettered): the broker or a table.
             # Faust logs the crash; /healthz must say it too, until a restart.

@@ -27,6 +27,8 @@ makes the flush wait for every message Faust still buffers (or fail the commit a
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from faust.serializers import codecs
@@ -39,8 +41,10 @@ __all__ = [
     "FAUST_FLUSH",
     "TABLE_CODEC",
     "ChangelogWriter",
+    "CommitWhenCaughtUp",
     "ProducerStalled",
     "TolerantJSON",
+    "before_flush",
     "drain_before_commit",
     "flush_all",
     "set_fetch_wait",
@@ -69,6 +73,10 @@ TABLE_CODEC: Final = "dipwatch-json"
 codecs.register(TABLE_CODEC, TolerantJSON())
 
 
+#: A changelog record ready to send: (partition, key bytes, value bytes or None).
+Record = tuple[int, bytes, bytes | None]
+
+
 class ChangelogWriter:
     """Writes a table's values as its ``__setitem__`` and ``__delitem__`` do — the
     changelog record, made by the changelog topic's own ``prepare_key``/``prepare_value``
@@ -84,15 +92,31 @@ class ChangelogWriter:
         self._name = ""
 
     async def set(self, partition: int, key: str, value: Any) -> None:
-        raw_value, _ = self._changelog().prepare_value(value, self.table.value_serializer)
-        await self._send(partition, key, raw_value)
-        self.table.data[key] = value
+        await self.send(self.prepare(partition, key, value))
 
     async def delete(self, partition: int, key: str) -> None:
         """Delete ``key`` (a tombstone in its changelog partition) if it is held."""
-        if key in self.table.data:
-            await self._send(partition, key, None)
+        await self.send(self.prepare(partition, key, None))
+
+    def prepare(self, partition: int, key: str, value: Any) -> Record | None:
+        """The changelog record of ``key`` set to ``value`` (None: deleted), made now,
+        and the store updated; None for the delete of a key not held."""
+        if value is None:
+            if key not in self.table.data:
+                return None
             del self.table.data[key]
+            raw_value = None
+        else:
+            raw_value, _ = self._changelog().prepare_value(value, self.table.value_serializer)
+            self.table.data[key] = value
+        raw_key, _ = self._changelog().prepare_key(key, self.table.key_serializer)
+        return partition, raw_key, raw_value
+
+    async def send(self, record: Record | None) -> None:
+        """Hand a record of :meth:`prepare` to Faust's producer."""
+        if record is not None:
+            partition, raw_key, raw_value = record
+            await self.app.producer.send(self._name, raw_key, raw_value, partition, None, None)
 
     def _changelog(self) -> Any:
         if self._topic is None:  # Faust makes it on first use, after the codecs are set
@@ -100,9 +124,50 @@ class ChangelogWriter:
             self._name = self._topic.get_topic_name()
         return self._topic
 
-    async def _send(self, partition: int, key: str, raw_value: bytes | None) -> None:
-        raw_key, _ = self._changelog().prepare_key(key, self.table.key_serializer)
-        await self.app.producer.send(self._name, raw_key, raw_value, partition, None, None)
+
+def before_flush(producer: Any, hook: Callable[[], Awaitable[None]]) -> None:
+    """Make ``producer``'s flush await ``hook`` first. Faust flushes its producer before
+    it commits offsets, when partitions are revoked and when it stops, so ``hook`` runs
+    before each of those (the worker writes its table values back there). A second call
+    replaces the hook (Faust restarts a crashed agent, which registers again)."""
+    original = producer.__dict__.get("_dipwatch_flush")
+    if original is None:
+        original = producer._dipwatch_flush = producer.flush
+
+    async def flush() -> None:
+        await hook()
+        await original()
+
+    producer.flush = flush
+
+
+class CommitWhenCaughtUp:
+    """Ask for an offset commit when a batch comes short of ``batch_size`` (the stream
+    had nothing more within the batch window: the worker has caught up), at most every
+    ``every_s``. Faust commits every ``commit_interval`` (2.8 s) or 10,000 records; a
+    worker that has read all there is would otherwise hold up to an interval of folded
+    records uncommitted and, since the values are written back before a commit, unseen
+    by the read model. The commit runs in its own task after the batch's acks, as
+    Faust's own commits do; it fails the way theirs do (logged)."""
+
+    def __init__(self, app: Any, batch_size: int, every_s: float) -> None:
+        self.app, self.batch_size, self.every_s = app, batch_size, every_s
+        self._last = 0.0
+        self._task: asyncio.Future[Any] | None = None
+
+    def batch_done(self, size: int) -> None:
+        if size >= self.batch_size or (self._task is not None and not self._task.done()):
+            return
+        now = time.monotonic()
+        if now - self._last >= self.every_s:
+            self._last = now
+            self._task = asyncio.ensure_future(self.app.consumer.commit())
+            self._task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("commit_failed", reason=f"{type(exc).__name__}: {exc!s:.300}")
 
 
 def tolerant_table(table: Any) -> Any:

@@ -1,20 +1,22 @@
 """What the worker decides for each record, without Faust or a broker.
 
 The Faust agent (streams/agents.py) only moves bytes: it hands each record of a batch to
-:class:`Batch`, carries out the :class:`Outcome` (dead-letter, re-key, send alerts) and
-writes the touched table values at the batch end. Everything in between — decode, the
+:class:`Batch`, carries out the :class:`Outcome` (dead-letter, re-key, send alerts) and,
+before each offset commit, writes back the values that moved. Everything in between — decode, the
 log-time check, the dyad key, ticks, timers, dedup, lateness and the folds — is here and
-in :class:`~folds.engine.Engine`, and is unit-tested without a broker.
+in :class:`~folds.engine.Engine`, and is unit-tested without a broker; so is what is
+written back (:class:`Partitions`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from folds.base import Fold
 from folds.dyadlog import DyadLog, FoldFailed, TooLate
 from folds.engine import Engine
 from schemas.alerts import Alert
@@ -22,8 +24,12 @@ from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent, check_log_time
 from schemas.ticks import TICK_KEY, parse_tick
+from streams.restore import restore_engine
 
-__all__ = ["Batch", "Outcome", "Verdict", "watermark_key"]
+__all__ = ["Batch", "Outcome", "Partitions", "Verdict", "Write", "watermark_key"]
+
+#: A value to write back: (partition, table key, value; None deletes the key).
+Write = tuple[int, str, "DyadLog | dict[str, Any] | None"]
 
 
 def watermark_key(partition: int) -> str:
@@ -61,18 +67,70 @@ class Outcome:
         return self.event.dyad
 
 
-class Batch:
-    """One batch of records: each record's outcome, and the values it touched.
+class Partitions:
+    """Each owned partition's engine, and what to write back of them.
 
-    ``engine(partition)`` returns the partition's engine (kept by the agent across
-    batches, restored from the tables after a rebalance); :meth:`writes` lists each
-    touched dyad once, with its partition, for the write-back.
+    An engine is restored from the stored table ``items()`` on first use and kept across
+    batches until :meth:`forget` (a rebalance: another worker may have folded the
+    partition since). :meth:`writes` lists what moved since it was last called: a write
+    per dyad touched since then, however many batches touched it, so the agent can write
+    back as seldom as its commits (streams/agents.py).
     """
+
+    def __init__(
+        self,
+        folds: Sequence[Fold[Any]],
+        lateness_days: float,
+        items: Callable[[], Iterable[tuple[str, Any]]],
+    ) -> None:
+        self.folds, self.lateness_days, self.items = folds, lateness_days, items
+        self.engines: dict[int, Engine] = {}
+        #: Each partition's watermark as last written (or as restored).
+        self._watermarks: dict[int, datetime | None] = {}
+
+    def __call__(self, partition: int) -> Engine:
+        if partition not in self.engines:
+            engine = restore_engine(self.folds, self.lateness_days, partition, self.items())
+            self.engines[partition] = engine
+            self._watermarks[partition] = engine.timers.watermark
+        return self.engines[partition]
+
+    def forget(self) -> None:
+        """Drop every engine (they are restored from the table on next use)."""
+        self.engines.clear()
+        self._watermarks.clear()
+
+    def writes(self) -> list[Write]:
+        """Each dyad whose value moved since the last call, once, as (partition, key,
+        value): the chunks of its retained events to store or delete (None: delete;
+        folds/stored.py), then its log (the read model takes each fold's state from it);
+        then each partition's watermark if it moved. A value goes to its partition's
+        changelog partition. Made in one go, with no await: a consistent cut."""
+        out: list[Write] = []
+        for partition, engine in self.engines.items():
+            for dyad in engine.written():
+                log = engine.logs[dyad]
+                # Its new events and its spent chunks (folds/stored.py), then the log.
+                out.extend(
+                    (partition, key, chunk) for key, chunk in log.stored.write_back(partition)
+                )
+                out.append((partition, dyad, log))
+            watermark = engine.timers.watermark
+            if watermark is not None and watermark != self._watermarks.get(partition):
+                out.append(
+                    (partition, watermark_key(partition), {"watermark": watermark.isoformat()})
+                )
+                self._watermarks[partition] = watermark
+        return out
+
+
+class Batch:
+    """One batch of records: each record's outcome. ``engine(partition)`` returns the
+    partition's engine (:class:`Partitions`), which the batch folds into."""
 
     def __init__(self, engine: Callable[[int], Engine]) -> None:
         self.engine = engine
         self._engines: dict[int, Engine] = {}
-        self._watermarks: dict[int, datetime | None] = {}
 
     def process(
         self,
@@ -115,26 +173,5 @@ class Batch:
 
     def _engine(self, partition: int) -> Engine:
         if partition not in self._engines:
-            engine = self._engines[partition] = self.engine(partition)
-            self._watermarks[partition] = engine.timers.watermark
+            self._engines[partition] = self.engine(partition)
         return self._engines[partition]
-
-    def writes(self) -> Iterator[tuple[int, str, DyadLog | dict[str, Any] | None]]:
-        """Each touched dyad once, as (partition, key, value): the chunks of its
-        retained events to store or delete (None: delete; folds/stored.py), then its log
-        (the read model takes each fold's state from it), then each partition's watermark
-        if it moved. A value goes to its partition's changelog partition."""
-        for partition, engine in self._engines.items():
-            for dyad in engine.written():
-                log = engine.logs[dyad]
-                # Its new events and its spent chunks (folds/stored.py), then the log.
-                for key, chunk in log.stored.write_back(partition):
-                    yield partition, key, chunk
-                yield partition, dyad, log
-            watermark = engine.timers.watermark
-            if watermark is not None and watermark != self._watermarks[partition]:
-                yield (
-                    partition,
-                    watermark_key(partition),
-                    {"watermark": watermark.isoformat()},
-                )

@@ -185,6 +185,51 @@ def test_faust_flushes_its_producer_buffer_before_it_commits() -> None:
     assert "await self.buffer.flush()" in inspect.getsource(Producer.flush)
 
 
+def test_every_commit_revocation_and_stop_flushes_the_apps_producer_through_its_attribute() -> None:
+    """streams/compat.py::before_flush replaces the flush of the app's producer object, so
+    the worker's values are written back before each of these: Faust must reach the flush
+    through that object's attribute (an instance attribute then wins) every time."""
+    from faust.app.base import App
+    from faust.transport.consumer import Consumer
+
+    assert "await self.app.producer.flush()" in inspect.getsource(Consumer._commit_offsets)
+    assert "await self._producer.flush()" in inspect.getsource(App._producer_flush)
+    revoked = inspect.getsource(App._on_partitions_revoked)
+    assert revoked.index("_consumer_wait_empty") < revoked.index("_producer_flush")
+    assert "await self._producer_flush(self.log)" in inspect.getsource(App.on_stop)
+
+
+def test_the_hook_before_the_flush_runs_first_and_is_replaced_not_stacked() -> None:
+    from faust.transport.drivers.aiokafka import Producer
+
+    from streams.compat import before_flush
+
+    order: list[str] = []
+
+    async def run() -> None:
+        app = create_app(Settings(), "127.0.0.1:9")
+        producer = app.producer
+        assert isinstance(producer, Producer)
+
+        async def original() -> None:
+            order.append("flush")
+
+        producer.flush = original  # type: ignore[method-assign]
+
+        async def first() -> None:
+            order.append("first")
+
+        async def second() -> None:
+            order.append("second")
+
+        before_flush(producer, first)
+        before_flush(producer, second)  # a restarted agent registers again
+        await producer.flush()
+
+    asyncio.run(run())
+    assert order == ["second", "flush"]
+
+
 def test_what_the_agent_sends_straight_to_the_producer_is_flushed_before_a_commit() -> None:
     """Alerts go to Faust's producer, not through a topic's channel (streams/agents.py):
     positional (topic, key, value, partition, timestamp, headers), into aiokafka's

@@ -142,6 +142,59 @@ def test_any_arrival_within_the_lateness_gives_the_sorted_logs_state_and_alerts(
     assert standing(raised) == standing(expected)
 
 
+def _args(record: DiplomaticEvent | bytes, until: datetime) -> tuple[bytes, bytes, float]:
+    if record == TICK_KEY:
+        return TICK_KEY, tick_value(until), until.timestamp()
+    assert isinstance(record, DiplomaticEvent)
+    return record.dyad.encode(), encode_event(record), record.occurred_at.timestamp()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(acts, st.sampled_from([1.0, 30.0]), st.randoms(use_true_random=False), st.integers(1, 9))
+def test_a_crash_between_write_backs_reads_again_from_the_commit_and_ends_the_same(
+    spec: list[tuple[int, float, int, bool]],
+    lateness: float,
+    rnd: random.Random,
+    batch_size: int,
+) -> None:
+    """The worker writes its values back only before a commit, at any point of a batch
+    (the commit's own task), and commits the offsets of the batches done. A crash loses
+    what was folded since the last write-back; the restarted worker restores the stored
+    values and reads again from the committed offset (records folded into the stored
+    values are duplicates by their offset). State and standing alerts end the same."""
+    events, retractions, kept = _log(spec, [i % 5 == 4 for i in range(len(spec))])
+    folds = build_folds(Settings())
+    until = max(e.occurred_at for e in events)
+    reference, expected = fold_offline(folds, kept, lateness_days=lateness, until=until)
+    arrived = _arrival(events + retractions, lateness, rnd)
+    stream: list[tuple[int, DiplomaticEvent | bytes]] = [
+        (PAIRS.index(tuple(r.dyad.split(":"))) % 2, r)  # type: ignore[arg-type]
+        for r in arrived
+    ]
+    stream += [(0, TICK_KEY), (1, TICK_KEY)]
+    tables, raised = Tables(lateness=lateness), []
+    position = committed = crashes = 0
+    while position < len(stream):
+        batch, end = tables.batch(), min(position + batch_size, len(stream))
+        for offset in range(position, end):
+            partition, record = stream[offset]
+            raised.extend(batch.process(*_args(record, until), partition, offset).alerts)
+            if rnd.random() < 0.2:  # a commit: all folded so far, the acked batches
+                tables.commit()
+                committed = position
+            if crashes < 3 and rnd.random() < 0.08:
+                break
+        else:
+            position = end  # the batch is done and acked
+            continue
+        crashes += 1  # the values not written back are lost; read again from the commit
+        tables.partitions.forget()
+        position = committed
+    tables.commit()
+    assert tables.values == reference
+    assert standing(raised) == standing(expected)
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(acts, st.data())
 def test_a_log_plus_a_retraction_is_the_log_without_the_event(

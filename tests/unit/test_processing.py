@@ -11,7 +11,6 @@ import pytest
 
 from folds.base import NoTimers
 from folds.dyadlog import DyadLog
-from folds.engine import Engine
 from folds.offline import fold_offline
 from folds.registry import build_folds
 from infra.settings import Settings
@@ -19,8 +18,7 @@ from replay.loader import bundled_corpus, load_paths
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
 from schemas.ticks import TICK_KEY, tick_value
-from streams.processing import Batch, Verdict
-from streams.restore import restore_engine
+from streams.processing import Batch, Partitions, Verdict
 from tests.helpers import make_event, standing, threat
 
 CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]
@@ -29,8 +27,9 @@ LATENESS = 30.0
 
 
 class Tables:
-    """Dict-backed tables, written at batch ends as the agent writes Faust's; with
-    ``restart``, every batch starts from engines restored from the stored JSON."""
+    """Dict-backed tables, written back at each :meth:`commit` as the agent writes
+    Faust's before a commit; with ``restart``, every batch starts from engines restored
+    from the stored JSON."""
 
     def __init__(
         self, folds: Any = FOLDS, *, restart: bool = False, lateness: float = LATENESS
@@ -39,25 +38,19 @@ class Tables:
         self.lateness = lateness
         self.timeline: dict[str, Any] = {}
         self.values: dict[str, dict[str, Any]] = {f.name: {} for f in folds}
-        self.engines: dict[int, Engine] = {}
+        self.partitions = Partitions(folds, lateness, self.timeline.items)
         self.restart = restart
         self.writes = 0
 
-    def engine(self, partition: int) -> Engine:
-        if partition not in self.engines:
-            items = self.timeline.items()
-            engine = restore_engine(self.folds, self.lateness, partition, items)
-            self.engines[partition] = engine
-        return self.engines[partition]
-
     def batch(self) -> Batch:
         if self.restart:
-            self.engines.clear()
-        return Batch(self.engine)
+            self.partitions.forget()
+        return Batch(self.partitions)
 
-    def commit(self, batch: Batch) -> list[tuple[int, str]]:
+    def commit(self, batch: Batch | None = None) -> list[tuple[int, str]]:
+        """Write back what moved since the last commit (``batch``: for the reader)."""
         done = []
-        for partition, key, value in batch.writes():
+        for partition, key, value in self.partitions.writes():
             # The stored form is the JSON a changelog carries, as after a recovery.
             if isinstance(value, DyadLog):
                 stored = self.timeline[key] = orjson.loads(orjson.dumps(value.dump()))
@@ -238,7 +231,7 @@ def test_a_fold_that_fails_dead_letters_the_record_and_moves_no_state() -> None:
     assert (
         "fold 'envoys' failed on event 't1'" in outcome.reason and "OverflowError" in outcome.reason
     )
-    assert [k for _, k, _ in batch.writes()] == ["~watermark/0"]  # no dyad moved
+    assert [k for _, k in tables.commit()] == ["~watermark/0"]  # no dyad moved
 
 
 def test_a_stored_value_that_cannot_be_read_back_is_discarded_not_fatal() -> None:

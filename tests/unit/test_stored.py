@@ -45,7 +45,7 @@ def test_a_busy_pairs_value_stays_small_and_its_spent_chunks_are_deleted() -> No
     assert len(orjson.dumps(value)) < SPILL_BYTES + 20_000
     chunks = [k for k in tables.timeline if is_chunk_key(k)]
     assert sorted(chunks) == sorted(value["chunks"])  # spent chunks were deleted
-    log = tables.engines[0].logs["KAZ:RUS"]
+    log = tables.partitions.engines[0].logs["KAZ:RUS"]
     retained = {e.event_id for e in log.events}
     stored = {e["event_id"] for k in chunks for e in tables.timeline[k]["events"]}
     assert retained <= stored and len(stored) < len(ids) // 2  # history is not kept
@@ -56,7 +56,7 @@ def test_what_is_stored_restores_the_log_after_settling_and_retractions() -> Non
     tables = Tables()
     _busy(tables, days=70, per_day=5)
     b = tables.batch()  # retract one retained event and one of the oldest retained
-    live = tables.engines[0].logs["KAZ:RUS"]
+    live = tables.partitions.engines[0].logs["KAZ:RUS"]
     for i, gone in enumerate((live.events[-3], live.events[0])):
         b.process(*_record(retraction(f"r{i}", gone)), 0, 10_000 + i)
     tables.commit(b)
@@ -79,7 +79,7 @@ def test_a_chunk_larger_than_the_limit_is_split() -> None:
 def test_a_value_stored_before_chunks_loads_and_moves_its_events_to_a_chunk() -> None:
     tables = Tables()
     _busy(tables, days=3, per_day=4)
-    live = tables.engines[0].logs["KAZ:RUS"]
+    live = tables.partitions.engines[0].logs["KAZ:RUS"]
     old = orjson.loads(orjson.dumps(live.dump()))  # as it was stored: events inline
     del old["chunks"], old["seq"]
     old["events"] = [orjson.loads(e.model_dump_json()) for e in live.events]
@@ -116,7 +116,7 @@ def test_a_log_restores_from_the_values_as_this_process_wrote_them() -> None:
     # A Faust table keeps the objects it was given: chunks with their events as fragments.
     tables = Tables()
     _busy(tables, days=2, per_day=100)
-    live = tables.engines[0].logs["KAZ:RUS"]
+    live = tables.partitions.engines[0].logs["KAZ:RUS"]
     more = [threat(f"m{i}", (T0 + timedelta(days=2, minutes=i)).isoformat()) for i in range(90)]
     for event in more:
         live.add(event)
