@@ -72,7 +72,7 @@ class ReadModel:
         self._alerts: OrderedDict[str, Alert] = OrderedDict()
         #: Alert id -> the id of the alert that withdrew it (while it stays withdrawn).
         self.withdrawn: dict[str, str] = {}
-        self._subscribers: set[asyncio.Queue[Alert]] = set()
+        self._subscribers: set[asyncio.Queue[Alert | None]] = set()
         self._changelog = topics.changelog(app_id)
         self._events = topics.events
         self._names = (self._changelog, *topics.all_alerts, topics.events)
@@ -156,24 +156,29 @@ class ReadModel:
         self._alerts.move_to_end(alert.alert_id)
         while len(self._alerts) > self.max_alerts:
             self._alerts.popitem(last=False)
+        self._hand_out(alert)
+        return alert
+
+    def _hand_out(self, item: Alert | None) -> None:
         for queue in list(self._subscribers):
             try:
-                queue.put_nowait(alert)
+                queue.put_nowait(item)
             except asyncio.QueueFull:
                 # A client that stopped reading: drop it rather than buffer forever;
                 # its stream ends and an EventSource reconnects and reloads.
                 self._subscribers.discard(queue)
                 log.warning("alert_subscriber_dropped", backlog=queue.qsize())
-        return alert
 
     def alerts(self) -> list[Alert]:
         """The kept alerts, newest event time first."""
         return sorted(self._alerts.values(), key=lambda a: (a.at, a.alert_id), reverse=True)
 
     @contextlib.contextmanager
-    def subscribe(self) -> Iterator[asyncio.Queue[Alert]]:
-        """A queue that receives every alert read from now on, while the block runs."""
-        queue: asyncio.Queue[Alert] = asyncio.Queue(maxsize=_SUBSCRIBER_BACKLOG)
+    def subscribe(self) -> Iterator[asyncio.Queue[Alert | None]]:
+        """A queue that receives every alert read from now on, while the block runs, and
+        None whenever dyads' states moved (a worker writes them back before its commits,
+        so after the alerts that came with them: a page reloads the states then)."""
+        queue: asyncio.Queue[Alert | None] = asyncio.Queue(maxsize=_SUBSCRIBER_BACKLOG)
         self._subscribers.add(queue)
         try:
             yield queue
@@ -185,7 +190,7 @@ class ReadModel:
         """Live alert subscribers now."""
         return len(self._subscribers)
 
-    def subscribed(self, queue: asyncio.Queue[Alert]) -> bool:
+    def subscribed(self, queue: asyncio.Queue[Alert | None]) -> bool:
         """Whether ``queue`` still receives alerts (a lagging one is dropped)."""
         return queue in self._subscribers
 
@@ -222,10 +227,14 @@ class ReadModel:
                 await consumer.stop()
 
     def _on_records(self, topic: str, records: list[Any]) -> None:
-        for record in records:
-            if topic == self._changelog:
+        if topic == self._changelog:
+            for record in records:
                 self.on_changelog(record.key, record.value)
-            elif topic == self._events:
+            if records:
+                self._hand_out(None)  # states moved
+            return
+        for record in records:
+            if topic == self._events:
                 self.on_event(record.key, record.value, record.timestamp / 1000)
             else:
                 self.on_alert(record.value)

@@ -173,7 +173,8 @@ async def alerts(request: web.Request) -> web.Response:
 
 
 async def alert_stream(request: web.Request) -> web.StreamResponse:
-    """GET /api/alerts/stream: server-sent events, one ``alert`` event per new alert."""
+    """GET /api/alerts/stream: server-sent events, one ``alert`` event per new alert,
+    and a ``state`` event when dyads' states moved (reload ``/api/dyads`` and boards)."""
     model = request.app[_MODEL]
     if model.subscribers >= request.app[_SETTINGS].max_sse_clients:
         raise web.HTTPServiceUnavailable(text="too many live alert streams; retry later")
@@ -188,6 +189,9 @@ async def alert_stream(request: web.Request) -> web.StreamResponse:
                 alert = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
             except TimeoutError:
                 await response.write(b": keepalive\n\n")
+                continue
+            if alert is None:
+                await response.write(b"event: state\ndata: {}\n\n")
                 continue
             body = json.dumps(alert_view(alert), ensure_ascii=False)
             await response.write(f"id: {alert.alert_id}\nevent: alert\ndata: {body}\n\n".encode())

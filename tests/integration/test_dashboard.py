@@ -55,7 +55,9 @@ def test_the_dashboard_shows_the_corpus_and_live_alerts(
             assert summons.count() >= 2  # opened (Oct 4), announced reciprocal (Oct 5)
             page.locator("#tension-line").wait_for(timeout=30_000)
             assert page.locator("#tension-chart circle").count() > 3
-            assert "Vrublevsky" in page.locator("#envoys").inner_text()
+            # The states come after the alerts they raised (written back before a commit);
+            # the page reloads them on the stream's `state` event.
+            page.locator("#envoys", has_text="Vrublevsky").wait_for(timeout=30_000)
             assert page.locator("#status").inner_text() == "live"
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)

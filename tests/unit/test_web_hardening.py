@@ -6,18 +6,23 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from folds.offline import fold_offline
 from folds.registry import build_folds
 from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import Topics
 from query.readmodel import ReadModel
 from query.web import build_web_app
+from replay.loader import bundled_corpus, load_paths
+from schemas.codec import encode_alert
 
 TOKEN = "s3cret-token"
+CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]
 
 
 def _serve(
@@ -116,6 +121,31 @@ def test_live_streams_are_capped() -> None:
         return first.status, status
 
     assert _serve(check, max_sse_clients=1) == (200, 503)
+
+
+def test_the_live_stream_says_when_states_moved_after_the_alerts() -> None:
+    """A worker writes the states back before it commits, after the alerts they raised:
+    the stream sends a ``state`` event when changelog records arrive, so a page reloads
+    them then (query/static/dashboard.html)."""
+    _, alerts = fold_offline(build_folds(Settings()), CORPUS)
+    settings = Settings(api_token=TOKEN)
+    model = ReadModel(build_folds(settings), Topics(), settings.app_id)
+    changelog = Topics().changelog(settings.app_id)
+
+    async def run() -> list[str]:
+        app = build_web_app(settings, model, None, "events", progress=None)
+        async with TestClient(TestServer(app)) as client:
+            stream = await client.get("/api/alerts/stream")
+            await stream.content.readline()  # subscribed
+            model.on_alert(encode_alert(alerts[0]))
+            value = SimpleNamespace(key=b'"KAZ:RUS"', value=b'{"head": null}')
+            model._on_records(changelog, [value])
+            model._on_records(changelog, [])  # nothing read: nothing said
+            lines = [(await stream.content.readline()).decode() for _ in range(7)]
+            stream.close()
+            return [line for line in lines if line.startswith("event:")]
+
+    assert asyncio.run(run()) == ["event: alert\n", "event: state\n"]
 
 
 def test_healthz_fails_when_the_agent_crashed_or_stalls_with_records_waiting() -> None:
