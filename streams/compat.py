@@ -142,27 +142,38 @@ def before_flush(producer: Any, hook: Callable[[], Awaitable[None]]) -> None:
 
 
 class CommitWhenCaughtUp:
-    """Ask for an offset commit when a batch comes short of ``batch_size`` (the stream
-    had nothing more within the batch window: the worker has caught up), at most every
-    ``every_s``. Faust commits every ``commit_interval`` (2.8 s) or 10,000 records; a
-    worker that has read all there is would otherwise hold up to an interval of folded
-    records uncommitted and, since the values are written back before a commit, unseen
-    by the read model. The commit runs in its own task after the batch's acks, as
-    Faust's own commits do; it fails the way theirs do (logged)."""
+    """Commit soon after a batch comes short of ``batch_size`` (the stream had nothing
+    more within the batch window: the worker has caught up), at most every ``every_s``:
+    a short batch too soon after the last such commit gets one when ``every_s`` has
+    passed. Faust commits every ``commit_interval`` (2.8 s) or 10,000 records; a worker
+    that has read all there is would otherwise hold up to an interval of folded records
+    uncommitted and, since the values are written back before a commit, unseen by the
+    read model. The commit runs in its own task after the batch's acks, as Faust's own
+    commits do, once a commit already running has ended (Faust skips a commit asked for
+    while one runs, which may have begun before the acks); it fails the way theirs do
+    (logged)."""
 
     def __init__(self, app: Any, batch_size: int, every_s: float) -> None:
         self.app, self.batch_size, self.every_s = app, batch_size, every_s
-        self._last = 0.0
-        self._task: asyncio.Future[Any] | None = None
+        self._last = -every_s
+        self._scheduled = False
 
     def batch_done(self, size: int) -> None:
-        if size >= self.batch_size or (self._task is not None and not self._task.done()):
+        if size >= self.batch_size or self._scheduled:
             return
-        now = time.monotonic()
-        if now - self._last >= self.every_s:
-            self._last = now
-            self._task = asyncio.ensure_future(self.app.consumer.commit())
-            self._task.add_done_callback(_log_failure)
+        self._scheduled = True
+        delay = max(0.0, self._last + self.every_s - time.monotonic())
+        asyncio.get_running_loop().call_later(delay, self._start)
+
+    def _start(self) -> None:
+        self._scheduled = False
+        self._last = time.monotonic()
+        asyncio.ensure_future(self._commit()).add_done_callback(_log_failure)
+
+    async def _commit(self) -> None:
+        consumer = self.app.consumer
+        await consumer.maybe_wait_for_commit_to_finish()
+        await consumer.commit()
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:

@@ -308,3 +308,53 @@ def test_a_producer_that_sends_nothing_for_too_long_stops_the_flush_and_the_comm
         asyncio.run(_flushed_with_a_slow_producer(impatient, send_s=0.5))
     # A producer slower than the report interval but never stalled that long is waited for.
     assert asyncio.run(_flushed_with_a_slow_producer(impatient, send_s=0.12)) == 0
+
+
+def test_a_caught_up_worker_commits_soon_once_a_running_commit_ends_and_not_too_often() -> None:
+    """streams/compat.py::CommitWhenCaughtUp against Faust's consumer's own commit: a
+    short batch commits after the one already running (Faust would skip a commit asked
+    for then), a second short batch soon after gets one when the spacing has passed,
+    and a full batch none."""
+    from faust.transport.consumer import Consumer
+
+    from streams.compat import CommitWhenCaughtUp
+
+    # The two calls made are Faust's, with their guard for one commit at a time.
+    assert "maybe_wait_for_commit_to_finish" in inspect.getsource(Consumer.commit)
+    calls: list[tuple[str, float]] = []
+
+    class Faustlike:  # Faust's commit guard (Consumer.commit), around a slow commit
+        _commit_fut: asyncio.Future[None] | None = None
+        maybe_wait_for_commit_to_finish = Consumer.maybe_wait_for_commit_to_finish
+
+        async def commit(self) -> bool:
+            if await self.maybe_wait_for_commit_to_finish():
+                return False
+            self._commit_fut = asyncio.get_running_loop().create_future()
+            calls.append(("commit", asyncio.get_running_loop().time()))
+            await asyncio.sleep(0.05)
+            fut, self._commit_fut = self._commit_fut, None
+            fut.set_result(None)
+            return True
+
+    async def run() -> float:
+        consumer = Faustlike()
+        loop = asyncio.get_running_loop()
+        caught_up = CommitWhenCaughtUp(SimpleNamespace(consumer=consumer), 10, 0.2)
+        running = asyncio.ensure_future(consumer.commit())  # Faust's own, before the acks
+        await asyncio.sleep(0)
+        start = loop.time()
+        caught_up.batch_done(3)
+        await asyncio.sleep(0.02)
+        caught_up.batch_done(3)  # too soon: one more, later
+        caught_up.batch_done(3)  # already scheduled
+        caught_up.batch_done(10)  # a full batch: none
+        await asyncio.sleep(0.5)
+        await running
+        return start
+
+    start = asyncio.run(run())
+    times = [t - start for _, t in calls]
+    assert len(times) == 3, times  # Faust's, the caught-up one after it, the later one
+    assert times[1] >= 0.045  # after the running commit ended (0.05 s)
+    assert times[2] >= 0.19  # 0.2 s after the first caught-up commit began
