@@ -97,11 +97,22 @@ async def _broker(options: BenchOptions, workdir: Path) -> AsyncIterator[str]:
 
 
 def _rss_mb(pid: int, field: str = "VmHWM") -> float:
-    """Return a process's peak resident set size (VmHWM), or its current one (VmRSS), in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Return a process's peak resident set size (VmHWM), or its current one (VmRSS), in
+    MiB, with its children's (the worker's fold process): the sum of their peaks."""
+    total = 0.0
+    for one in (pid, *_children(pid)):
+        for line in Path(f"/proc/{one}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                total += int(line.split()[1]) / 1024
+    return total or float("nan")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(child) for child in listed]
 
 
 def _broker_rss_mb(bootstrap: str) -> float | None:

@@ -41,7 +41,7 @@ DUPLICATES: Final = Counter(
 ALERTS: Final = Counter("dipwatch_alerts", "Alerts raised, by rule", ["rule"], registry=REGISTRY)
 FOLD_SECONDS: Final = Histogram(
     "dipwatch_fold_batch_seconds",
-    "Time to fold one batch of records (decode, folds, sends)",
+    "Time the fold process takes to fold one batch of records (decode, engine, folds)",
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0),
     registry=REGISTRY,
 )

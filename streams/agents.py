@@ -1,22 +1,24 @@
-"""The Faust agent: Kafka I/O around :class:`~streams.processing.Batch`, nothing else."""
+"""The Faust agent: Kafka I/O around the fold process (streams/fold_process.py), which
+runs :class:`~streams.processing.Batch`; nothing else."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import faust
 
-from folds.base import Fold
+from folds.registry import Aggregate
 from infra import metrics
 from infra.logs import get_logger
 from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import REASON_HEADER, SOURCE_HEADER, TIMELINE_TABLE, Topics
-from schemas.codec import encode_alert
-from streams.compat import ChangelogWriter, CommitWhenCaughtUp, before_flush, tolerant_table
-from streams.processing import Batch, Outcome, Partitions, Verdict
+from streams.compat import CommitWhenCaughtUp, before_flush, tolerant_table
+from streams.fold_process import Carried, FoldProcess
+from streams.processing import Verdict
+from streams.watchdog import restart
 
 __all__ = ["register_agents"]
 
@@ -30,35 +32,27 @@ class Outlets:
         raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
         self.events = app.topic(topics.events, partitions=partitions, **raw)
         self.dead_letter = app.topic(topics.dead_letter, partitions=1, **raw)
-        #: Alerts go straight to the producer (below): their topics by aggregate.
-        self.alerts = {name: topics.alerts(name) for name in topics.aggregate_names}
         self._app = app
 
-    async def carry_out(self, outcome: Outcome, message: Any) -> None:
-        """Send what ``outcome`` asks for: a dead letter, a re-keyed record, alerts."""
-        if outcome.verdict is Verdict.FOLDED and not outcome.alerts and not outcome.duplicate:
-            if outcome.event is not None:  # the common case: nothing to send or to log
-                metrics.FOLDED.inc()
+    async def carry_out(self, outcome: Carried | None, message: Any) -> None:
+        """Send what ``outcome`` asks for: alerts, a dead letter, a re-keyed record
+        (None: an event folded with no alert, the common case)."""
+        if outcome is None:
+            metrics.FOLDED.inc()
             return
         where = f"{message.topic}:{message.partition}:{message.offset}"
         bound = log.bind(topic=message.topic, partition=message.partition, offset=message.offset)
         # Timers the record let fire come first, even if the record itself is refused.
-        for alert in outcome.alerts:
-            metrics.ALERTS.labels(alert.rule).inc()
+        for topic, key, value, at_s, rule, alert_id in outcome.alerts:
+            metrics.ALERTS.labels(rule).inc()
             # Straight to Faust's producer: the bytes are ready, and a topic's channel
             # layer (future and pending message, sensors, a done-callback) took ~14 % of
             # the worker's time. The flush before a commit waits for these too
             # (tests/unit/test_dependency_seams.py).
-            await self._app.producer.send(
-                self.alerts[alert.aggregate],
-                alert.dyad.encode(),
-                encode_alert(alert),
-                None,
-                alert.at.timestamp(),
-                None,
-            )
-            bound.info("alert_raised", alert_id=alert.alert_id, rule=alert.rule)
-        if outcome.verdict is Verdict.DEAD_LETTER:
+            await self._app.producer.send(topic, key, value, None, at_s, None)
+            bound.info("alert_raised", alert_id=alert_id, rule=rule)
+        verdict = Verdict(outcome.verdict)
+        if verdict is Verdict.DEAD_LETTER:
             metrics.DEAD_LETTERS.labels(outcome.kind).inc()
             await self.dead_letter.send(
                 key=message.key,
@@ -66,71 +60,148 @@ class Outlets:
                 headers=[(REASON_HEADER, outcome.reason.encode()), (SOURCE_HEADER, where.encode())],
             )
             bound.warning("record_dead_lettered", reason=outcome.reason)
-        elif outcome.verdict is Verdict.REKEY:
+        elif verdict is Verdict.REKEY:
             # State lives in the dyad's partition: send the record there, once.
-            assert outcome.event is not None
             await self.events.send(
                 key=outcome.dyad.encode(),
                 value=message.value,
-                timestamp=outcome.event.occurred_at.timestamp(),
+                timestamp=outcome.at_s,
                 headers=[(SOURCE_HEADER, where.encode())],
             )
-            bound.warning("record_rekeyed", event_id=outcome.event.event_id, key=message.key)
-        elif outcome.event is not None and outcome.duplicate:
+            bound.warning("record_rekeyed", event_id=outcome.event_id, key=message.key)
+        elif outcome.event_id and outcome.duplicate:
             metrics.DUPLICATES.inc()
-            bound.info(
-                "event_duplicate_skipped", event_id=outcome.event.event_id, why=outcome.duplicate
-            )
-        elif outcome.event is not None:
+            bound.info("event_duplicate_skipped", event_id=outcome.event_id, why=outcome.duplicate)
+        elif outcome.event_id:
             metrics.FOLDED.inc()
 
 
-class WriteBack:
-    """Writes back each value that moved — :meth:`Partitions.writes`, a consistent cut —
-    before Faust commits the offsets that moved it (its producer's flush awaits this:
-    streams/compat.py::before_flush). So a dyad costs one changelog write per commit,
-    however many batches touched it, and the changelog is never behind a commit. One
-    write-back at a time: a later cut must not reach the producer before an earlier."""
-
-    def __init__(self, partitions: Partitions, writer: ChangelogWriter) -> None:
-        self.partitions, self.writer = partitions, writer
-        self._lock = asyncio.Lock()
-
-    async def __call__(self) -> None:
-        async with self._lock:
-            prepare = self.writer.prepare  # each record made now, from the cut
-            records = [prepare(*write) for write in self.partitions.writes()]
-            for record in records:
-                await self.writer.send(record)
+#: Batches sent to the fold process and not yet carried out, at most.
+IN_FLIGHT: Final = 8
 
 
-async def fold_batch(
-    records: list[Any], partitions: Partitions, outlets: Outlets, progress: Progress
-) -> None:
-    """Process one batch of records in order (the values they move are written back
-    before the next commit: :class:`WriteBack`)."""
-    batch = Batch(partitions)
-    offsets: dict[tuple[str, int], int] = {}
-    with metrics.FOLD_SECONDS.time():
-        for record in records:
-            message = record.message
-            outcome = batch.process(
-                message.key, message.value, message.timestamp, message.partition, message.offset
-            )
-            await outlets.carry_out(outcome, message)
+class Pipeline:
+    """The agent's side of the fold process (streams/fold_process.py).
+
+    :meth:`submit` sends a batch's raw records and returns (Faust then acks them and
+    reads on) unless ``IN_FLIGHT`` batches are out. The answers are carried out in
+    order by :meth:`run` — alerts, dead letters, re-keyed records, progress. Before Faust
+    commits (its producer's flush: streams/compat.py::before_flush), :meth:`write_back`
+    asks the process for the values moved since the last write-back: the answer comes
+    after every batch sent before it, and is sent after their outcomes, so the alerts and
+    the changelog are never behind a commit. A dyad costs one changelog write per commit,
+    however many batches moved it. The table holds each value as the bytes written, from
+    which the fold process restores a partition's engine after a rebalance."""
+
+    def __init__(self, app: faust.App, table: Any, outlets: Outlets, progress: Progress) -> None:
+        self.app, self.table, self.outlets, self.progress = app, table, outlets, progress
+        self.process: FoldProcess | None = None
+        self._answers: asyncio.Queue[Any] = asyncio.Queue()
+        self._slots = asyncio.Semaphore(IN_FLIGHT)
+        self._in_flight: dict[int, list[Any]] = {}
+        self._cuts: dict[int, asyncio.Future[None]] = {}
+        self._seq = 0
+        self._restore = True  # the table's items go first: engines restore from them
+        self._failed: str | None = None
+
+    def start(self, process: FoldProcess) -> None:
+        self.process = process
+        process.start()
+
+    def forget(self) -> None:
+        """A rebalance: the process drops its engines and restores them from the table."""
+        if self.process is not None:
+            self.process.send(("forget",))
+        self._restore = True
+
+    async def submit(self, records: list[Any]) -> None:
+        await self._slots.acquire()
+        process = self._alive()
+        if self._restore:
+            process.send(("items", list(self.table.data.items())))
+            self._restore = False
+        messages = [record.message for record in records]
+        self._seq += 1
+        self._in_flight[self._seq] = messages
+        rows = [(m.key, m.value, m.timestamp, m.partition, m.offset) for m in messages]
+        process.send(("batch", self._seq, rows))
+
+    async def write_back(self) -> None:
+        """Ask for the values moved since the last write-back and send them."""
+        if self.process is None:
+            return  # not started: nothing folded
+        process = self._alive()
+        self._seq += 1
+        cut = self._cuts[self._seq] = asyncio.get_running_loop().create_future()
+        process.send(("cut", self._seq))
+        await cut
+
+    def answer(self, message: Any) -> None:
+        """An answer of the fold process (on the loop)."""
+        self._answers.put_nowait(message)
+
+    def failed(self, reason: str) -> None:
+        """The fold process is gone: nothing more folds here."""
+        self._failed = reason
+        for cut in self._cuts.values():
+            if not cut.done():
+                cut.set_exception(FoldProcessGone(reason))
+        self._answers.put_nowait(("failed", 0, reason))
+
+    async def run(self) -> None:
+        """Carry out the answers, in order, until the fold process fails."""
+        while True:
+            kind, seq, payload = await self._answers.get()
+            if kind == "done":
+                outcomes, seconds = payload
+                metrics.FOLD_SECONDS.observe(seconds)
+                await self._carry_out(self._in_flight.pop(seq), outcomes)
+                self._slots.release()
+            elif kind == "cut":
+                await self._send_writes(payload)
+                self._cuts.pop(seq).set_result(None)
+            else:
+                raise FoldProcessGone(payload)
+
+    async def _carry_out(self, messages: list[Any], outcomes: list[Carried | None]) -> None:
+        offsets: dict[tuple[str, int], int] = {}
+        for message, outcome in zip(messages, outcomes, strict=True):
+            await self.outlets.carry_out(outcome, message)
             offsets[(message.topic, message.partition)] = message.offset + 1
-    progress.batch_done(offsets)
+        self.progress.batch_done(offsets)
+
+    async def _send_writes(self, writes: list[tuple[int, str, bytes, bytes | None]]) -> None:
+        data, producer = self.table.data, self.app.producer
+        topic = self.table.changelog_topic.get_topic_name()
+        for partition, key, raw_key, raw_value in writes:
+            if raw_value is None:  # a spent chunk: a tombstone, if the chunk was written
+                if key not in data:
+                    continue
+                del data[key]
+            else:
+                data[key] = raw_value
+            await producer.send(topic, raw_key, raw_value, partition, None, None)
+
+    def _alive(self) -> FoldProcess:
+        if self._failed is not None or self.process is None:
+            raise FoldProcessGone(self._failed or "the fold process was not started")
+        return self.process
+
+
+class FoldProcessGone(RuntimeError):
+    """The fold process ended: the worker cannot fold (it stops, to be restarted)."""
 
 
 def register_agents(
     app: faust.App,
     settings: Settings,
     topics: Topics,
-    folds: Sequence[Fold[Any]],
+    aggregates: Sequence[Aggregate],
     progress: Progress,
 ) -> dict[str, Any]:
     """Declare the topics, the timeline table and the folding agent on ``app``; return
-    the tables by name. The agent reports to ``progress``."""
+    the tables by name. The agent folds in a process of its own (started with it) and
+    reports to ``progress``."""
     outlets = Outlets(app, topics, settings.partitions)
     # One table: each dyad's log, with every fold's current state in it (one write per
     # touched dyad per commit), and each partition's watermark.
@@ -142,26 +213,37 @@ def register_agents(
             help="dyad logs (folds' states, retained events, standing alerts), watermarks",
         )
     )
-    partitions = Partitions(folds, settings.allowed_lateness_days, timeline.items)
-    write_back = WriteBack(partitions, ChangelogWriter(app, timeline))
+    pipeline = Pipeline(app, timeline, outlets, progress)
     caught_up = CommitWhenCaughtUp(app, settings.batch_size, settings.caught_up_commit_s)
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def forget_engines(sender: Any, **_: Any) -> None:
         # The revocation before it flushed the producer, so wrote every value back.
-        partitions.forget()
+        pipeline.forget()
+
+    def carried_out(task: asyncio.Future[None]) -> None:
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            restart(progress, f"{type(exc).__name__}: {exc!s:.300}")
 
     @app.agent(outlets.events, name="dipwatch.fold", concurrency=1)
     async def fold_events(stream: faust.StreamT[Any]) -> None:
         batches = stream.take_events(settings.batch_size, within=settings.batch_within_s)  # type: ignore[attr-defined]
-        before_flush(app.producer, write_back)
+        if pipeline.process is None:  # (not again if Faust restarts the agent)
+            loop = asyncio.get_running_loop()
+
+            def gone(reason: str) -> None:
+                pipeline.failed(reason)
+
+            pipeline.start(FoldProcess(settings, aggregates, loop, pipeline.answer, gone))
+            asyncio.ensure_future(pipeline.run()).add_done_callback(carried_out)
+        before_flush(app.producer, pipeline.write_back)
         try:
             async for records in batches:
-                await fold_batch(records, partitions, outlets, progress)
+                await pipeline.submit(records)
                 caught_up.batch_done(len(records))
         except Exception as exc:
-            # Not a record's fault (those are dead-lettered): the broker or a table.
-            # Faust logs the crash; /healthz must say it too, until a restart.
+            # Not a record's fault (those are dead-lettered): the broker or the fold
+            # process. Faust logs the crash; /healthz must say it too, until a restart.
             progress.crashed = f"{type(exc).__name__}: {exc!s:.300}"
             raise
 

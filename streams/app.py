@@ -40,7 +40,8 @@ def create_app(
     topics = Topics.from_settings(settings, aggregates)
     progress = progress or Progress()
     progress.highwaters = lambda: _highwaters(app, topics.events)
-    register_agents(app, settings, topics, build_folds(settings, aggregates), progress)
+    build_folds(settings, aggregates)  # a fold that cannot be built fails here, not later
+    register_agents(app, settings, topics, aggregates, progress)
     for extend in extensions:
         extend(app, settings, connection, topics, progress)
     return app

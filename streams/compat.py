@@ -2,9 +2,12 @@
 
 A Faust table write finds its changelog partition through the stream's *current event*
 (a context variable) that ``take_events`` batches do not set, and goes through a topic's
-channel layer and the producer buffer, most of a write's cost. :class:`ChangelogWriter`
-writes the record Faust would (its own serialisers) in the partition given, straight to
-Faust's producer, then the store.
+channel layer and the producer buffer, most of a write's cost. The worker's fold process
+makes the record Faust would (the table's codec, by name) and the agent sends it in the
+partition given, straight to Faust's producer (streams/agents.py); the bench's ceiling
+does the same through :class:`ChangelogWriter`. :func:`before_flush` has the values
+written back before Faust's producer flushes (before every commit), and
+:class:`CommitWhenCaughtUp` commits soon once the worker has caught up.
 
 Faust creates its consumer with ``fetch_max_wait_ms=1500`` written into the call, with no
 setting. A broker may hold a fetch that long when no data waits (Apache Kafka answers as

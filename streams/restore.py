@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from folds.base import Fold
@@ -14,7 +15,7 @@ from folds.engine import Engine
 from folds.stored import is_chunk_key
 from infra.logs import get_logger
 
-__all__ = ["restore_engine"]
+__all__ = ["restore_engine", "stored_items"]
 
 
 log = get_logger(__name__)
@@ -29,7 +30,8 @@ def restore_engine(
     """Return the engine of ``partition`` from the timeline table's ``items``: its
     watermark, and every dyad log of the partition, with the chunks of retained events it
     lists (folds/stored.py), its timers scheduled. A value that cannot be read back (or
-    whose chunk is missing) is logged and skipped (the dyad starts afresh)."""
+    whose chunk is missing) is logged and skipped (the dyad starts afresh). ``items`` are
+    read (:func:`stored_items`)."""
     engine = Engine(folds, lateness_days, partition)
     items = list(items)
     chunks = {k: v for k, v in items if is_chunk_key(k) and isinstance(v, dict)}
@@ -51,3 +53,20 @@ def restore_engine(
                 "table_value_discarded", dyad=key, reason=f"{type(exc).__name__}: {exc!s:.200}"
             )
     return engine
+
+
+def stored_items(items: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The timeline table's items, read: a value is either what Faust's recovery read
+    back from the changelog, or the JSON bytes the fold process wrote
+    (streams/fold_process.py), parsed here (None if it cannot be)."""
+    return [(key, _read(key, value)) for key, value in items]
+
+
+def _read(key: str, value: Any) -> Any:
+    if not isinstance(value, bytes):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        log.error("table_value_discarded", dyad=key, reason=f"JSONDecodeError: {exc!s:.200}")
+        return None

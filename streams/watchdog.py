@@ -24,7 +24,7 @@ from typing import Any, Final
 from infra.logs import get_logger
 from infra.progress import Progress
 
-__all__ = ["EXIT_RESTART", "STOP_GRACE_S", "stalled_partitions", "watch_recovery"]
+__all__ = ["EXIT_RESTART", "STOP_GRACE_S", "restart", "stalled_partitions", "watch_recovery"]
 
 log = get_logger(__name__)
 
@@ -76,3 +76,13 @@ def watch_recovery(
     progress.crashed = progress.restart_reason = reason
     stop()
     return True
+
+
+def restart(progress: Progress, reason: str, stop: Callable[[], None] = _terminate) -> None:
+    """Stop the worker to be restarted (exit code :data:`EXIT_RESTART`), saying why on
+    ``/healthz`` until then (once: a second reason does not replace the first)."""
+    if progress.restart_reason is not None:
+        return
+    log.error("worker_restarting", reason=reason, exit_code=EXIT_RESTART)
+    progress.crashed = progress.restart_reason = reason
+    stop()

@@ -358,3 +358,35 @@ def test_a_caught_up_worker_commits_soon_once_a_running_commit_ends_and_not_too_
     assert len(times) == 3, times  # Faust's, the caught-up one after it, the later one
     assert times[1] >= 0.045  # after the running commit ended (0.05 s)
     assert times[2] >= 0.19  # 0.2 s after the first caught-up commit began
+
+
+def test_the_fold_process_writes_the_key_and_value_bytes_faust_writes() -> None:
+    """streams/fold_process.py makes the changelog records with the table's codec by
+    name, outside Faust's table: the bytes must be those Faust's own table write makes
+    (``as_future_message``, as in the test of ChangelogWriter above)."""
+    from faust.serializers import codecs
+
+    from folds import DyadLog, TensionFold
+    from infra.topics import TIMELINE_TABLE, Topics
+    from streams.compat import TABLE_CODEC
+    from tests.helpers import threat
+
+    log = DyadLog([TensionFold()], "KAZ:RUS", timedelta(days=30))
+    log.add(threat("t1"))
+    codec = codecs.get_codec(TABLE_CODEC)
+
+    async def compare() -> None:
+        settings = Settings()
+        app = create_app(settings, "127.0.0.1:9")
+        table: Any = app.tables[Topics.from_settings(settings).table(TIMELINE_TABLE)]
+        for key, value in (("KAZ:RUS", log), ("~watermark/3", {"watermark": "2025-01-01"})):
+            faust_made = table.changelog_topic.as_future_message(
+                key=key,
+                value=value,
+                partition=3,
+                key_serializer=table.key_serializer,
+                value_serializer=table.value_serializer,
+            ).message
+            assert (codec.dumps(key), codec.dumps(value)) == (faust_made.key, faust_made.value)
+
+    asyncio.run(compare())

@@ -1,0 +1,248 @@
+"""The worker's fold in a process of its own, beside Faust's.
+
+Faust's per-event machinery takes most of a core; the fold (decode, engine, folds,
+alerts, values) took most of the rest of the same thread. Here Faust's process only
+moves bytes: each batch's raw records go to this process, which runs the same
+:class:`~streams.processing.Batch` over the same :class:`~streams.processing.Partitions`
+and answers with what to send — alerts, dead letters, re-keyed records — and, when asked
+before a commit, with the changelog records of the values to write back. Requests are
+answered in the order they were sent, so a write-back's answer comes after every batch
+sent before it.
+
+Messages are pickled tuples, framed by their length, over two pipes (the child's
+stdin/stdout stay free for logs). The child is ``python -m streams.fold_process IN OUT``;
+its first message is ``(settings, aggregate names)`` (the registry's aggregates).
+
+Requests: ``("items", table_items)`` — the stored values to restore engines from (after
+a start or a rebalance); ``("forget",)``; ``("batch", seq, records)`` with records
+``(key, value, timestamp_s, partition, offset)``; ``("cut", seq)``; ``("stop",)``.
+Answers: ``("done", seq, ([Carried | None per record], seconds folding))``;
+``("cut", seq, writes)`` with writes ``(partition, key, raw_key, raw_value or None)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any, Final
+
+from infra.logs import get_logger
+
+__all__ = ["Carried", "FoldProcess", "carried", "serve"]
+
+log = get_logger(__name__)
+
+_HEADER: Final = struct.Struct("<I")
+
+
+@dataclass(slots=True)
+class Carried:
+    """What the worker's process must do for a record (None stands for the common case:
+    an event folded with no alert)."""
+
+    verdict: str
+    #: (topic, key, value, timestamp_s, rule, alert_id) per alert, in order.
+    alerts: list[tuple[str, bytes, bytes, float, str, str]] = field(default_factory=list)
+    dyad: str = ""
+    at_s: float = 0.0
+    event_id: str = ""
+    duplicate: str = ""
+    reason: str = ""
+    kind: str = ""
+
+
+def carried(outcome: Any, alert_topics: dict[str, str]) -> Carried | None:
+    """The :class:`Carried` form of a :class:`~streams.processing.Outcome`."""
+    from schemas.codec import encode_alert
+
+    event = outcome.event
+    folded = outcome.verdict.value == "folded"
+    if folded and event is not None and not outcome.alerts and not outcome.duplicate:
+        return None
+    alerts = [
+        (
+            alert_topics[a.aggregate],
+            a.dyad.encode(),
+            encode_alert(a),
+            a.at.timestamp(),
+            a.rule,
+            a.alert_id,
+        )
+        for a in outcome.alerts
+    ]
+    return Carried(
+        outcome.verdict.value,
+        alerts,
+        event.dyad if event is not None else "",
+        event.occurred_at.timestamp() if event is not None else 0.0,
+        event.event_id if event is not None else "",
+        outcome.duplicate,
+        outcome.reason,
+        outcome.kind,
+    )
+
+
+def _write(out: IO[bytes], message: Any) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(_HEADER.pack(len(data)))
+    out.write(data)
+    out.flush()
+
+
+def _read(inp: IO[bytes]) -> Any:
+    header = inp.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError("the other process closed its pipe")
+    (size,) = _HEADER.unpack(header)
+    data = inp.read(size)
+    if len(data) < size:
+        raise EOFError("the other process closed its pipe mid-message")
+    return pickle.loads(data)
+
+
+def serve(inp: IO[bytes], out: IO[bytes]) -> None:
+    """The child's loop: answer requests until ``("stop",)`` or the pipe closes."""
+    from faust.serializers import codecs
+
+    from folds.registry import AGGREGATES, build_folds
+    from infra.runtime import tune_gc
+    from infra.topics import Topics
+    from streams.compat import TABLE_CODEC
+    from streams.processing import Batch, Partitions
+    from streams.restore import stored_items
+
+    settings, names = _read(inp)
+    tune_gc(settings.gc_threshold)
+    aggregates = [a for a in AGGREGATES if a.name in names]
+    if len(aggregates) != len(names):
+        raise ValueError(f"aggregates not in the registry: {names}")
+    folds = build_folds(settings, aggregates)
+    topics = Topics.from_settings(settings, aggregates)
+    alert_topics = {name: topics.alerts(name) for name in topics.aggregate_names}
+    codec = codecs.get_codec(TABLE_CODEC)
+    items: list[tuple[str, Any]] = []
+    partitions = Partitions(folds, settings.allowed_lateness_days, lambda: items)
+    while True:
+        try:
+            request = _read(inp)
+        except EOFError:
+            return
+        kind = request[0]
+        if kind == "batch":
+            started = time.perf_counter()
+            batch = Batch(partitions)
+            done = [carried(batch.process(*record), alert_topics) for record in request[2]]
+            _write(out, ("done", request[1], (done, time.perf_counter() - started)))
+        elif kind == "cut":
+            writes = [
+                (
+                    partition,
+                    key,
+                    codec.dumps(key),
+                    None if value is None else codec.dumps(value),
+                )
+                for partition, key, value in partitions.writes()
+            ]
+            _write(out, ("cut", request[1], writes))
+        elif kind == "items":
+            items = stored_items(request[1])
+        elif kind == "forget":
+            partitions.forget()
+        elif kind == "stop":
+            return
+        else:
+            raise ValueError(f"unknown request {kind!r}")
+
+
+class FoldProcess:
+    """The parent's handle on the fold process: requests go out from a thread (a full
+    pipe never blocks the event loop), answers come back through another, handed to
+    ``on_answer`` on ``loop``; ``on_exit(reason)`` runs there if the child ends without
+    being asked to."""
+
+    def __init__(
+        self,
+        settings: Any,
+        aggregates: Sequence[Any],
+        loop: asyncio.AbstractEventLoop,
+        on_answer: Callable[[Any], None],
+        on_exit: Callable[[str], None],
+    ) -> None:
+        # By name: the child builds them from the registry (their builders are closures).
+        self._config = (settings, tuple(a.name for a in aggregates))
+        self.loop, self.on_answer, self.on_exit = loop, on_answer, on_exit
+        self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stopping = False
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        to_child, from_parent = os.pipe()
+        to_parent, from_child = os.pipe()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.fold_process", str(to_child), str(from_child)],
+            pass_fds=(to_child, from_child),
+            stdin=subprocess.DEVNULL,
+        )
+        os.close(to_child)
+        os.close(from_child)
+        out = os.fdopen(from_parent, "wb", buffering=1 << 16)
+        inp = os.fdopen(to_parent, "rb", buffering=1 << 16)
+        self.send(self._config)
+        threading.Thread(target=self._pump_out, args=(out,), daemon=True).start()
+        threading.Thread(target=self._pump_in, args=(inp,), daemon=True).start()
+
+    def send(self, request: Any) -> None:
+        self._outbox.put(request)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.send(("stop",))
+
+    def _pump_out(self, out: IO[bytes]) -> None:
+        try:
+            while True:
+                request = self._outbox.get()
+                _write(out, request)
+                if request[0] == "stop":
+                    out.close()
+                    return
+        except Exception as exc:  # a pipe gone, or a request that cannot be sent
+            self._exited(f"sending to the fold process failed: {exc!r:.300}")
+
+    def _pump_in(self, inp: IO[bytes]) -> None:
+        try:
+            while True:
+                self.loop.call_soon_threadsafe(self.on_answer, _read(inp))
+        except Exception as exc:  # the child gone, or an answer that cannot be read
+            self._exited(f"{exc!r:.300}")
+
+    def _exited(self, why: str) -> None:
+        if self._stopping:
+            return
+        code = self.proc.wait() if self.proc is not None else None
+        reason = f"the fold process ended (exit code {code}): {why}"
+        self.loop.call_soon_threadsafe(self.on_exit, reason)
+
+
+def main() -> None:
+    """``python -m streams.fold_process IN OUT``: serve on the two inherited pipes."""
+    inp = os.fdopen(int(sys.argv[1]), "rb", buffering=1 << 16)
+    out = os.fdopen(int(sys.argv[2]), "wb", buffering=1 << 16)
+    serve(inp, out)
+
+
+if __name__ == "__main__":
+    # Run as the module by its name, so that what it pickles is
+    # ``streams.fold_process.Carried``, not ``__main__.Carried``.
+    from streams.fold_process import main as run
+
+    run()

@@ -1,0 +1,131 @@
+"""The fold in a process of its own (streams/fold_process.py), spoken to as the agent
+does: the same outcomes as the fold in process, write-backs that restore the same
+engines, and a child that dies is noticed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import zlib
+from typing import Any
+
+import orjson
+
+from folds.offline import fold_offline
+from folds.registry import AGGREGATES, build_folds
+from infra.settings import Settings
+from infra.topics import Topics
+from replay.loader import bundled_corpus, load_paths
+from schemas.codec import encode_event
+from schemas.ticks import TICK_KEY, tick_value
+from streams.fold_process import FoldProcess, carried
+from streams.processing import Batch, Partitions
+from streams.restore import restore_engine, stored_items
+from tests.helpers import timeline_values
+
+CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]
+SETTINGS = Settings()
+TOPICS = Topics.from_settings(SETTINGS)
+ALERT_TOPICS = {name: TOPICS.alerts(name) for name in TOPICS.aggregate_names}
+
+
+def _records() -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = [
+        (
+            e.dyad.encode(),
+            encode_event(e),
+            e.occurred_at.timestamp(),
+            zlib.crc32(e.dyad.encode()) % 2,
+            i,
+        )
+        for i, e in enumerate(CORPUS)
+    ]
+    rows.insert(5, (b"KAZ:RUS", b"{not json", 0.0, 1, 900))  # a dead letter
+    rows.insert(
+        9, (b"wrong-key", encode_event(CORPUS[3]), CORPUS[3].occurred_at.timestamp(), 0, 901)
+    )
+    end = CORPUS[-1].occurred_at
+    ticks = [(TICK_KEY, tick_value(end), end.timestamp(), p, 902 + p) for p in (0, 1)]
+    return [*rows, *ticks]
+
+
+class Child:
+    """A started fold process and what it answered, on one event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.answers: asyncio.Queue[Any] = asyncio.Queue()
+        self.exited: asyncio.Future[str] = loop.create_future()
+        self.process = FoldProcess(
+            SETTINGS, AGGREGATES, loop, self.answers.put_nowait, self.exited.set_result
+        )
+        self.process.start()
+
+    async def ask(self, request: Any) -> Any:
+        self.process.send(request)
+        if request[0] in ("batch", "cut"):
+            return await asyncio.wait_for(self.answers.get(), 30)
+        return None
+
+
+def test_the_fold_process_answers_as_the_fold_in_process_and_its_writes_restore() -> None:
+    records = _records()
+    folds = build_folds(SETTINGS)
+    local = Partitions(folds, SETTINGS.allowed_lateness_days, list)
+    expected = []
+    for start in range(0, len(records), 7):
+        batch = Batch(local)
+        expected += [carried(batch.process(*r), ALERT_TOPICS) for r in records[start : start + 7]]
+
+    async def run() -> tuple[list[Any], list[Any]]:
+        child = Child(asyncio.get_running_loop())
+        await child.ask(("items", []))
+        got: list[Any] = []
+        writes: list[Any] = []
+        for seq, start in enumerate(range(0, len(records), 7)):
+            kind, answered, (outcomes, seconds) = await child.ask(
+                ("batch", seq, records[start : start + 7])
+            )
+            assert (kind, answered) == ("done", seq) and seconds >= 0
+            got += outcomes
+            if seq % 3 == 2:  # write-backs between batches: each dyad once per cut
+                kind, _, cut = await child.ask(("cut", 100 + seq))
+                writes += cut
+        writes += (await child.ask(("cut", 999)))[2]
+        child.process.stop()
+        return got, writes
+
+    got, writes = asyncio.run(run())
+    assert got == expected
+    assert [o.verdict for o in got if o is not None and o.verdict != "folded"] == [
+        "dead_letter",
+        "rekey",
+    ]
+    # The table as the agent keeps it: the bytes written, last write wins.
+    table: dict[str, Any] = {}
+    for _, key, raw_key, raw_value in writes:
+        assert orjson.loads(raw_key) == key
+        if raw_value is None:
+            table.pop(key, None)
+        else:
+            table[key] = raw_value
+    state, _ = fold_offline(folds, [e for e in CORPUS])
+    values = {}
+    for partition in (0, 1):
+        engine = restore_engine(folds, 30.0, partition, stored_items(table.items()))
+        for dyad, log in engine.logs.items():
+            values[dyad] = {"head": log.dump()["head"]}
+    assert orjson.loads(orjson.dumps(values)) == timeline_values(state)
+
+
+def test_a_fold_process_that_dies_is_reported_with_its_exit_code() -> None:
+    async def run() -> str:
+        child = Child(asyncio.get_running_loop())
+        await child.ask(("items", []))
+        assert child.process.proc is not None
+        await asyncio.sleep(0.5)
+        os.kill(child.process.proc.pid, signal.SIGKILL)
+        return await asyncio.wait_for(child.exited, 30)
+
+    reason = asyncio.run(run())
+    assert "the fold process ended (exit code -9)" in reason
