@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
 from infra.logs import get_logger
+from schemas.codec import encode_alert
 
 __all__ = ["Carried", "FoldProcess", "carried", "serve"]
 
@@ -62,8 +63,6 @@ class Carried:
 
 def carried(outcome: Any, alert_topics: dict[str, str]) -> Carried | None:
     """The :class:`Carried` form of a :class:`~streams.processing.Outcome`."""
-    from schemas.codec import encode_alert
-
     event = outcome.event
     folded = outcome.verdict.value == "folded"
     if folded and event is not None and not outcome.alerts and not outcome.duplicate:
@@ -122,9 +121,10 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
 
     settings, names = _read(inp)
     tune_gc(settings.gc_threshold)
-    aggregates = [a for a in AGGREGATES if a.name in names]
-    if len(aggregates) != len(names):
-        raise ValueError(f"aggregates not in the registry: {names}")
+    known = {a.name: a for a in AGGREGATES}
+    if missing := [n for n in names if n not in known]:
+        raise ValueError(f"aggregates not in the registry: {missing}")
+    aggregates = [known[n] for n in names]
     folds = build_folds(settings, aggregates)
     topics = Topics.from_settings(settings, aggregates)
     alert_topics = {name: topics.alerts(name) for name in topics.aggregate_names}

@@ -1,11 +1,12 @@
 """What the worker decides for each record, without Faust or a broker.
 
-The Faust agent (streams/agents.py) only moves bytes: it hands each record of a batch to
-:class:`Batch`, carries out the :class:`Outcome` (dead-letter, re-key, send alerts) and,
-before each offset commit, writes back the values that moved. Everything in between — decode, the
-log-time check, the dyad key, ticks, timers, dedup, lateness and the folds — is here and
-in :class:`~folds.engine.Engine`, and is unit-tested without a broker; so is what is
-written back (:class:`Partitions`).
+The Faust agent (streams/agents.py) only moves bytes: it hands each batch's records to
+the fold process (streams/fold_process.py), which runs :class:`Batch` on each; the agent
+carries out each :class:`Outcome` (dead-letter, re-key, send alerts) and, before each
+offset commit, writes back the values that moved (:meth:`Partitions.writes`). Everything in
+between — decode, the log-time check, the dyad key, ticks, timers, dedup, lateness and
+the folds — is here and in :class:`~folds.engine.Engine`, and is unit-tested without a
+broker.
 """
 
 from __future__ import annotations
