@@ -15,7 +15,7 @@ from infra.logs import get_logger
 from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import REASON_HEADER, SOURCE_HEADER, TIMELINE_TABLE, Topics
-from streams.compat import CommitWhenCaughtUp, before_flush, tolerant_table
+from streams.compat import ChangelogWriter, CommitWhenCaughtUp, before_flush, tolerant_table
 from streams.fold_process import Carried, FoldProcess
 from streams.processing import Verdict
 from streams.watchdog import restart
@@ -94,7 +94,8 @@ class Pipeline:
     which the fold process restores a partition's engine after a rebalance."""
 
     def __init__(self, app: faust.App, table: Any, outlets: Outlets, progress: Progress) -> None:
-        self.app, self.table, self.outlets, self.progress = app, table, outlets, progress
+        self.table, self.outlets, self.progress = table, outlets, progress
+        self.writer = ChangelogWriter(app, table)
         self.process: FoldProcess | None = None
         self._answers: asyncio.Queue[Any] = asyncio.Queue()
         self._slots = asyncio.Semaphore(IN_FLIGHT)
@@ -171,16 +172,8 @@ class Pipeline:
         self.progress.batch_done(offsets)
 
     async def _send_writes(self, writes: list[tuple[int, str, bytes, bytes | None]]) -> None:
-        data, producer = self.table.data, self.app.producer
-        topic = self.table.changelog_topic.get_topic_name()
-        for partition, key, raw_key, raw_value in writes:
-            if raw_value is None:  # a spent chunk: a tombstone, if the chunk was written
-                if key not in data:
-                    continue
-                del data[key]
-            else:
-                data[key] = raw_value
-            await producer.send(topic, raw_key, raw_value, partition, None, None)
+        for partition, key, raw_key, raw_value in writes:  # the table keeps the bytes
+            await self.writer.write(partition, key, raw_key, raw_value)
 
     def _alive(self) -> FoldProcess:
         if self._failed is not None or self.process is None:

@@ -76,17 +76,14 @@ TABLE_CODEC: Final = "dipwatch-json"
 codecs.register(TABLE_CODEC, TolerantJSON())
 
 
-#: A changelog record ready to send: (partition, key bytes, value bytes or None).
-Record = tuple[int, bytes, bytes | None]
-
-
 class ChangelogWriter:
     """Writes a table's values as its ``__setitem__`` and ``__delitem__`` do — the
     changelog record, made by the changelog topic's own ``prepare_key``/``prepare_value``
     with the table's codecs, then the store — but in the partition given and straight to
     Faust's producer: a table write through Faust found its partition through the
     current event (set for each write) and went through a topic's channel layer and
-    producer buffer, most of a write's cost. The flush before a commit waits for these
+    producer buffer, most of a write's cost. :meth:`write` takes a record already made
+    (the worker's fold process makes them). The flush before a commit waits for these
     records as for the buffer's (``tests/unit/test_dependency_seams.py``)."""
 
     def __init__(self, app: Any, table: Any) -> None:
@@ -95,31 +92,37 @@ class ChangelogWriter:
         self._name = ""
 
     async def set(self, partition: int, key: str, value: Any) -> None:
-        await self.send(self.prepare(partition, key, value))
+        raw_value, _ = self._changelog().prepare_value(value, self.table.value_serializer)
+        await self.write(partition, key, self._raw_key(key), raw_value, value)
 
     async def delete(self, partition: int, key: str) -> None:
         """Delete ``key`` (a tombstone in its changelog partition) if it is held."""
-        await self.send(self.prepare(partition, key, None))
+        await self.write(partition, key, self._raw_key(key), None)
 
-    def prepare(self, partition: int, key: str, value: Any) -> Record | None:
-        """The changelog record of ``key`` set to ``value`` (None: deleted), made now,
-        and the store updated; None for the delete of a key not held."""
-        if value is None:
-            if key not in self.table.data:
-                return None
-            del self.table.data[key]
-            raw_value = None
+    async def write(
+        self,
+        partition: int,
+        key: str,
+        raw_key: bytes,
+        raw_value: bytes | None,
+        stored: Any = None,
+    ) -> None:
+        """Keep ``stored`` (by default the value's bytes) under ``key``, or delete the
+        key if ``raw_value`` is None — a tombstone only for a key held — and send the
+        record to ``partition`` of the changelog."""
+        data = self.table.data
+        if raw_value is None:
+            if key not in data:
+                return
+            del data[key]
         else:
-            raw_value, _ = self._changelog().prepare_value(value, self.table.value_serializer)
-            self.table.data[key] = value
-        raw_key, _ = self._changelog().prepare_key(key, self.table.key_serializer)
-        return partition, raw_key, raw_value
+            data[key] = raw_value if stored is None else stored
+        self._changelog()
+        await self.app.producer.send(self._name, raw_key, raw_value, partition, None, None)
 
-    async def send(self, record: Record | None) -> None:
-        """Hand a record of :meth:`prepare` to Faust's producer."""
-        if record is not None:
-            partition, raw_key, raw_value = record
-            await self.app.producer.send(self._name, raw_key, raw_value, partition, None, None)
+    def _raw_key(self, key: str) -> bytes:
+        raw_key: bytes = self._changelog().prepare_key(key, self.table.key_serializer)[0]
+        return raw_key
 
     def _changelog(self) -> Any:
         if self._topic is None:  # Faust makes it on first use, after the codecs are set

@@ -242,17 +242,42 @@ def test_what_the_agent_sends_straight_to_the_producer_is_flushed_before_a_commi
     assert flush.index("await self.buffer.flush()") < flush.index("await self._producer.flush()")
 
 
-def test_a_table_write_straight_to_the_producer_is_the_record_faust_writes() -> None:
-    """streams/compat.py::ChangelogWriter: the same key and value bytes, topic and
-    partition as the record Faust's own table write builds (``send_changelog``), and the
-    store holds the value after; a delete is a tombstone, of a held key only."""
+def _folded_log() -> Any:
     from folds import DyadLog, TensionFold
-    from infra.topics import TIMELINE_TABLE, Topics
-    from streams.compat import ChangelogWriter
     from tests.helpers import threat
 
     log = DyadLog([TensionFold()], "KAZ:RUS", timedelta(days=30))
     log.add(threat("t1"))
+    return log
+
+
+def _timeline_table() -> Any:
+    """The worker app's timeline table (codecs set; no broker needed)."""
+    from infra.topics import TIMELINE_TABLE, Topics
+
+    settings = Settings()
+    app = create_app(settings, "127.0.0.1:9")
+    return app.tables[Topics.from_settings(settings).table(TIMELINE_TABLE)]
+
+
+def _faust_record(table: Any, key: str, value: Any, partition: int) -> Any:
+    """The changelog record Faust's own table write makes for ``key`` = ``value``."""
+    return table.changelog_topic.as_future_message(
+        key=key,
+        value=value,
+        partition=partition,
+        key_serializer=table.key_serializer,
+        value_serializer=table.value_serializer,
+    ).message
+
+
+def test_a_table_write_straight_to_the_producer_is_the_record_faust_writes() -> None:
+    """streams/compat.py::ChangelogWriter: the same key and value bytes, topic and
+    partition as the record Faust's own table write builds (``send_changelog``), and the
+    store holds the value after; a delete is a tombstone, of a held key only."""
+    from streams.compat import ChangelogWriter
+
+    log = _folded_log()
     sent: list[tuple[Any, ...]] = []
 
     class Producer:
@@ -260,21 +285,13 @@ def test_a_table_write_straight_to_the_producer_is_the_record_faust_writes() -> 
             sent.append(args)
 
     async def write() -> list[tuple[Any, ...]]:
-        settings = Settings()
-        app = create_app(settings, "127.0.0.1:9")
-        table: Any = app.tables[Topics.from_settings(settings).table(TIMELINE_TABLE)]
+        table = _timeline_table()
         writer = ChangelogWriter(SimpleNamespace(producer=Producer()), table)
         expected = []
         for key, value in (("KAZ:RUS", log), ("~watermark/3", {"watermark": "2025-01-01"})):
             await writer.set(3, key, value)
             assert table.data[key] is value
-            faust_made = table.changelog_topic.as_future_message(
-                key=key,
-                value=value,
-                partition=3,
-                key_serializer=table.key_serializer,
-                value_serializer=table.value_serializer,
-            ).message
+            faust_made = _faust_record(table, key, value, 3)
             topic = table.changelog_topic.get_topic_name()
             expected.append((topic, faust_made.key, faust_made.value, 3, None, None))
         await writer.delete(2, "KAZ:RUS")
@@ -366,27 +383,15 @@ def test_the_fold_process_writes_the_key_and_value_bytes_faust_writes() -> None:
     (``as_future_message``, as in the test of ChangelogWriter above)."""
     from faust.serializers import codecs
 
-    from folds import DyadLog, TensionFold
-    from infra.topics import TIMELINE_TABLE, Topics
     from streams.compat import TABLE_CODEC
-    from tests.helpers import threat
 
-    log = DyadLog([TensionFold()], "KAZ:RUS", timedelta(days=30))
-    log.add(threat("t1"))
+    log = _folded_log()
     codec = codecs.get_codec(TABLE_CODEC)
 
     async def compare() -> None:
-        settings = Settings()
-        app = create_app(settings, "127.0.0.1:9")
-        table: Any = app.tables[Topics.from_settings(settings).table(TIMELINE_TABLE)]
+        table = _timeline_table()
         for key, value in (("KAZ:RUS", log), ("~watermark/3", {"watermark": "2025-01-01"})):
-            faust_made = table.changelog_topic.as_future_message(
-                key=key,
-                value=value,
-                partition=3,
-                key_serializer=table.key_serializer,
-                value_serializer=table.value_serializer,
-            ).message
+            faust_made = _faust_record(table, key, value, 3)
             assert (codec.dumps(key), codec.dumps(value)) == (faust_made.key, faust_made.value)
 
     asyncio.run(compare())
