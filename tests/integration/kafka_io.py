@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from alerts.follow import follow_alerts
 from folds.stored import is_chunk_key
@@ -106,6 +106,28 @@ async def collect_alerts(
     stop.set()
     await task
     return seen
+
+
+async def all_committed(
+    bootstrap: str, group: str, topic: str, partitions: int, timeout_s: float = 180
+) -> None:
+    """Wait until ``group`` has committed every record of ``topic`` as it is now. The
+    worker writes its values back before each commit (streams/agents.py), so after this
+    the changelog holds the state of every record — alerts alone may come earlier, e.g.
+    all raised before a crash, the state only once the restarted worker has folded again."""
+    from bench.run import committed_offsets
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        end = sum((await consumer.end_offsets(tps)).values())
+    finally:
+        await consumer.stop()
+    deadline = time.monotonic() + timeout_s
+    while (done := await committed_offsets(bootstrap, group, topic, partitions)) < end:
+        assert time.monotonic() < deadline, f"{done} of {end} records committed"
+        await asyncio.sleep(0.5)
 
 
 async def table_state(bootstrap: str, app_id: str, table: str, min_keys: int) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from infra.topics import Topics
 from schemas.codec import encode_event
 from tests.helpers import stop_process
 from tests.integration.conftest import ROOT
-from tests.integration.kafka_io import collect_alerts, table_state
+from tests.integration.kafka_io import all_committed, collect_alerts, table_state
 
 OUTAGE_S = 30.0
 
@@ -101,6 +101,11 @@ def test_a_30_s_broker_outage_mid_replay_is_ridden_out(
                 {a.alert_id for a in expected},
                 timeout_s=240,
             )
+        )
+        # The states follow the commits (written back before each).
+        named = Topics(env["DIPWATCH_TOPIC_PREFIX"])
+        asyncio.run(
+            all_committed(bootstrap, env["DIPWATCH_APP_ID"], named.events, named.partitions)
         )
         streamed = {
             name: asyncio.run(
