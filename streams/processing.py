@@ -103,19 +103,23 @@ class Partitions:
 
     def writes(self) -> list[Write]:
         """Each dyad whose value moved since the last call, once, as (partition, key,
-        value): the chunks of its retained events to store or delete (None: delete;
-        folds/stored.py), then its log (the read model takes each fold's state from it);
-        then each partition's watermark if it moved. A value goes to its partition's
-        changelog partition. Made in one go, with no await: a consistent cut."""
+        value): the new chunks of its retained events (folds/stored.py), its log (the
+        read model takes each fold's state from it), then the chunks it no longer lists
+        (None: delete); then each partition's watermark if it moved. A value goes to its
+        partition's changelog partition. Made in one go, with no await: a consistent cut.
+
+        A worker that stops in the middle of a write-back leaves a prefix of it (per
+        partition, in order): the order makes every prefix restore. A chunk is listed
+        only once written, deleted only once no longer listed, and the watermark comes
+        after the dyads (tests/unit/test_stored.py)."""
         out: list[Write] = []
         for partition, engine in self.engines.items():
             for dyad in engine.written():
                 log = engine.logs[dyad]
-                # Its new events and its spent chunks (folds/stored.py), then the log.
-                out.extend(
-                    (partition, key, chunk) for key, chunk in log.stored.write_back(partition)
-                )
+                stored = log.stored.write_back(partition)
+                out.extend((partition, key, chunk) for key, chunk in stored if chunk is not None)
                 out.append((partition, dyad, log))
+                out.extend((partition, key, None) for key, chunk in stored if chunk is None)
             watermark = engine.timers.watermark
             if watermark is not None and watermark != self._watermarks.get(partition):
                 out.append(

@@ -5,11 +5,13 @@ is stored restores the same log."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 
 from folds.dyadlog import DyadLog
 from folds.stored import CHUNK_BYTES, SPILL_BYTES, is_chunk_key
+from streams.restore import restore_engine
 from tests.helpers import retraction, threat
 from tests.unit.test_processing import LATENESS, Tables, _record
 
@@ -124,3 +126,39 @@ def test_a_log_restores_from_the_values_as_this_process_wrote_them() -> None:
     value = orjson.loads(orjson.dumps(live.dump()))
     restored = DyadLog.load(tables.folds, value, timedelta(days=LATENESS), in_memory)
     assert [e.event_id for e in restored.events] == [e.event_id for e in live.events]
+
+
+def test_a_write_back_cut_short_anywhere_restores_every_dyad() -> None:
+    """A worker that stops in the middle of a write-back (killed, or its fold process
+    gone) leaves a prefix of it in the changelog. Every prefix must restore the pair:
+    a spent chunk is deleted only after the value that no longer lists it."""
+    tables, ids = Tables(), []
+    cuts = 0
+    for day in range(60):
+        b = tables.batch()
+        for n in range(50):
+            event = threat(f"d{day}-{n}", (T0 + timedelta(days=day, minutes=n)).isoformat())
+            ids.append(event.event_id)
+            b.process(*_record(event), 0, len(ids))
+        writes = tables.partitions.writes()
+        if any(value is None for _, _, value in writes):  # spent chunks deleted
+            heads = []
+            for end in range(len(writes) + 1):
+                timeline = dict(tables.timeline)
+                _apply(timeline, writes[:end])
+                engine = restore_engine(tables.folds, LATENESS, 0, list(timeline.items()))
+                assert "KAZ:RUS" in engine.logs, f"write-back cut after {end} of {len(writes)}"
+                heads.append(engine.logs["KAZ:RUS"].head_json())
+            assert set(map(repr, heads)) == {repr(heads[0]), repr(heads[-1])}  # before, after
+            cuts += 1
+        _apply(tables.timeline, writes)
+    assert cuts >= 3
+
+
+def _apply(timeline: dict[str, Any], writes: list[tuple[int, str, Any]]) -> None:
+    for _, key, value in writes:  # as Tables.commit stores them: the changelog's JSON
+        if value is None:
+            del timeline[key]
+        else:
+            stored = value.dump() if isinstance(value, DyadLog) else value
+            timeline[key] = orjson.loads(orjson.dumps(stored))
