@@ -15,7 +15,13 @@ from infra.logs import get_logger
 from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import REASON_HEADER, SOURCE_HEADER, TIMELINE_TABLE, Topics
-from streams.compat import ChangelogWriter, CommitWhenCaughtUp, before_flush, tolerant_table
+from streams.compat import (
+    ChangelogWriter,
+    CommitWhenCaughtUp,
+    before_flush,
+    stop_without_committing,
+    tolerant_table,
+)
 from streams.fold_process import Carried, FoldProcess
 from streams.processing import Verdict
 from streams.watchdog import restart
@@ -116,6 +122,8 @@ class Pipeline:
         self._restore = True
 
     async def submit(self, records: list[Any]) -> None:
+        """Send a batch (raises :class:`FoldProcessGone` if the process is gone)."""
+        self._alive()
         await self._slots.acquire()
         process = self._alive()
         if self._restore:
@@ -128,9 +136,10 @@ class Pipeline:
         process.send(("batch", self._seq, rows))
 
     async def write_back(self) -> None:
-        """Ask for the values moved since the last write-back and send them."""
-        if self.process is None:
-            return  # not started: nothing folded
+        """Ask for the values moved since the last write-back and send them (none once
+        the fold process is gone: the worker then commits nothing and stops)."""
+        if self.process is None or self._failed is not None:
+            return  # not started (nothing folded), or gone (no commit follows)
         process = self._alive()
         self._seq += 1
         cut = self._cuts[self._seq] = asyncio.get_running_loop().create_future()
@@ -147,6 +156,8 @@ class Pipeline:
         for cut in self._cuts.values():
             if not cut.done():
                 cut.set_exception(FoldProcessGone(reason))
+        for _ in range(IN_FLIGHT):  # wake a submit waiting for a slot: it finds this
+            self._slots.release()
         self._answers.put_nowait(("failed", 0, reason))
 
     async def run(self) -> None:
@@ -160,7 +171,9 @@ class Pipeline:
                 self._slots.release()
             elif kind == "cut":
                 await self._send_writes(payload)
-                self._cuts.pop(seq).set_result(None)
+                cut = self._cuts.pop(seq)
+                if not cut.done():  # (failed already: the process died after answering)
+                    cut.set_result(None)
             else:
                 raise FoldProcessGone(payload)
 
@@ -225,6 +238,8 @@ def register_agents(
             loop = asyncio.get_running_loop()
 
             def gone(reason: str) -> None:
+                # Before anything else on the loop: no commit from now on.
+                stop_without_committing(app)
                 pipeline.failed(reason)
 
             pipeline.start(FoldProcess(settings, aggregates, loop, pipeline.answer, gone))
@@ -234,6 +249,12 @@ def register_agents(
             async for records in batches:
                 await pipeline.submit(records)
                 caught_up.batch_done(len(records))
+        except FoldProcessGone as exc:
+            # The worker stops to be restarted. Wait here for the stop to cancel the
+            # agent: a crash would have Faust restart it in the middle of the stop, which
+            # then hung until the watchdog's backstop (30 s; seen once in six kills).
+            restart(progress, f"{type(exc).__name__}: {exc!s:.300}")
+            await asyncio.get_running_loop().create_future()
         except Exception as exc:
             # Not a record's fault (those are dead-lettered): the broker or the fold
             # process. Faust logs the crash; /healthz must say it too, until a restart.

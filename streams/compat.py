@@ -24,6 +24,12 @@ changelog writes of the very records it commits, and a worker that died just aft
 restart without them, never to read those records again. :func:`drain_before_commit`
 makes the flush wait for every message Faust still buffers (or fail the commit after
 ``STALL_LIMIT_S`` with none sent).
+When the fold process dies, what it folded since its last write-back dies with it: from
+then on no offset may be committed (the restarted worker reads those records again), and
+the records Faust's stream handed the agent will never be acked, which Faust's stop
+waits for (``stream_wait_empty``). :func:`stop_without_committing` turns both off, so
+the worker stops at once, leaving its group, instead of hanging until the watchdog's
+30 s backstop (measured: 30.0 s every time under load).
 ``tests/unit/test_dependency_seams.py`` fails if Faust or aiokafka changes a seam.
 """
 
@@ -51,6 +57,7 @@ __all__ = [
     "drain_before_commit",
     "flush_all",
     "set_fetch_wait",
+    "stop_without_committing",
     "tolerant_table",
 ]
 
@@ -145,6 +152,23 @@ def before_flush(producer: Any, hook: Callable[[], Awaitable[None]]) -> None:
         await original()
 
     producer.flush = flush
+
+
+def stop_without_committing(app: Any) -> None:
+    """Commit no more offsets, and have ``app``'s stop skip the wait for its streams'
+    records to be acked: for a worker whose fold is gone (see the module docstring)."""
+    app.conf.stream_wait_empty = False
+
+    async def no_commit(*_: Any, **__: Any) -> bool:
+        log.warning("commit_refused", reason="the fold process is gone")
+        return False
+
+    # The step after the flush, where every commit of Faust's consumer reaches the broker
+    # (tests/unit/test_dependency_seams.py): a commit that had already begun is refused
+    # too. (A commit yields between taking its offsets and its flush; refusing only new
+    # ones let such a commit through, with records the dead fold had taken: seen once in
+    # nine runs of tests/integration/test_recovery.py, as alerts the log does not raise.)
+    app.consumer._commit = no_commit
 
 
 class CommitWhenCaughtUp:

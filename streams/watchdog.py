@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, Final
@@ -52,9 +53,16 @@ def stalled_partitions(recovery: Any, now: float, limit_s: float) -> list[str]:
 STOP_GRACE_S: Final = 30.0
 
 
+def _backstop() -> None:
+    log.error("stop_grace_exceeded", limit_s=STOP_GRACE_S, exit_code=EXIT_RESTART)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_RESTART)
+
+
 def _terminate() -> None:
     os.kill(os.getpid(), signal.SIGTERM)  # a graceful stop: the group rebalances at once
-    backstop = threading.Timer(STOP_GRACE_S, os._exit, (EXIT_RESTART,))
+    backstop = threading.Timer(STOP_GRACE_S, _backstop)
     backstop.daemon = True
     backstop.start()
 

@@ -1,12 +1,15 @@
-"""Crash recovery on Apache Kafka: kill -9 the worker at random points during a replay,
-restart it each time; at the end the state equals the offline fold, every offline alert id was
+"""Crash recovery on Apache Kafka: kill -9 the worker — or its fold process, after which
+the worker stops itself with exit code 75 — at random points during a replay, restart
+it each time; at the end the state equals the offline fold, every offline alert id was
 delivered, and a repeated delivery carries the same alert (id and body)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -25,6 +28,7 @@ from infra.settings import Settings
 from infra.topics import Topics
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
+from streams.watchdog import EXIT_RESTART
 from tests.helpers import start_worker, stop_process
 from tests.integration.kafka_io import all_committed, collect_alerts, table_state
 
@@ -57,8 +61,26 @@ def _paced_publish(bootstrap: str, topic: str, events: list[DiplomaticEvent], ep
     asyncio.run(run())
 
 
+def _kill(proc: subprocess.Popen[bytes], target: str, log: Path) -> float:
+    """Kill ``target``; return how long the worker took to end."""
+    killed = time.monotonic()
+    if target == "worker":
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return time.monotonic() - killed
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert len(children) == 1, children  # the fold process (streams/fold_process.py)
+    os.kill(int(children[0]), signal.SIGKILL)
+    assert proc.wait(60) == EXIT_RESTART  # the worker saw it and stopped to be restarted
+    # Its own stop ended it, not the watchdog's backstop (streams/watchdog.py): Faust's
+    # stop waited for records the dead fold would never ack, 30 s every time.
+    assert "stop_grace_exceeded" not in log.read_text()
+    return time.monotonic() - killed
+
+
+@pytest.mark.parametrize("target", ["worker", "fold process"])
 def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
-    broker_kind: str, isolated: dict[str, str], topics: Topics, tmp_path: Path
+    broker_kind: str, isolated: dict[str, str], topics: Topics, tmp_path: Path, target: str
 ) -> None:
     if broker_kind != "kafka":
         pytest.skip("crash recovery is specified on Apache Kafka (make test-kafka)")
@@ -78,6 +100,7 @@ def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
     log = tmp_path / "worker.log"
     group, partitions = isolated["DIPWATCH_APP_ID"], Topics().partitions
     recoveries: list[float] = []
+    stops: list[float] = []
     proc = start_worker(isolated, log)
     publisher.start()
     try:
@@ -86,8 +109,7 @@ def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
             before = asyncio.run(committed_offsets(bootstrap, group, topics.events, partitions))
             if before >= len(events):
                 break  # everything is folded and committed: nothing left to recover into
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+            stops.append(_kill(proc, target, log))
             restarted = time.monotonic()
             proc = start_worker(isolated, log)
             while (
@@ -116,7 +138,8 @@ def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
     by_id = {a.alert_id: a for a in expected}
     repeats = sum(n - 1 for n in Counter(a.alert_id for a in got).values())
     print(
-        f"\nkills={KILLS} recovery_s={[round(r, 1) for r in recoveries]} "
+        f"\nkills={KILLS} stop_s={[round(s, 1) for s in stops]} "
+        f"recovery_s={[round(r, 1) for r in recoveries]} "
         f"alerts={len(expected)} delivered={len(got)} repeated={repeats}"
     )
     assert {a.alert_id for a in got} == set(by_id), "every offline alert delivered, no other"

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from faust.types import TP
 
 from infra.clients import refresh_metadata
 from infra.settings import Settings
@@ -375,6 +376,46 @@ def test_a_caught_up_worker_commits_soon_once_a_running_commit_ends_and_not_too_
     assert len(times) == 3, times  # Faust's, the caught-up one after it, the later one
     assert times[1] >= 0.045  # after the running commit ended (0.05 s)
     assert times[2] >= 0.19  # 0.2 s after the first caught-up commit began
+
+
+def test_a_worker_whose_fold_is_gone_commits_nothing_and_stops_without_waiting() -> None:
+    """streams/compat.py::stop_without_committing: every commit of Faust's consumer
+    reaches the broker through ``_commit``, right after the flush (so a commit already
+    under way when the fold died is refused too), aiokafka commits nothing of itself, and
+    the stop's wait for unacked records is Faust's ``stream_wait_empty``."""
+    from faust.transport.consumer import Consumer
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    from streams.compat import _ORIGINAL, stop_without_committing
+
+    commit = inspect.getsource(Consumer._commit_offsets)
+    flush = commit.index("await self.app.producer.flush()")
+    assert commit.index("await self._commit(committable_offsets)", flush) > flush
+    assert commit.count("self._commit(") == 1
+    assert "self.transactions" in commit  # (exactly-once is off: streams/app.py)
+    assert "self.app.conf.stream_wait_empty" in inspect.getsource(Consumer.on_stop)
+    create = _ORIGINAL.get("create", AIOKafkaConsumerThread._create_worker_consumer)
+    assert "enable_auto_commit=False" in inspect.getsource(create)  # (set_fetch_wait wraps it)
+
+    async def run() -> list[Any]:
+        app = create_app(Settings(), "127.0.0.1:9")
+        consumer = app.consumer
+        committed: list[Any] = []
+
+        class Thread:  # where Faust's aiokafka consumer sends a commit
+            async def commit(self, offsets: Any) -> bool:
+                committed.append(offsets)
+                return True
+
+        consumer._thread = Thread()  # type: ignore[attr-defined]
+        offsets = {TP("events", 0): 5}
+        assert await consumer._commit(offsets)  # type: ignore[attr-defined]
+        stop_without_committing(app)
+        assert app.conf.stream_wait_empty is False
+        assert not await consumer._commit(offsets)  # type: ignore[attr-defined]
+        return committed
+
+    assert asyncio.run(run()) == [{TP("events", 0): 5}]
 
 
 def test_the_fold_process_writes_the_key_and_value_bytes_faust_writes() -> None:

@@ -8,17 +8,21 @@ import asyncio
 import os
 import signal
 import zlib
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
+import pytest
 
 from folds.offline import fold_offline
 from folds.registry import AGGREGATES, build_folds
+from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import Topics
 from replay.loader import bundled_corpus, load_paths
 from schemas.codec import encode_event
 from schemas.ticks import TICK_KEY, tick_value
+from streams.agents import IN_FLIGHT, FoldProcessGone, Pipeline
 from streams.fold_process import FoldProcess, carried
 from streams.processing import Batch, Partitions
 from streams.restore import restore_engine, stored_items
@@ -129,3 +133,28 @@ def test_a_fold_process_that_dies_is_reported_with_its_exit_code() -> None:
 
     reason = asyncio.run(run())
     assert "the fold process ended (exit code -9)" in reason
+
+
+def test_when_the_fold_process_dies_a_batch_waiting_and_a_write_back_are_told() -> None:
+    """The agent's side (streams/agents.py::Pipeline): a batch waiting for a slot and a
+    write-back waiting for its cut raise FoldProcessGone (the worker then stops instead
+    of hanging), and the stop's own flush afterwards asks for nothing and passes."""
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        pipeline = Pipeline(SimpleNamespace(), SimpleNamespace(data={}), None, Progress())  # type: ignore[arg-type]
+        pipeline.start(FoldProcess(SETTINGS, AGGREGATES, loop, pipeline.answer, pipeline.failed))
+        for _ in range(IN_FLIGHT):  # answered, never carried out: the slots stay taken
+            await pipeline.submit([])
+        waiting = asyncio.ensure_future(pipeline.submit([]))
+        cut = asyncio.ensure_future(pipeline.write_back())
+        await asyncio.sleep(0.5)
+        assert not waiting.done() and not cut.done()
+        assert pipeline.process is not None and pipeline.process.proc is not None
+        os.kill(pipeline.process.proc.pid, signal.SIGKILL)
+        for task in (waiting, cut):
+            with pytest.raises(FoldProcessGone, match="exit code -9"):
+                await asyncio.wait_for(task, 30)
+        await pipeline.write_back()
+
+    asyncio.run(run())
