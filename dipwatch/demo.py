@@ -1,4 +1,5 @@
-"""``dipwatch demo``: embedded broker, a worker process, a replay, alerts as they come."""
+"""``dipwatch demo``: embedded broker, a worker process (restarted when it asks to be), a
+replay, alerts as they come."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from infra.topics import Topics
 from replay.loader import bundled_corpus, load_paths
 from replay.publish import Speed, publish_events
 from schemas.alerts import Alert
+from streams.watchdog import EXIT_RESTART
 
 __all__ = ["run_demo"]
 
@@ -47,35 +49,58 @@ async def _broker(settings: Settings) -> AsyncIterator[Connection]:
         await embedded.stop()
 
 
-@contextlib.asynccontextmanager
-async def _worker(
-    connection: Connection, web_port: int
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """A ``dipwatch worker`` process with the web side on, stopped after the block."""
-    # The worker's own logs would drown the alert lines: warnings and up only.
-    env = {
-        **os.environ,
-        "DIPWATCH_BOOTSTRAP_SERVERS": connection.bootstrap,
-        "DIPWATCH_LOG_LEVEL": "warning",
-        # The embedded broker holds a fetch by sleeping, not until data arrives: a short
-        # wait is the alert latency (docs/PERFORMANCE.md); the caller's choice wins.
-        "DIPWATCH_FETCH_WAIT_MS": os.environ.get("DIPWATCH_FETCH_WAIT_MS", "10"),
-        "DIPWATCH_WEB_ENABLED": "true",
-        "DIPWATCH_WEB_PORT": str(web_port),
-    }
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "dipwatch", "worker", env=env, stdout=asyncio.subprocess.DEVNULL
-    )
-    _say(f"worker started (pid {worker.pid}); dashboard on http://127.0.0.1:{web_port}/")
-    try:
-        yield worker
-    finally:
-        if worker.returncode is None:
-            worker.terminate()
+class _Worker:
+    """The demo's ``dipwatch worker`` process, with the web side on. Like docker compose's
+    ``restart: unless-stopped``, it is started again when it exits asking for it (code
+    75: its fold process died, or its changelog recovery stalled; streams/watchdog.py)."""
+
+    def __init__(self, connection: Connection, web_port: int) -> None:
+        self.web_port = web_port
+        # The worker's own logs would drown the alert lines: warnings and up only.
+        self.env = {
+            **os.environ,
+            "DIPWATCH_BOOTSTRAP_SERVERS": connection.bootstrap,
+            "DIPWATCH_LOG_LEVEL": "warning",
+            # The embedded broker holds a fetch by sleeping, not until data arrives: a
+            # short wait is the alert latency (docs/PERFORMANCE.md); the caller's wins.
+            "DIPWATCH_FETCH_WAIT_MS": os.environ.get("DIPWATCH_FETCH_WAIT_MS", "10"),
+            "DIPWATCH_WEB_ENABLED": "true",
+            "DIPWATCH_WEB_PORT": str(web_port),
+        }
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "dipwatch",
+            "worker",
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        _say(
+            f"worker started (pid {self.process.pid}); "
+            f"dashboard on http://127.0.0.1:{self.web_port}/"
+        )
+
+    async def supervise(self) -> int:
+        """Wait for the worker to exit, restarting it while it asks to be; return the
+        exit code of the first exit that does not."""
+        while True:
+            assert self.process is not None
+            code = await self.process.wait()
+            if code != EXIT_RESTART:
+                return code
+            _say(f"the worker exited with code {code} to be restarted (its log says why)")
+            await self.start()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
             try:
-                await asyncio.wait_for(worker.wait(), 30)
+                await asyncio.wait_for(self.process.wait(), 30)
             except TimeoutError:
-                worker.kill()
+                self.process.kill()
 
 
 class _Tally:
@@ -115,7 +140,10 @@ async def run_demo(settings: Settings, *, exit_after_replay: bool, speed: Speed)
     web_port = settings.web_port if port_is_free(settings.web_port) else free_port()
     async with _broker(settings) as bootstrap:
         await prepare_topics(settings, bootstrap)
-        async with _worker(bootstrap, web_port) as worker:
+        worker = _Worker(bootstrap, web_port)
+        await worker.start()
+        ended = asyncio.ensure_future(worker.supervise())
+        try:
             report = load_paths([bundled_corpus()])
             events = [i.event for i in report.events]
             _, expected = fold_offline(
@@ -130,24 +158,27 @@ async def run_demo(settings: Settings, *, exit_after_replay: bool, speed: Speed)
                 f"replayed {published} events of the bundled corpus; "
                 f"the offline fold predicts {len(tally.expected)} alerts"
             )
-            await _first_of(tally.all_in.wait(), stop.wait(), worker.wait())
-            if worker.returncode is not None:
-                _say(f"the worker exited with code {worker.returncode}")
-                stop.set()
+            await _first_of(tally.all_in.wait(), stop.wait(), asyncio.shield(ended))
             agree = tally.report()
             if exit_after_replay:
                 stop.set()
-            else:
+            elif not ended.done():
                 _say("monitoring; Ctrl-C to stop")
-            await stop.wait()
+            await _first_of(stop.wait(), asyncio.shield(ended), limit_s=None)
+            if ended.done():
+                _say(f"the worker exited with code {ended.result()}")
+                stop.set()
             await follower
-            return 0 if agree else 1
+            return 0 if agree and not ended.done() else 1
+        finally:
+            ended.cancel()  # (not restarted while it stops)
+            await worker.stop()
 
 
-async def _first_of(*waits: object) -> None:
-    """Wait until the first of ``waits`` (coroutines) completes, or ``_WAIT_S``."""
+async def _first_of(*waits: object, limit_s: float | None = _WAIT_S) -> None:
+    """Wait until the first of ``waits`` (awaitables) completes, or ``limit_s``."""
     tasks = {asyncio.ensure_future(w) for w in waits}  # type: ignore[call-overload]
-    await asyncio.wait(tasks, timeout=_WAIT_S, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait(tasks, timeout=limit_s, return_when=asyncio.FIRST_COMPLETED)
     for task in tasks:
         if not task.done():
             task.cancel()
