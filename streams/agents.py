@@ -151,10 +151,8 @@ class Pipeline:
         self._answers.put_nowait(message)
 
     def failed(self, reason: str) -> None:
-        """The fold process is gone, or the answers are no longer carried out: nothing
-        more folds here."""
-        if self._failed is None:
-            self._failed = reason
+        """The fold process is gone: nothing more folds here."""
+        self._failed = reason
         for cut in self._cuts.values():
             if not cut.done():
                 cut.set_exception(FoldProcessGone(reason))
@@ -229,17 +227,9 @@ def register_agents(
         # The revocation before it flushed the producer, so wrote every value back.
         pipeline.forget()
 
-    def fail(reason: str) -> None:
-        """Nothing more folds or is carried out here: before anything else on the loop,
-        commit nothing more (what was taken since the last write-back is read again
-        after the restart); then stop to be restarted."""
-        stop_without_committing(app)
-        pipeline.failed(reason)
-        restart(progress, reason)
-
     def carried_out(task: asyncio.Future[None]) -> None:
         if not task.cancelled() and (exc := task.exception()) is not None:
-            fail(f"{type(exc).__name__}: {exc!s:.300}")
+            restart(progress, f"{type(exc).__name__}: {exc!s:.300}")
 
     @app.agent(outlets.events, name="dipwatch.fold", concurrency=1)
     async def fold_events(stream: faust.StreamT[Any]) -> None:
@@ -247,17 +237,23 @@ def register_agents(
         if pipeline.process is None:  # (not again if Faust restarts the agent)
             loop = asyncio.get_running_loop()
 
-            pipeline.start(FoldProcess(settings, aggregates, loop, pipeline.answer, fail))
+            def gone(reason: str) -> None:
+                # Before anything else on the loop: no commit from now on.
+                stop_without_committing(app)
+                pipeline.failed(reason)
+
+            pipeline.start(FoldProcess(settings, aggregates, loop, pipeline.answer, gone))
             asyncio.ensure_future(pipeline.run()).add_done_callback(carried_out)
         before_flush(app.producer, pipeline.write_back)
         try:
             async for records in batches:
                 await pipeline.submit(records)
                 caught_up.batch_done(len(records))
-        except FoldProcessGone:
-            # The worker is stopping to be restarted (fail). Wait here for the stop to
-            # cancel the agent: a crash would have Faust restart it in the middle of the
-            # stop, which then hung until the watchdog's backstop (30 s).
+        except FoldProcessGone as exc:
+            # The worker stops to be restarted. Wait here for the stop to cancel the
+            # agent: a crash would have Faust restart it in the middle of the stop, which
+            # then hung until the watchdog's backstop (30 s; seen once in six kills).
+            restart(progress, f"{type(exc).__name__}: {exc!s:.300}")
             await asyncio.get_running_loop().create_future()
         except Exception as exc:
             # Not a record's fault (those are dead-lettered): the broker or the fold
