@@ -47,10 +47,12 @@ class Tables:
             self.partitions.forget()
         return Batch(self.partitions)
 
-    def commit(self, batch: Batch | None = None) -> list[tuple[int, str]]:
-        """Write back what moved since the last commit (``batch``: for the reader)."""
+    def commit(self, batch: Batch | None = None, cut: float = 1.0) -> list[tuple[int, str]]:
+        """Write back what moved since the last commit (``batch``: for the reader); with
+        ``cut`` < 1, only that share of the writes, in order (a crash in mid write-back)."""
         done = []
-        for partition, key, value in self.partitions.writes():
+        writes = self.partitions.writes()
+        for partition, key, value in writes[: round(len(writes) * cut)]:
             # The stored form is the JSON a changelog carries, as after a recovery.
             if isinstance(value, DyadLog):
                 stored = self.timeline[key] = orjson.loads(orjson.dumps(value.dump()))
