@@ -78,11 +78,11 @@ def _kill(proc: subprocess.Popen[bytes], target: str, log: Path) -> float:
     return time.monotonic() - killed
 
 
-#: A known defect, not yet found (session 13): about one run in five of the fold-process
+#: A known defect, not yet found (session 13): about one run in eight of the fold-process
 #: variant ends with one event missing from the busiest pair's state (BFA:KEN: 1,311 of
 #: 1,312 events; a later tension alert then carries other figures). Never seen when the
 #: worker itself is killed. Not strict, so that CI shows it without hiding the rest; the
-#: next step is to find it (docs/PERFORMANCE.md, "Fault tests").
+#: next step is to find it (docs/PERFORMANCE.md, "Session 13").
 _LOSES_AN_EVENT = pytest.mark.xfail(
     strict=False, reason="known defect: a kill of the fold process may lose one event"
 )
