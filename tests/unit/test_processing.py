@@ -26,6 +26,11 @@ FOLDS = build_folds(Settings())
 LATENESS = 30.0
 
 
+def stored_form(value: Any) -> Any:
+    """A written value as the table holds it after a recovery: the changelog's JSON."""
+    return orjson.loads(orjson.dumps(value.dump() if isinstance(value, DyadLog) else value))
+
+
 class Tables:
     """Dict-backed tables, written back at each :meth:`commit` as the agent writes
     Faust's before a commit; with ``restart``, every batch starts from engines restored
@@ -53,9 +58,8 @@ class Tables:
         done = []
         writes = self.partitions.writes()
         for partition, key, value in writes[: round(len(writes) * cut)]:
-            # The stored form is the JSON a changelog carries, as after a recovery.
             if isinstance(value, DyadLog):
-                stored = self.timeline[key] = orjson.loads(orjson.dumps(value.dump()))
+                stored = self.timeline[key] = stored_form(value)
                 for fold in self.folds:  # what the read model takes: the log's head
                     if stored["head"] is None:
                         self.values[fold.name].pop(key, None)
@@ -64,7 +68,7 @@ class Tables:
             elif value is None:  # a spent chunk of retained events: deleted
                 del self.timeline[key]
             else:  # a chunk of retained events, or a partition's watermark
-                self.timeline[key] = orjson.loads(orjson.dumps(value))
+                self.timeline[key] = stored_form(value)
             done.append((partition, key))
         self.writes += len(done)
         return done

@@ -13,7 +13,7 @@ from folds.dyadlog import DyadLog
 from folds.stored import CHUNK_BYTES, SPILL_BYTES, is_chunk_key
 from streams.restore import restore_engine
 from tests.helpers import retraction, threat
-from tests.unit.test_processing import LATENESS, Tables, _record
+from tests.unit.test_processing import LATENESS, Tables, _record, stored_form
 
 T0 = datetime(2022, 1, 3, tzinfo=UTC)
 
@@ -156,9 +156,8 @@ def test_a_write_back_cut_short_anywhere_restores_every_dyad() -> None:
 
 
 def _apply(timeline: dict[str, Any], writes: list[tuple[int, str, Any]]) -> None:
-    for _, key, value in writes:  # as Tables.commit stores them: the changelog's JSON
+    for _, key, value in writes:  # as Tables.commit stores them
         if value is None:
             del timeline[key]
         else:
-            stored = value.dump() if isinstance(value, DyadLog) else value
-            timeline[key] = orjson.loads(orjson.dumps(stored))
+            timeline[key] = stored_form(value)
