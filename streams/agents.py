@@ -22,6 +22,7 @@ from streams.compat import (
     stop_without_committing,
     tolerant_table,
 )
+from streams.continuity import Continuity
 from streams.fold_process import Carried, FoldProcess
 from streams.processing import Verdict
 from streams.watchdog import restart
@@ -110,6 +111,8 @@ class Pipeline:
         self._seq = 0
         self._restore = True  # the table's items go first: engines restore from them
         self._failed: str | None = None
+        #: Offsets delivered per partition: a skipped record stops the worker.
+        self.continuity = Continuity()
 
     def start(self, process: FoldProcess) -> None:
         self.process = process
@@ -120,9 +123,10 @@ class Pipeline:
         if self.process is not None:
             self.process.send(("forget",))
         self._restore = True
+        self.continuity.reset()
 
     async def submit(self, records: list[Any]) -> None:
-        """Send a batch (raises :class:`FoldProcessGone` if the process is gone)."""
+        """Send a batch (raises :class:`CannotFold` if the process is gone)."""
         self._alive()
         await self._slots.acquire()
         process = self._alive()
@@ -151,11 +155,12 @@ class Pipeline:
         self._answers.put_nowait(message)
 
     def failed(self, reason: str) -> None:
-        """The fold process is gone: nothing more folds here."""
+        """Nothing more folds here (the fold process is gone, or records were skipped):
+        a batch or a write-back waiting is told, and every later one."""
         self._failed = reason
         for cut in self._cuts.values():
             if not cut.done():
-                cut.set_exception(FoldProcessGone(reason))
+                cut.set_exception(CannotFold(reason))
         for _ in range(IN_FLIGHT):  # wake a submit waiting for a slot: it finds this
             self._slots.release()
         self._answers.put_nowait(("failed", 0, reason))
@@ -175,7 +180,7 @@ class Pipeline:
                 if not cut.done():  # (failed already: the process died after answering)
                     cut.set_result(None)
             else:
-                raise FoldProcessGone(payload)
+                raise CannotFold(payload)
 
     async def _carry_out(self, messages: list[Any], outcomes: list[Carried | None]) -> None:
         offsets: dict[tuple[str, int], int] = {}
@@ -190,12 +195,13 @@ class Pipeline:
 
     def _alive(self) -> FoldProcess:
         if self._failed is not None or self.process is None:
-            raise FoldProcessGone(self._failed or "the fold process was not started")
+            raise CannotFold(self._failed or "the fold process was not started")
         return self.process
 
 
-class FoldProcessGone(RuntimeError):
-    """The fold process ended: the worker cannot fold (it stops, to be restarted)."""
+class CannotFold(RuntimeError):
+    """The worker cannot fold on — its fold process ended, or the consumer skipped records
+    (streams/continuity.py) — so it stops, to be restarted from its last commit."""
 
 
 def register_agents(
@@ -227,6 +233,17 @@ def register_agents(
         # The revocation before it flushed the producer, so wrote every value back.
         pipeline.forget()
 
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def restart_offsets(sender: Any, *_: Any, **__: Any) -> None:
+        # Each partition is read again from its committed offset once assigned.
+        pipeline.continuity.reset()
+
+    def halt(reason: str) -> None:
+        # Before anything else on the loop: no commit from now on. Then a batch or a
+        # write-back waiting is told, and the agent stops the worker (exit code 75).
+        stop_without_committing(app)
+        pipeline.failed(reason)
+
     def carried_out(task: asyncio.Future[None]) -> None:
         if not task.cancelled() and (exc := task.exception()) is not None:
             restart(progress, f"{type(exc).__name__}: {exc!s:.300}")
@@ -236,20 +253,19 @@ def register_agents(
         batches = stream.take_events(settings.batch_size, within=settings.batch_within_s)  # type: ignore[attr-defined]
         if pipeline.process is None:  # (not again if Faust restarts the agent)
             loop = asyncio.get_running_loop()
-
-            def gone(reason: str) -> None:
-                # Before anything else on the loop: no commit from now on.
-                stop_without_committing(app)
-                pipeline.failed(reason)
-
-            pipeline.start(FoldProcess(settings, aggregates, loop, pipeline.answer, gone))
+            pipeline.start(FoldProcess(settings, aggregates, loop, pipeline.answer, halt))
             asyncio.ensure_future(pipeline.run()).add_done_callback(carried_out)
         before_flush(app.producer, pipeline.write_back)
         try:
             async for records in batches:
-                await pipeline.submit(records)
+                delivered = ((r.message.partition, r.message.offset) for r in records)
+                if (skipped := pipeline.continuity.skipped(delivered)) is not None:
+                    # Folding on would fold past records never seen, and commit them.
+                    log.error("records_skipped", reason=skipped)
+                    halt(f"the consumer skipped records: {skipped}")
+                await pipeline.submit(records)  # (raises CannotFold once halted)
                 caught_up.batch_done(len(records))
-        except FoldProcessGone as exc:
+        except CannotFold as exc:
             # The worker stops to be restarted. Wait here for the stop to cancel the
             # agent: a crash would have Faust restart it in the middle of the stop, which
             # then hung until the watchdog's backstop (30 s; seen once in six kills).

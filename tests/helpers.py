@@ -128,9 +128,11 @@ def start_worker(env: dict[str, str], log_path: Path, *args: str) -> subprocess.
 
 @dataclass
 class Supervised:
-    """Exit codes of the runs of a supervised worker that ended (restarts = len)."""
+    """Exit codes of the runs of a supervised worker that ended (restarts = len), and the
+    run under way (``current[0]``)."""
 
     exits: list[int] = field(default_factory=list)
+    current: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
 
 @contextmanager
@@ -139,7 +141,8 @@ def supervised_worker(env: dict[str, str], log_path: Path) -> Iterator[Supervise
     started again whenever it exits, until the context ends; every run logs to
     ``log_path``."""
     runs, stopping = Supervised(), threading.Event()
-    current = [start_worker(env, log_path)]
+    current = runs.current
+    current.append(start_worker(env, log_path))
 
     def supervise() -> None:
         while not stopping.wait(0.5):

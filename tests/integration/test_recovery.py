@@ -29,7 +29,7 @@ from infra.topics import Topics
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
 from streams.watchdog import EXIT_RESTART
-from tests.helpers import start_worker, stop_process
+from tests.helpers import supervised_worker
 from tests.integration.kafka_io import all_committed, collect_alerts, table_state
 
 KILLS = 4
@@ -68,9 +68,14 @@ def _kill(proc: subprocess.Popen[bytes], target: str, log: Path) -> float:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         return time.monotonic() - killed
-    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-    assert len(children) == 1, children  # the fold process (streams/fold_process.py)
-    os.kill(int(children[0]), signal.SIGKILL)
+    # The fold process (streams/fold_process.py); a worker just restarted may not have
+    # started it yet.
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    while not children.read_text().split() and time.monotonic() - killed < 30:
+        time.sleep(0.1)
+    assert len(children.read_text().split()) == 1, children.read_text()
+    killed = time.monotonic()
+    os.kill(int(children.read_text().split()[0]), signal.SIGKILL)
     assert proc.wait(60) == EXIT_RESTART  # the worker saw it and stopped to be restarted
     # Its own stop ended it, not the watchdog's backstop (streams/watchdog.py): Faust's
     # stop waited for records the dead fold would never ack, 30 s every time.
@@ -78,17 +83,10 @@ def _kill(proc: subprocess.Popen[bytes], target: str, log: Path) -> float:
     return time.monotonic() - killed
 
 
-#: A known defect, not yet found (session 13): about one run in eight of the fold-process
-#: variant ends with one event missing from the busiest pair's state (BFA:KEN: 1,311 of
-#: 1,312 events; a later tension alert then carries other figures). Never seen when the
-#: worker itself is killed. Not strict, so that CI shows it without hiding the rest; the
-#: next step is to find it (docs/PERFORMANCE.md, "Session 13").
-_LOSES_AN_EVENT = pytest.mark.xfail(
-    strict=False, reason="known defect: a kill of the fold process may lose one event"
-)
-
-
-@pytest.mark.parametrize("target", ["worker", pytest.param("fold process", marks=_LOSES_AN_EVENT)])
+# The fold-process variant lost one event about one run in eight until session 14: Faust
+# now and then skipped a record at the end of a rebalance; the worker now stops on the
+# skip instead of folding past it (streams/continuity.py).
+@pytest.mark.parametrize("target", ["worker", "fold process"])
 def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
     broker_kind: str, isolated: dict[str, str], topics: Topics, tmp_path: Path, target: str
 ) -> None:
@@ -111,23 +109,21 @@ def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
     group, partitions = isolated["DIPWATCH_APP_ID"], Topics().partitions
     recoveries: list[float] = []
     stops: list[float] = []
-    proc = start_worker(isolated, log)
-    publisher.start()
-    try:
+    # Restarted as compose restarts it: after each kill, and whenever it stops itself.
+    with supervised_worker(isolated, log) as runs:
+        publisher.start()
         for _ in range(KILLS):
             time.sleep(rnd.uniform(2.0, 5.0))
             before = asyncio.run(committed_offsets(bootstrap, group, topics.events, partitions))
             if before >= len(events):
                 break  # everything is folded and committed: nothing left to recover into
-            stops.append(_kill(proc, target, log))
+            stops.append(_kill(runs.current[0], target, log))
             restarted = time.monotonic()
-            proc = start_worker(isolated, log)
             while (
                 asyncio.run(committed_offsets(bootstrap, group, topics.events, partitions))
                 <= before
             ):
-                assert proc.poll() is None, log.read_text()[-3000:]
-                assert time.monotonic() - restarted < 120, "no progress after restart"
+                assert time.monotonic() - restarted < 120, log.read_text()[-3000:]
                 time.sleep(0.2)
             recoveries.append(time.monotonic() - restarted)
         publisher.join(timeout=120)
@@ -142,15 +138,14 @@ def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
             name: asyncio.run(table_state(bootstrap, group, f"{name}-state", min_keys=len(values)))
             for name, values in state.items()
         }
-    finally:
-        stop_process(proc)
     assert len(recoveries) >= 2, f"only {len(recoveries)} kill(s) landed mid-replay"
     by_id = {a.alert_id: a for a in expected}
     repeats = sum(n - 1 for n in Counter(a.alert_id for a in got).values())
     print(
         f"\nkills={KILLS} stop_s={[round(s, 1) for s in stops]} "
         f"recovery_s={[round(r, 1) for r in recoveries]} "
-        f"alerts={len(expected)} delivered={len(got)} repeated={repeats}"
+        f"alerts={len(expected)} delivered={len(got)} repeated={repeats} "
+        f"exits={runs.exits} (beyond the kills: the worker stopped itself)"
     )
     assert {a.alert_id for a in got} == set(by_id), "every offline alert delivered, no other"
     assert all(a == by_id[a.alert_id] for a in got), "a repeat carries the same alert"

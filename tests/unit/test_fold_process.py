@@ -22,7 +22,7 @@ from infra.topics import Topics
 from replay.loader import bundled_corpus, load_paths
 from schemas.codec import encode_event
 from schemas.ticks import TICK_KEY, tick_value
-from streams.agents import IN_FLIGHT, FoldProcessGone, Pipeline
+from streams.agents import IN_FLIGHT, CannotFold, Pipeline
 from streams.fold_process import FoldProcess, carried
 from streams.processing import Batch, Partitions
 from streams.restore import restore_engine, stored_items
@@ -137,7 +137,7 @@ def test_a_fold_process_that_dies_is_reported_with_its_exit_code() -> None:
 
 def test_when_the_fold_process_dies_a_batch_waiting_and_a_write_back_are_told() -> None:
     """The agent's side (streams/agents.py::Pipeline): a batch waiting for a slot and a
-    write-back waiting for its cut raise FoldProcessGone (the worker then stops instead
+    write-back waiting for its cut raise CannotFold (the worker then stops instead
     of hanging), and the stop's own flush afterwards asks for nothing and passes."""
 
     async def run() -> None:
@@ -153,7 +153,7 @@ def test_when_the_fold_process_dies_a_batch_waiting_and_a_write_back_are_told() 
         assert pipeline.process is not None and pipeline.process.proc is not None
         os.kill(pipeline.process.proc.pid, signal.SIGKILL)
         for task in (waiting, cut):
-            with pytest.raises(FoldProcessGone, match="exit code -9"):
+            with pytest.raises(CannotFold, match="exit code -9"):
                 await asyncio.wait_for(task, 30)
         await pipeline.write_back()
 
