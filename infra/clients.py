@@ -9,7 +9,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from infra.connection import Connection, as_connection
 from infra.topics import DEAD_LETTER_MAX_BYTES
@@ -17,7 +17,14 @@ from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
 from schemas.ticks import TICK_KEY, tick_value
 
-__all__ = ["event_producer", "plain_consumer", "refresh_metadata", "send_event", "send_tick"]
+__all__ = [
+    "event_producer",
+    "plain_consumer",
+    "refresh_metadata",
+    "send_event",
+    "send_tick",
+    "start_offsets",
+]
 
 
 def event_producer(target: Connection | str, *, outage_s: float = 30.0) -> AIOKafkaProducer:
@@ -49,6 +56,28 @@ def plain_consumer(target: Connection | str, *topics: str, **options: Any) -> AI
         enable_auto_commit=False,
         **options,
     )
+
+
+async def start_offsets(
+    target: Connection | str, group: str, topic: str, partitions: int
+) -> dict[int, int]:
+    """Where ``group``'s members start reading each partition of ``topic`` once assigned:
+    the offset it committed, or the log's start if it committed none or the log no longer
+    holds it (``auto_offset_reset`` is ``earliest``). A consumer that joins no group."""
+    consumer = AIOKafkaConsumer(
+        **as_connection(target).client_options(), group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        starts = await consumer.beginning_offsets(tps)
+        out: dict[int, int] = {}
+        for tp in tps:
+            committed = await consumer.committed(tp)
+            out[tp.partition] = max(committed or 0, starts[tp])
+        return out
+    finally:
+        await consumer.stop()
 
 
 async def send_event(

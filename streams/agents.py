@@ -11,6 +11,8 @@ import faust
 
 from folds.registry import Aggregate
 from infra import metrics
+from infra.clients import start_offsets
+from infra.connection import Connection
 from infra.logs import get_logger
 from infra.progress import Progress
 from infra.settings import Settings
@@ -207,6 +209,7 @@ class CannotFold(RuntimeError):
 def register_agents(
     app: faust.App,
     settings: Settings,
+    connection: Connection,
     topics: Topics,
     aggregates: Sequence[Aggregate],
     progress: Progress,
@@ -258,6 +261,12 @@ def register_agents(
         before_flush(app.producer, pipeline.write_back)
         try:
             async for records in batches:
+                if not pipeline.continuity.seeded:  # (after a start or a rebalance)
+                    pipeline.continuity.expect(
+                        await start_offsets(
+                            connection, settings.app_id, topics.events, settings.partitions
+                        )
+                    )
                 delivered = ((r.message.partition, r.message.offset) for r in records)
                 if (skipped := pipeline.continuity.skipped(delivered)) is not None:
                     # Folding on would fold past records never seen, and commit them.

@@ -41,7 +41,7 @@ def create_app(
     progress = progress or Progress()
     progress.highwaters = lambda: _highwaters(app, topics.events)
     build_folds(settings, aggregates)  # a fold that cannot be built fails here, not later
-    register_agents(app, settings, topics, aggregates, progress)
+    register_agents(app, settings, connection, topics, aggregates, progress)
     for extend in extensions:
         extend(app, settings, connection, topics, progress)
     return app

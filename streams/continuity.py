@@ -20,7 +20,7 @@ below one seen) is no fault: the fold skips what it already folded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 __all__ = ["Continuity"]
 
@@ -30,11 +30,24 @@ class Continuity:
 
     def __init__(self) -> None:
         self._next: dict[int, int] = {}
+        #: Whether each partition's start is known (:meth:`expect`) since the last reset.
+        self.seeded = False
 
     def reset(self) -> None:
         """A rebalance: each partition restarts from its committed offset, which may be
         past what this worker saw (another member folded it meanwhile)."""
         self._next.clear()
+        self.seeded = False
+
+    def expect(self, starts: Mapping[int, int]) -> None:
+        """Each partition's first offset after a reset (its committed offset): the first
+        record delivered may come before it (a redelivery), never after it. (Faust can
+        drop the records fetched while it recovers its tables and book the jump to the
+        first one it delivers as a gap: seen in session 14, a restart delivering a
+        partition from offset 76 where its commit was 12.)"""
+        for partition, offset in starts.items():
+            self._next[partition] = max(offset, self._next.get(partition, offset))
+        self.seeded = True
 
     def skipped(self, delivered: Iterable[tuple[int, int]]) -> str | None:
         """Note a batch's ``(partition, offset)`` pairs, in delivery order; return what was

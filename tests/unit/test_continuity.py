@@ -45,3 +45,17 @@ def test_after_a_rebalance_a_partition_may_start_further_on() -> None:
     assert seen.skipped([(2, 5), (2, 6)]) is None
     seen.reset()
     assert seen.skipped([(2, 90), (2, 91)]) is None
+
+
+def test_the_first_record_after_a_start_must_not_come_after_the_committed_offset() -> None:
+    # Seen in session 14: a restart whose commit was 12 delivered the partition from 76.
+    seen = Continuity()
+    assert not seen.seeded
+    seen.expect({0: 12, 1: 40})
+    assert seen.seeded
+    assert seen.skipped([(1, 38), (1, 39), (1, 40)]) is None  # redeliveries, then on
+    assert seen.skipped([(0, 76)]) == (
+        "partition 0: offset 76 delivered after 11; offsets 12..75 were skipped"
+    )
+    seen.reset()
+    assert not seen.seeded
