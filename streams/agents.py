@@ -85,6 +85,9 @@ class Outlets:
             metrics.FOLDED.inc()
 
 
+#: Tries (2 s apart) to read the committed offsets after a start or a rebalance.
+SEED_ATTEMPTS: Final = 30
+
 #: Batches sent to the fold process and not yet carried out, at most.
 IN_FLIGHT: Final = 8
 
@@ -237,7 +240,7 @@ def register_agents(
         pipeline.forget()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
-    async def restart_offsets(sender: Any, *_: Any, **__: Any) -> None:
+    async def reset_continuity(sender: Any, *_: Any, **__: Any) -> None:
         # Each partition is read again from its committed offset once assigned.
         pipeline.continuity.reset()
 
@@ -246,6 +249,24 @@ def register_agents(
         # write-back waiting is told, and the agent stops the worker (exit code 75).
         stop_without_committing(app)
         pipeline.failed(reason)
+
+    async def seed(continuity: Continuity) -> None:
+        # The broker answered a moment ago (a batch came): retry a while, then stop
+        # rather than fold on unchecked. Nothing is acked meanwhile.
+        why = ""
+        for attempt in range(SEED_ATTEMPTS):
+            try:
+                starts = await start_offsets(
+                    connection, settings.app_id, topics.events, settings.partitions
+                )
+            except Exception as exc:
+                why = f"{type(exc).__name__}: {exc!s:.300}"
+                log.warning("committed_offsets_unread", attempt=attempt + 1, reason=why)
+                await asyncio.sleep(2.0)
+            else:
+                continuity.expect(starts)
+                return
+        halt(f"the committed offsets could not be read: {why}")
 
     def carried_out(task: asyncio.Future[None]) -> None:
         if not task.cancelled() and (exc := task.exception()) is not None:
@@ -262,11 +283,7 @@ def register_agents(
         try:
             async for records in batches:
                 if not pipeline.continuity.seeded:  # (after a start or a rebalance)
-                    pipeline.continuity.expect(
-                        await start_offsets(
-                            connection, settings.app_id, topics.events, settings.partitions
-                        )
-                    )
+                    await seed(pipeline.continuity)
                 delivered = ((r.message.partition, r.message.offset) for r in records)
                 if (skipped := pipeline.continuity.skipped(delivered)) is not None:
                     # Folding on would fold past records never seen, and commit them.
