@@ -4,7 +4,8 @@ runs :class:`~streams.processing.Batch`; nothing else."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, Final
 
 import faust
@@ -106,7 +107,7 @@ class Pipeline:
     which the fold process restores a partition's engine after a rebalance."""
 
     def __init__(self, app: faust.App, table: Any, outlets: Outlets, progress: Progress) -> None:
-        self.table, self.outlets, self.progress = table, outlets, progress
+        self.app, self.table, self.outlets, self.progress = app, table, outlets, progress
         self.writer = ChangelogWriter(app, table)
         self.process: FoldProcess | None = None
         self._answers: asyncio.Queue[Any] = asyncio.Queue()
@@ -169,6 +170,38 @@ class Pipeline:
         for _ in range(IN_FLIGHT):  # wake a submit waiting for a slot: it finds this
             self._slots.release()
         self._answers.put_nowait(("failed", 0, reason))
+
+    def halt(self, reason: str) -> None:
+        """Fold no more and commit nothing more (the fold process died, or records were
+        skipped); the agent then stops the worker (exit code 75), to be restarted."""
+        stop_without_committing(self.app)  # first, before anything else on the loop
+        self.failed(reason)
+
+    async def check(
+        self, records: list[Any], starts: Callable[[], Awaitable[dict[int, int]]]
+    ) -> None:
+        """Halt if the consumer skipped records before or in ``records``
+        (streams/continuity.py). After a start or a rebalance, first read where each
+        partition starts (``starts``: the committed offsets); the broker answered a
+        moment ago (a batch came), so retry a while, then halt rather than fold on
+        unchecked (a crash here would let Faust ack the batch in hand)."""
+        why = ""
+        for attempt in range(0 if self.continuity.seeded else SEED_ATTEMPTS):
+            try:
+                self.continuity.expect(await starts())
+                break
+            except Exception as exc:
+                why = f"{type(exc).__name__}: {exc!s:.300}"
+                log.warning("committed_offsets_unread", attempt=attempt + 1, reason=why)
+                await asyncio.sleep(2.0)
+        if not self.continuity.seeded:
+            self.halt(f"the committed offsets could not be read: {why}")
+            return
+        delivered = ((r.message.partition, r.message.offset) for r in records)
+        if (skipped := self.continuity.skipped(delivered)) is not None:
+            # Folding on would fold past records never seen, and commit them.
+            log.error("records_skipped", reason=skipped)
+            self.halt(f"the consumer skipped records: {skipped}")
 
     async def run(self) -> None:
         """Carry out the answers, in order, until the fold process fails."""
@@ -233,6 +266,7 @@ def register_agents(
     )
     pipeline = Pipeline(app, timeline, outlets, progress)
     caught_up = CommitWhenCaughtUp(app, settings.batch_size, settings.caught_up_commit_s)
+    starts = partial(start_offsets, connection, settings.app_id, topics.events, settings.partitions)
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def forget_engines(sender: Any, **_: Any) -> None:
@@ -244,30 +278,6 @@ def register_agents(
         # Each partition is read again from its committed offset once assigned.
         pipeline.continuity.reset()
 
-    def halt(reason: str) -> None:
-        # Before anything else on the loop: no commit from now on. Then a batch or a
-        # write-back waiting is told, and the agent stops the worker (exit code 75).
-        stop_without_committing(app)
-        pipeline.failed(reason)
-
-    async def seed(continuity: Continuity) -> None:
-        # The broker answered a moment ago (a batch came): retry a while, then stop
-        # rather than fold on unchecked. Nothing is acked meanwhile.
-        why = ""
-        for attempt in range(SEED_ATTEMPTS):
-            try:
-                starts = await start_offsets(
-                    connection, settings.app_id, topics.events, settings.partitions
-                )
-            except Exception as exc:
-                why = f"{type(exc).__name__}: {exc!s:.300}"
-                log.warning("committed_offsets_unread", attempt=attempt + 1, reason=why)
-                await asyncio.sleep(2.0)
-            else:
-                continuity.expect(starts)
-                return
-        halt(f"the committed offsets could not be read: {why}")
-
     def carried_out(task: asyncio.Future[None]) -> None:
         if not task.cancelled() and (exc := task.exception()) is not None:
             restart(progress, f"{type(exc).__name__}: {exc!s:.300}")
@@ -277,18 +287,12 @@ def register_agents(
         batches = stream.take_events(settings.batch_size, within=settings.batch_within_s)  # type: ignore[attr-defined]
         if pipeline.process is None:  # (not again if Faust restarts the agent)
             loop = asyncio.get_running_loop()
-            pipeline.start(FoldProcess(settings, aggregates, loop, pipeline.answer, halt))
+            pipeline.start(FoldProcess(settings, aggregates, loop, pipeline.answer, pipeline.halt))
             asyncio.ensure_future(pipeline.run()).add_done_callback(carried_out)
         before_flush(app.producer, pipeline.write_back)
         try:
             async for records in batches:
-                if not pipeline.continuity.seeded:  # (after a start or a rebalance)
-                    await seed(pipeline.continuity)
-                delivered = ((r.message.partition, r.message.offset) for r in records)
-                if (skipped := pipeline.continuity.skipped(delivered)) is not None:
-                    # Folding on would fold past records never seen, and commit them.
-                    log.error("records_skipped", reason=skipped)
-                    halt(f"the consumer skipped records: {skipped}")
+                await pipeline.check(records, starts)
                 await pipeline.submit(records)  # (raises CannotFold once halted)
                 caught_up.batch_done(len(records))
         except CannotFold as exc:
