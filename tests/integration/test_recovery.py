@@ -70,12 +70,12 @@ def _kill(proc: subprocess.Popen[bytes], target: str, log: Path) -> float:
         return time.monotonic() - killed
     # The fold process (streams/fold_process.py); a worker just restarted may not have
     # started it yet.
-    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-    while not children.read_text().split() and time.monotonic() - killed < 30:
+    listed = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    while not (children := listed.read_text().split()) and time.monotonic() - killed < 30:
         time.sleep(0.1)
-    assert len(children.read_text().split()) == 1, children.read_text()
+    assert len(children) == 1, children
     killed = time.monotonic()
-    os.kill(int(children.read_text().split()[0]), signal.SIGKILL)
+    os.kill(int(children[0]), signal.SIGKILL)
     assert proc.wait(60) == EXIT_RESTART  # the worker saw it and stopped to be restarted
     # Its own stop ended it, not the watchdog's backstop (streams/watchdog.py): Faust's
     # stop waited for records the dead fold would never ack, 30 s every time.

@@ -9,6 +9,7 @@ has no transactions)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import time
 from pathlib import Path
@@ -30,14 +31,10 @@ async def _publish(bootstrap: str, topic: str, events: list[DiplomaticEvent], tx
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **options)
     await producer.start()
     try:
-        if txn:
-            async with producer.transaction():
-                for event in events:
-                    await producer.send(topic, encode_event(event), key=event.dyad.encode())
-        else:
+        async with producer.transaction() if txn else contextlib.nullcontext():
             for event in events:
                 await producer.send(topic, encode_event(event), key=event.dyad.encode())
-            await producer.flush()
+        await producer.flush()
     finally:
         await producer.stop()
 
