@@ -4,7 +4,7 @@ runs :class:`~streams.processing.Batch`; nothing else."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, Final
 
@@ -203,6 +203,35 @@ class Pipeline:
             log.error("records_skipped", reason=skipped)
             self.halt(f"the consumer skipped records: {skipped}")
 
+    async def consume(
+        self,
+        batches: AsyncIterator[list[Any]],
+        starts: Callable[[], Awaitable[dict[int, int]]],
+        batch_done: Callable[[int], None],
+        restart: Callable[[str], None],
+    ) -> None:
+        """The agent's loop: check each batch, send it to the fold process. On any
+        failure, halt (commit nothing more), have ``restart`` stop the worker, and wait
+        for that stop to cancel the agent. Never let an exception out: Faust's
+        ``take_events`` acks the batch in hand when the agent's loop ends, and its next
+        commit would pass records never folded (tests/unit/test_commit_seams.py); and a
+        crashed agent that Faust restarts in the middle of the stop hung it until the
+        watchdog's backstop (30 s; seen once in six kills)."""
+        try:
+            async for records in batches:
+                await self.check(records, starts)
+                await self.submit(records)  # (raises CannotFold once halted)
+                batch_done(len(records))
+        except Exception as exc:
+            # CannotFold: halted already. Anything else (the consumer, a defect) is not a
+            # record's fault (those are dead-lettered): halt too.
+            reason = f"{type(exc).__name__}: {exc!s:.300}"
+            if not isinstance(exc, CannotFold):
+                log.exception("agent_failed", reason=reason)
+                self.halt(reason)
+            restart(reason)
+            await asyncio.get_running_loop().create_future()
+
     async def run(self) -> None:
         """Carry out the answers, in order, until the fold process fails."""
         while True:
@@ -290,21 +319,6 @@ def register_agents(
             pipeline.start(FoldProcess(settings, aggregates, loop, pipeline.answer, pipeline.halt))
             asyncio.ensure_future(pipeline.run()).add_done_callback(carried_out)
         before_flush(app.producer, pipeline.write_back)
-        try:
-            async for records in batches:
-                await pipeline.check(records, starts)
-                await pipeline.submit(records)  # (raises CannotFold once halted)
-                caught_up.batch_done(len(records))
-        except CannotFold as exc:
-            # The worker stops to be restarted. Wait here for the stop to cancel the
-            # agent: a crash would have Faust restart it in the middle of the stop, which
-            # then hung until the watchdog's backstop (30 s; seen once in six kills).
-            restart(progress, f"{type(exc).__name__}: {exc!s:.300}")
-            await asyncio.get_running_loop().create_future()
-        except Exception as exc:
-            # Not a record's fault (those are dead-lettered): the broker or the fold
-            # process. Faust logs the crash; /healthz must say it too, until a restart.
-            progress.crashed = f"{type(exc).__name__}: {exc!s:.300}"
-            raise
+        await pipeline.consume(batches, starts, caught_up.batch_done, partial(restart, progress))
 
     return {TIMELINE_TABLE: timeline}

@@ -227,3 +227,65 @@ def test_a_worker_whose_fold_is_gone_commits_nothing_and_stops_without_waiting()
         return committed
 
     assert asyncio.run(run()) == [{TP("events", 0): 5}]
+
+
+def test_faust_acks_the_batch_in_hand_when_the_agents_loop_ends() -> None:
+    """Why the agent never lets an exception out of its loop (streams/agents.py::
+    Pipeline.consume): ``take_events`` acks the events it yielded in a ``finally``, so an
+    agent that crashed would have their offsets committed, folded or not."""
+    from faust.streams import Stream
+
+    source = inspect.getsource(Stream.take_events)
+    yielded = source.index("yield list(events)")
+    assert source.index("finally:", yielded) < source.index("await self.ack(event)", yielded)
+
+
+@pytest.mark.parametrize("where", ["the stream", "the loop"])
+def test_an_agent_that_fails_commits_nothing_more_and_stops_the_worker(where: str) -> None:
+    """Any failure in the agent's loop — the consumer's, or a defect past a batch in
+    hand — halts like a dead fold process: commits refused, the worker told to restart,
+    and the loop waits to be cancelled by the stop instead of crashing."""
+    from infra.progress import Progress
+    from infra.topics import Topics
+    from streams.agents import Outlets, Pipeline
+
+    class Process:  # the fold process's side of the pipe: takes what it is sent
+        def __init__(self) -> None:
+            self.sent: list[Any] = []
+
+        def send(self, request: Any) -> None:
+            self.sent.append(request)
+
+    async def batches() -> Any:
+        if where == "the stream":
+            raise OSError("the consumer failed")
+        message = SimpleNamespace(partition=0, offset=7, key=b"k", value=b"v", timestamp=1.0)
+        yield [SimpleNamespace(message=message)]
+
+    def batch_done(n: int) -> None:
+        raise RuntimeError("a defect after the batch was sent")
+
+    async def run() -> tuple[list[str], bool, bool, list[Any]]:
+        app = create_app(Settings(), "127.0.0.1:9")
+        pipeline = Pipeline(app, SimpleNamespace(data={}), Outlets(app, Topics(), 4), Progress())
+        process = Process()
+        pipeline.process = process  # type: ignore[assignment]
+
+        async def starts() -> dict[int, int]:
+            return {0: 7}
+
+        app.consumer._thread = SimpleNamespace(commit=lambda offsets: asyncio.sleep(0, True))  # type: ignore[attr-defined]
+        restarts: list[str] = []
+        loop = asyncio.create_task(pipeline.consume(batches(), starts, batch_done, restarts.append))
+        await asyncio.sleep(0.1)
+        waiting = not loop.done()
+        loop.cancel()
+        committed = await app.consumer._commit({TP("events", 0): 8})  # type: ignore[attr-defined]
+        return restarts, waiting, committed, process.sent
+
+    restarts, waiting, committed, sent = asyncio.run(run())
+    cause = "OSError" if where == "the stream" else "RuntimeError"
+    assert len(restarts) == 1 and restarts[0].startswith(cause), restarts
+    assert waiting  # for the stop to cancel it, not crashed
+    assert committed is False
+    assert [r[0] for r in sent] == ([] if where == "the stream" else ["items", "batch"])
