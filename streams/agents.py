@@ -117,6 +117,7 @@ class Pipeline:
         self._seq = 0
         self._restore = True  # the table's items go first: engines restore from them
         self._failed: str | None = None
+        self.task: asyncio.Future[None] | None = None  # :meth:`run`'s (kept: not collected)
         #: Offsets delivered per partition: a skipped record stops the worker.
         self.continuity = Continuity()
 
@@ -232,22 +233,32 @@ class Pipeline:
             restart(reason)
             await asyncio.get_running_loop().create_future()
 
-    async def run(self) -> None:
-        """Carry out the answers, in order, until the fold process fails."""
-        while True:
-            kind, seq, payload = await self._answers.get()
-            if kind == "done":
-                outcomes, seconds = payload
-                metrics.FOLD_SECONDS.observe(seconds)
-                await self._carry_out(self._in_flight.pop(seq), outcomes)
-                self._slots.release()
-            elif kind == "cut":
-                await self._send_writes(payload)
-                cut = self._cuts.pop(seq)
-                if not cut.done():  # (failed already: the process died after answering)
-                    cut.set_result(None)
-            else:
-                raise CannotFold(payload)
+    async def run(self, restart: Callable[[str], None]) -> None:
+        """Carry out the answers, in order, until the fold process fails; on any failure
+        halt and have ``restart`` stop the worker. Faust has acked the batches in flight
+        (they were sent): a graceful stop would commit them with their alerts unsent, or
+        wait on a write-back nothing answers any more."""
+        try:
+            while True:
+                kind, seq, payload = await self._answers.get()
+                if kind == "done":
+                    outcomes, seconds = payload
+                    metrics.FOLD_SECONDS.observe(seconds)
+                    await self._carry_out(self._in_flight.pop(seq), outcomes)
+                    self._slots.release()
+                elif kind == "cut":
+                    await self._send_writes(payload)
+                    cut = self._cuts.pop(seq)
+                    if not cut.done():  # (failed already: the process died after answering)
+                        cut.set_result(None)
+                else:
+                    raise CannotFold(payload)
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc!s:.300}"
+            if not isinstance(exc, CannotFold):  # (halted already)
+                log.exception("outcomes_not_carried_out", reason=reason)
+                self.halt(reason)
+            restart(reason)
 
     async def _carry_out(self, messages: list[Any], outcomes: list[Carried | None]) -> None:
         offsets: dict[tuple[str, int], int] = {}
@@ -307,17 +318,13 @@ def register_agents(
         # Each partition is read again from its committed offset once assigned.
         pipeline.continuity.reset()
 
-    def carried_out(task: asyncio.Future[None]) -> None:
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            restart(progress, f"{type(exc).__name__}: {exc!s:.300}")
-
     @app.agent(outlets.events, name="dipwatch.fold", concurrency=1)
     async def fold_events(stream: faust.StreamT[Any]) -> None:
         batches = stream.take_events(settings.batch_size, within=settings.batch_within_s)  # type: ignore[attr-defined]
         if pipeline.process is None:  # (not again if Faust restarts the agent)
             loop = asyncio.get_running_loop()
             pipeline.start(FoldProcess(settings, aggregates, loop, pipeline.answer, pipeline.halt))
-            asyncio.ensure_future(pipeline.run()).add_done_callback(carried_out)
+            pipeline.task = asyncio.ensure_future(pipeline.run(partial(restart, progress)))
         before_flush(app.producer, pipeline.write_back)
         await pipeline.consume(batches, starts, caught_up.batch_done, partial(restart, progress))
 

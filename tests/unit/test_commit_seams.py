@@ -240,6 +240,14 @@ def test_faust_acks_the_batch_in_hand_when_the_agents_loop_ends() -> None:
     assert source.index("finally:", yielded) < source.index("await self.ack(event)", yielded)
 
 
+def _record(offset: int = 7) -> SimpleNamespace:
+    """A record of partition 0 as ``take_events`` yields it: an event with its message."""
+    message = SimpleNamespace(
+        topic="events", partition=0, offset=offset, key=b"k", value=b"v", timestamp=1.0
+    )
+    return SimpleNamespace(message=message)
+
+
 @pytest.mark.parametrize("where", ["the stream", "the loop"])
 def test_an_agent_that_fails_commits_nothing_more_and_stops_the_worker(where: str) -> None:
     """Any failure in the agent's loop — the consumer's, or a defect past a batch in
@@ -259,8 +267,7 @@ def test_an_agent_that_fails_commits_nothing_more_and_stops_the_worker(where: st
     async def batches() -> Any:
         if where == "the stream":
             raise OSError("the consumer failed")
-        message = SimpleNamespace(partition=0, offset=7, key=b"k", value=b"v", timestamp=1.0)
-        yield [SimpleNamespace(message=message)]
+        yield [_record()]
 
     def batch_done(n: int) -> None:
         raise RuntimeError("a defect after the batch was sent")
@@ -289,3 +296,41 @@ def test_an_agent_that_fails_commits_nothing_more_and_stops_the_worker(where: st
     assert waiting  # for the stop to cancel it, not crashed
     assert committed is False
     assert [r[0] for r in sent] == ([] if where == "the stream" else ["items", "batch"])
+
+
+def test_outcomes_that_cannot_be_carried_out_halt_the_worker_and_its_write_back() -> None:
+    """A send of the outcomes fails (the producer's error, a defect): the batches in
+    flight were acked already, so the worker commits nothing more and restarts, and a
+    write-back waiting for the answers fails at once instead of hanging the stop."""
+    from infra.progress import Progress
+    from infra.topics import Topics
+    from streams.agents import CannotFold, Outlets, Pipeline
+
+    class Failing(Outlets):
+        async def carry_out(self, outcome: Any, message: Any) -> None:
+            raise ConnectionError("the producer could not send an alert")
+
+    async def run() -> tuple[list[str], bool, str]:
+        app = create_app(Settings(), "127.0.0.1:9")
+        pipeline = Pipeline(app, SimpleNamespace(data={}), Failing(app, Topics(), 4), Progress())
+        pipeline.process = SimpleNamespace(send=lambda request: None)  # type: ignore[assignment]
+        app.consumer._thread = SimpleNamespace(commit=lambda offsets: asyncio.sleep(0, True))  # type: ignore[attr-defined]
+        restarts: list[str] = []
+        carrying = asyncio.create_task(pipeline.run(restarts.append))
+        await pipeline.submit([_record()])
+        write_back = asyncio.create_task(pipeline.write_back())
+        await asyncio.sleep(0.01)  # the write-back waits for its cut
+        pipeline.answer(("done", 1, ([None], 0.001)))
+        try:
+            await asyncio.wait_for(write_back, 5)
+            waited = "answered"
+        except CannotFold as exc:
+            waited = f"failed: {exc}"
+        await asyncio.wait_for(carrying, 5)
+        committed = await app.consumer._commit({TP("events", 0): 8})  # type: ignore[attr-defined]
+        return restarts, committed, waited
+
+    restarts, committed, waited = asyncio.run(run())
+    assert len(restarts) == 1 and restarts[0].startswith("ConnectionError"), restarts
+    assert committed is False
+    assert waited.startswith("failed: ConnectionError"), waited
