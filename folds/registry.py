@@ -17,7 +17,15 @@ from folds.envoys import EnvoysFold, EnvoysState
 from folds.summons import SummonsConfig, SummonsFold, SummonsSettings, SummonsState
 from folds.tension import TensionConfig, TensionFold, TensionSettings, TensionState
 
-__all__ = ["AGGREGATES", "Aggregate", "FoldSettings", "build_folds", "tension_fold"]
+__all__ = [
+    "AGGREGATES",
+    "Aggregate",
+    "FoldSettings",
+    "build_folds",
+    "envoys_fold",
+    "summons_fold",
+    "tension_fold",
+]
 
 
 class FoldSettings(TensionSettings, SummonsSettings, Protocol):
@@ -26,7 +34,8 @@ class FoldSettings(TensionSettings, SummonsSettings, Protocol):
 
 @dataclass(frozen=True)
 class Aggregate:
-    """One aggregate: its name, the type of its state and how to build its fold."""
+    """One aggregate: its name, the type of its state and how to build its fold (a
+    module-level function, so that the worker's fold process can import it)."""
 
     name: str
     state_type: type[StateModel]
@@ -43,15 +52,22 @@ def tension_fold(settings: TensionSettings) -> TensionFold:
     return TensionFold(TensionConfig.from_settings(settings))
 
 
-#: The aggregates the monitor runs, in the order each event is folded into them.
+def summons_fold(settings: SummonsSettings) -> SummonsFold:
+    """Return the summons fold, configured from ``settings``."""
+    return SummonsFold(SummonsConfig.from_settings(settings))
+
+
+def envoys_fold(settings: SummonsSettings) -> EnvoysFold:
+    """Return the envoys fold, configured from ``settings``."""
+    return EnvoysFold(SummonsConfig.from_settings(settings).expiry_days)
+
+
+#: The aggregates the monitor runs, in the order each event is folded into them. (Each
+#: ``build`` is a module-level function: the worker's fold process imports it by name.)
 AGGREGATES: Final = (
     Aggregate("tension", TensionState, tension_fold),
-    Aggregate("summons", SummonsState, lambda s: SummonsFold(SummonsConfig.from_settings(s))),
-    Aggregate(
-        "envoys",
-        EnvoysState,
-        lambda s: EnvoysFold(SummonsConfig.from_settings(s).expiry_days),
-    ),
+    Aggregate("summons", SummonsState, summons_fold),
+    Aggregate("envoys", EnvoysState, envoys_fold),
 )
 
 

@@ -11,7 +11,9 @@ sent before it.
 
 Messages are pickled tuples, framed by their length, over two pipes (the child's
 stdin/stdout stay free for logs). The child is ``python -m streams.fold_process IN OUT``;
-its first message is ``(settings, aggregate names)`` (the registry's aggregates).
+its first message is ``(settings, aggregates)``: the aggregates pickled by reference (their
+state types and ``build`` functions are imported by name, so any aggregate declared at a
+module's top level runs here, not only the registry's).
 
 Requests: ``("items", table_items)`` — the stored values to restore engines from (after
 a start or a rebalance); ``("forget",)``; ``("batch", seq, records)`` with records
@@ -112,19 +114,15 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     """The child's loop: answer requests until ``("stop",)`` or the pipe closes."""
     from faust.serializers import codecs
 
-    from folds.registry import AGGREGATES, build_folds
+    from folds.registry import build_folds
     from infra.runtime import tune_gc
     from infra.topics import Topics
     from streams.compat import TABLE_CODEC
     from streams.processing import Batch, Partitions
     from streams.restore import stored_items
 
-    settings, names = _read(inp)
+    settings, aggregates = _read(inp)
     tune_gc(settings.gc_threshold)
-    known = {a.name: a for a in AGGREGATES}
-    if missing := [n for n in names if n not in known]:
-        raise ValueError(f"aggregates not in the registry: {missing}")
-    aggregates = [known[n] for n in names]
     folds = build_folds(settings, aggregates)
     topics = Topics.from_settings(settings, aggregates)
     alert_topics = {name: topics.alerts(name) for name in topics.aggregate_names}
@@ -177,8 +175,16 @@ class FoldProcess:
         on_answer: Callable[[Any], None],
         on_exit: Callable[[str], None],
     ) -> None:
-        # By name: the child builds them from the registry (their builders are closures).
-        self._config = (settings, tuple(a.name for a in aggregates))
+        self._config = (settings, tuple(aggregates))
+        for aggregate in aggregates:  # refused here, at the start, not in the child
+            try:
+                pickle.dumps(aggregate)
+            except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                raise TypeError(
+                    f"aggregate {aggregate.name!r} cannot reach the fold process: its state "
+                    "type and its build must be importable by name (declared at a module's "
+                    f"top level, not a lambda or a local function): {exc}"
+                ) from exc
         self.loop, self.on_answer, self.on_exit = loop, on_answer, on_exit
         self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._stopping = False

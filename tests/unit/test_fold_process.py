@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from folds.offline import fold_offline
-from folds.registry import AGGREGATES, build_folds
+from folds.registry import AGGREGATES, Aggregate, build_folds
 from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import Topics
@@ -57,11 +57,13 @@ def _records() -> list[tuple[Any, ...]]:
 class Child:
     """A started fold process and what it answered, on one event loop."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, aggregates: tuple[Aggregate, ...] = AGGREGATES
+    ) -> None:
         self.answers: asyncio.Queue[Any] = asyncio.Queue()
         self.exited: asyncio.Future[str] = loop.create_future()
         self.process = FoldProcess(
-            SETTINGS, AGGREGATES, loop, self.answers.put_nowait, self.exited.set_result
+            SETTINGS, aggregates, loop, self.answers.put_nowait, self.exited.set_result
         )
         self.process.start()
 
@@ -158,3 +160,31 @@ def test_when_the_fold_process_dies_a_batch_waiting_and_a_write_back_are_told() 
         await pipeline.write_back()
 
     asyncio.run(run())
+
+
+def test_an_aggregate_outside_the_registry_folds_in_the_fold_process() -> None:
+    """Any aggregate declared at a module's top level reaches the fold process (by
+    reference) and raises there what it raises in process, on its own topic."""
+    from tests.unit.test_registry import WITH_COUNT, CountState
+
+    records = _records()
+    topics = Topics.from_settings(SETTINGS, WITH_COUNT)
+    alert_topics = {name: topics.alerts(name) for name in topics.aggregate_names}
+    batch = Batch(Partitions(build_folds(SETTINGS, WITH_COUNT), 30.0, list))
+    expected = [carried(batch.process(*r), alert_topics) for r in records]
+
+    async def run() -> list[Any]:
+        child = Child(asyncio.get_running_loop(), WITH_COUNT)
+        await child.ask(("items", []))
+        _, _, (outcomes, _) = await child.ask(("batch", 1, records))
+        child.process.stop()
+        return list(outcomes)
+
+    got = asyncio.run(run())
+    assert got == expected
+    counted = [a for o in got if o is not None for a in o.alerts if a[4] == "count.tenth"]
+    assert counted and {a[0] for a in counted} == {"dipwatch.alerts.count"}
+
+    local = Aggregate("count", CountState, lambda settings: None)  # type: ignore[arg-type,return-value]
+    with pytest.raises(TypeError, match="'count' cannot reach the fold process"):
+        FoldProcess(SETTINGS, (*AGGREGATES, local), None, print, print)  # type: ignore[arg-type]

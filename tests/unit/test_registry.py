@@ -59,7 +59,11 @@ class CountFold(NoTimers):
         return new, alerts
 
 
-WITH_COUNT = (*AGGREGATES, Aggregate("count", CountState, lambda _: CountFold()))
+def count_fold(settings: Any) -> CountFold:
+    return CountFold()
+
+
+WITH_COUNT = (*AGGREGATES, Aggregate("count", CountState, count_fold))
 
 
 def test_a_fourth_aggregate_gets_its_alert_topic_and_changelog() -> None:
