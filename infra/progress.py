@@ -31,10 +31,10 @@ class Progress:
     highwaters: Callable[[], Mapping[tuple[str, int], int]] = dict
 
     def batch_done(self, offsets: Mapping[tuple[str, int], int]) -> None:
-        """Record a finished batch and the next offset it leaves per partition (an agent
-        that Faust's supervisor restarted after a crash is healthy again once it folds)."""
+        """Record a finished batch and the next offset it leaves per partition. (A worker
+        that failed stays failed until its restart: outcomes of batches sent before the
+        failure may still be carried out, and say nothing of its health.)"""
         self.last_batch_at = time.monotonic()
-        self.crashed = None
         self.next_offsets.update(offsets)
 
     def lag(self) -> dict[tuple[str, int], int]:

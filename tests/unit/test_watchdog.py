@@ -60,3 +60,5 @@ def test_a_stall_is_reported_once_and_the_worker_stopped_for_a_restart() -> None
         and "timeline-state-changelog:2" in progress.restart_reason
     )
     assert progress.crashed == progress.restart_reason  # /healthz says 503 and why
+    progress.batch_done({("events", 0): 8})  # outcomes of a batch sent before the stop
+    assert progress.crashed == progress.restart_reason  # still 503 until the restart
