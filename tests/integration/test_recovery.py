@@ -87,6 +87,13 @@ def _kill(proc: subprocess.Popen[bytes], target: str, log: Path) -> float:
 # now and then skipped a record at the end of a rebalance; the worker now stops on the
 # skip instead of folding past it (streams/continuity.py).
 @pytest.mark.parametrize("target", ["worker", "fold process"])
+def _stopped_itself(log: Path) -> list[str]:
+    """Why the worker stopped itself, run by run (its ``worker_restarting`` lines): a
+    killed fold process, or records its consumer skipped (streams/continuity.py)."""
+    lines = log.read_text(errors="replace").splitlines()
+    return [line.split("reason", 1)[-1][:200] for line in lines if "worker_restarting" in line]
+
+
 def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
     broker_kind: str, isolated: dict[str, str], topics: Topics, tmp_path: Path, target: str
 ) -> None:
@@ -146,6 +153,7 @@ def test_kill_9_during_a_replay_loses_nothing_and_doubles_nothing(
         f"recovery_s={[round(r, 1) for r in recoveries]} "
         f"alerts={len(expected)} delivered={len(got)} repeated={repeats} "
         f"restarts={len(runs.exits)} (of which not a kill: {len(runs.exits) - len(stops)})"
+        + "".join(f"\n  stopped itself: {why}" for why in _stopped_itself(log))
     )
     assert {a.alert_id for a in got} == set(by_id), "every offline alert delivered, no other"
     assert all(a == by_id[a.alert_id] for a in got), "a repeat carries the same alert"
