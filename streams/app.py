@@ -14,6 +14,7 @@ from infra.settings import Settings
 from infra.topics import DEAD_LETTER_MAX_BYTES, Topics
 from streams.agents import register_agents
 from streams.compat import drain_before_commit, set_fetch_wait
+from streams.seek_first import seek_before_resuming
 
 __all__ = ["Extension", "app_options", "create_app"]
 
@@ -36,6 +37,7 @@ def create_app(
     connection = as_connection(connection)
     set_fetch_wait(settings.fetch_wait_ms)
     drain_before_commit()
+    seek_before_resuming()
     app = faust.App(settings.app_id, **app_options(settings, connection))
     topics = Topics.from_settings(settings, aggregates)
     progress = progress or Progress()

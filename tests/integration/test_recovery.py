@@ -6,6 +6,8 @@ delivered, and a repeated delivery carries the same alert (id and body)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import random
 import signal
@@ -86,8 +88,12 @@ def _kill(proc: subprocess.Popen[bytes], target: str, log: Path) -> float:
 def _stopped_itself(log: Path) -> list[str]:
     """Why the worker stopped itself, run by run (its ``worker_restarting`` lines): a
     killed fold process, or records its consumer skipped (streams/continuity.py)."""
-    lines = log.read_text(errors="replace").splitlines()
-    return [line.split("reason", 1)[-1][:200] for line in lines if "worker_restarting" in line]
+    reasons = []
+    for line in log.read_text(errors="replace").splitlines():
+        if '"worker_restarting"' in line:  # (the worker logs JSON lines here)
+            with contextlib.suppress(ValueError):
+                reasons.append(str(json.loads(line).get("reason"))[:200])
+    return reasons
 
 
 # The fold-process variant lost one event about one run in eight until session 14: Faust
