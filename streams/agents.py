@@ -224,13 +224,7 @@ class Pipeline:
                 await self.submit(records)  # (raises CannotFold once halted)
                 batch_done(len(records))
         except Exception as exc:
-            # CannotFold: halted already. Anything else (the consumer, a defect) is not a
-            # record's fault (those are dead-lettered): halt too.
-            reason = f"{type(exc).__name__}: {exc!s:.300}"
-            if not isinstance(exc, CannotFold):
-                log.exception("agent_failed", reason=reason)
-                self.halt(reason)
-            restart(reason)
+            self._failing(exc, "agent_failed", restart)
             await asyncio.get_running_loop().create_future()
 
     async def run(self, restart: Callable[[str], None]) -> None:
@@ -254,11 +248,17 @@ class Pipeline:
                 else:
                     raise CannotFold(payload)
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc!s:.300}"
-            if not isinstance(exc, CannotFold):  # (halted already)
-                log.exception("outcomes_not_carried_out", reason=reason)
-                self.halt(reason)
-            restart(reason)
+            self._failing(exc, "outcomes_not_carried_out", restart)
+
+    def _failing(self, exc: Exception, event: str, restart: Callable[[str], None]) -> None:
+        """Halt on ``exc`` (logged as ``event``) unless halted already (CannotFold), then
+        have ``restart`` stop the worker. Not a record's fault (those are dead-lettered):
+        the broker, the producer, a defect."""
+        reason = f"{type(exc).__name__}: {exc!s:.300}"
+        if not isinstance(exc, CannotFold):
+            log.exception(event, reason=reason)
+            self.halt(reason)
+        restart(reason)
 
     async def _carry_out(self, messages: list[Any], outcomes: list[Carried | None]) -> None:
         offsets: dict[tuple[str, int], int] = {}

@@ -248,22 +248,28 @@ def _record(offset: int = 7) -> SimpleNamespace:
     return SimpleNamespace(message=message)
 
 
+def _pipeline(outlets: type[Any] | None = None) -> tuple[Any, Any, list[Any]]:
+    """The worker's app (its consumer's commits accepted, no broker), a pipeline on it
+    with ``outlets`` (the agent's own by default), and what is sent to its fold process
+    (a stand-in that takes every request)."""
+    from infra.progress import Progress
+    from infra.topics import Topics
+    from streams.agents import Outlets, Pipeline
+
+    app = create_app(Settings(), "127.0.0.1:9")
+    app.consumer._thread = SimpleNamespace(commit=lambda offsets: asyncio.sleep(0, True))
+    table = SimpleNamespace(data={})
+    pipeline = Pipeline(app, table, (outlets or Outlets)(app, Topics(), 4), Progress())
+    sent: list[Any] = []
+    pipeline.process = SimpleNamespace(send=sent.append)  # type: ignore[assignment]
+    return app, pipeline, sent
+
+
 @pytest.mark.parametrize("where", ["the stream", "the loop"])
 def test_an_agent_that_fails_commits_nothing_more_and_stops_the_worker(where: str) -> None:
     """Any failure in the agent's loop — the consumer's, or a defect past a batch in
     hand — halts like a dead fold process: commits refused, the worker told to restart,
     and the loop waits to be cancelled by the stop instead of crashing."""
-    from infra.progress import Progress
-    from infra.topics import Topics
-    from streams.agents import Outlets, Pipeline
-
-    class Process:  # the fold process's side of the pipe: takes what it is sent
-        def __init__(self) -> None:
-            self.sent: list[Any] = []
-
-        def send(self, request: Any) -> None:
-            self.sent.append(request)
-
     async def batches() -> Any:
         if where == "the stream":
             raise OSError("the consumer failed")
@@ -273,22 +279,18 @@ def test_an_agent_that_fails_commits_nothing_more_and_stops_the_worker(where: st
         raise RuntimeError("a defect after the batch was sent")
 
     async def run() -> tuple[list[str], bool, bool, list[Any]]:
-        app = create_app(Settings(), "127.0.0.1:9")
-        pipeline = Pipeline(app, SimpleNamespace(data={}), Outlets(app, Topics(), 4), Progress())
-        process = Process()
-        pipeline.process = process  # type: ignore[assignment]
+        app, pipeline, sent = _pipeline()
 
         async def starts() -> dict[int, int]:
             return {0: 7}
 
-        app.consumer._thread = SimpleNamespace(commit=lambda offsets: asyncio.sleep(0, True))  # type: ignore[attr-defined]
         restarts: list[str] = []
         loop = asyncio.create_task(pipeline.consume(batches(), starts, batch_done, restarts.append))
         await asyncio.sleep(0.1)
         waiting = not loop.done()
         loop.cancel()
         committed = await app.consumer._commit({TP("events", 0): 8})  # type: ignore[attr-defined]
-        return restarts, waiting, committed, process.sent
+        return restarts, waiting, committed, sent
 
     restarts, waiting, committed, sent = asyncio.run(run())
     cause = "OSError" if where == "the stream" else "RuntimeError"
@@ -302,19 +304,14 @@ def test_outcomes_that_cannot_be_carried_out_halt_the_worker_and_its_write_back(
     """A send of the outcomes fails (the producer's error, a defect): the batches in
     flight were acked already, so the worker commits nothing more and restarts, and a
     write-back waiting for the answers fails at once instead of hanging the stop."""
-    from infra.progress import Progress
-    from infra.topics import Topics
-    from streams.agents import CannotFold, Outlets, Pipeline
+    from streams.agents import CannotFold, Outlets
 
     class Failing(Outlets):
         async def carry_out(self, outcome: Any, message: Any) -> None:
             raise ConnectionError("the producer could not send an alert")
 
     async def run() -> tuple[list[str], bool, str]:
-        app = create_app(Settings(), "127.0.0.1:9")
-        pipeline = Pipeline(app, SimpleNamespace(data={}), Failing(app, Topics(), 4), Progress())
-        pipeline.process = SimpleNamespace(send=lambda request: None)  # type: ignore[assignment]
-        app.consumer._thread = SimpleNamespace(commit=lambda offsets: asyncio.sleep(0, True))  # type: ignore[attr-defined]
+        app, pipeline, _ = _pipeline(Failing)
         restarts: list[str] = []
         carrying = asyncio.create_task(pipeline.run(restarts.append))
         await pipeline.submit([_record()])
