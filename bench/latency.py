@@ -11,13 +11,13 @@ reaches, and the figures measured that growth, not the engine's latency.)"""
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from infra.topics import Topics
@@ -40,10 +40,16 @@ async def latency_probe(
     fetch_wait_ms: int = 10,
 ) -> dict[str, Any]:
     """Offer summonses and closes at ``rate``/s from ``base`` on in event time; time
-    each one's alert from send to receipt. The figures carry ``until``, where the probe
-    left event time (a later probe on the same topics starts after it). The alert
+    each one's alert from send to receipt. The figures carry ``probe_cpu_pct``, the
+    share of a core the probe took while sending, and ``until``, where the probe left
+    event time (a later probe on the same topics starts after it). The alert
     reader's own fetch wait is short (aiokafka's default 500 ms would add up to 250 ms
     on the embedded broker, which sleeps half the remaining wait)."""
+    # Every record is built before the clock starts: the probe offers the load, and the
+    # CPU it would spend validating and encoding ~80 us a record would be taken from the
+    # worker and the broker it measures (they share the machine's cores).
+    total = int(rate * seconds)
+    records = [_probe_record(pairs, base, i) for i in range(total)]
     consumer = AIOKafkaConsumer(
         topics.alerts("summons"),
         bootstrap_servers=bootstrap,
@@ -58,7 +64,6 @@ async def latency_probe(
     await producer.start()
     sent: dict[str, float] = {}
     got: dict[str, float] = {}
-    total = int(rate * seconds)
 
     async def receive() -> None:
         while True:
@@ -66,34 +71,45 @@ async def latency_probe(
             now = time.perf_counter()
             for records in batch.values():
                 for record in records:
-                    for event_id in json.loads(record.value)["evidence"]:
+                    for event_id in orjson.loads(record.value)["evidence"]:
                         if event_id in sent and event_id not in got:
                             got[event_id] = now
 
     reader = asyncio.create_task(receive())
     t0 = time.perf_counter()
-    for i in range(total):
+    cpu0 = time.process_time()
+    for i, (event_id, key, value, timestamp_ms) in enumerate(records):
         target_t = t0 + i / rate
         delay = target_t - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        closing = (i // len(pairs)) % 2 == 1
-        event = _probe_event(pairs[i % len(pairs)], base + STEP * i, closing)
-        sent[event.event_id] = time.perf_counter()
-        await producer.send(
-            topics.events,
-            key=event.dyad.encode(),
-            value=encode_event(event),
-            timestamp_ms=int(event.occurred_at.timestamp() * 1000),
-        )
+        sent[event_id] = time.perf_counter()
+        await producer.send(topics.events, key=key, value=value, timestamp_ms=timestamp_ms)
     await producer.flush()
+    # The share of a core the probe itself took while offering the load (this process
+    # only: the broker and the worker are others), taken from what the worker could use.
+    cpu_pct = round((time.process_time() - cpu0) / (time.perf_counter() - t0) * 100, 1)
     deadline = time.perf_counter() + 60
     while len(got) < len(sent) and time.perf_counter() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.2)
     reader.cancel()
     await producer.stop()
     await consumer.stop()
-    return {**_quantiles(rate, sent, got), "until": (base + STEP * total).isoformat()}
+    return {
+        **_quantiles(rate, sent, got),
+        "probe_cpu_pct": cpu_pct,
+        "until": (base + STEP * total).isoformat(),
+    }
+
+
+def _probe_record(
+    pairs: list[tuple[str, str]], base: datetime, i: int
+) -> tuple[str, bytes, bytes, int]:
+    """The ``i``-th record the probe sends: (event id, key, value, timestamp in ms)."""
+    closing = (i // len(pairs)) % 2 == 1
+    event = _probe_event(pairs[i % len(pairs)], base + STEP * i, closing)
+    at_ms = int(event.occurred_at.timestamp() * 1000)
+    return event.event_id, event.dyad.encode(), encode_event(event), at_ms
 
 
 def _probe_event(pair: tuple[str, str], at: datetime, closing: bool) -> DiplomaticEvent:

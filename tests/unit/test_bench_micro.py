@@ -1,12 +1,16 @@
 """``python -m bench offline``'s breakdown of the offline fold (figures, not pass/fail:
-only that every part is measured and printed)."""
+only that every part is measured and printed), and the latency probe's records."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from bench.generate import Shape
+from bench.latency import STEP, _probe_record
 from bench.micro import fold_parts, shared_rates
+from schemas.codec import decode_event
+from schemas.events import dyad_of
 
 
 def test_the_offline_breakdown_times_each_fold_the_engine_and_the_whole() -> None:
@@ -25,3 +29,22 @@ def test_the_shared_fold_is_timed_in_one_process_and_in_several_with_the_same_al
     )
     assert found, line  # one alert count: both folds raised as many
     assert int(found[4]) > 0
+
+
+def test_the_latency_probe_builds_each_record_before_it_sends_summons_then_close() -> None:
+    pairs = [("KAZ", "RUS"), ("POL", "UKR")]
+    base = datetime(2030, 1, 1, tzinfo=UTC)
+    records = [_probe_record(pairs, base, i) for i in range(6)]
+    events = [decode_event(value) for _, _, value, _ in records]
+    # A round over the pairs summons, the next closes those summonses, and so on.
+    assert [e.action for e in events] == ["summon_envoy"] * 2 + ["summons_closed"] * 2 + [
+        "summon_envoy"
+    ] * 2
+    for i, ((event_id, key, _, timestamp_ms), event) in enumerate(
+        zip(records, events, strict=True)
+    ):
+        assert event.event_id == event_id
+        assert key == event.dyad.encode() == dyad_of(*pairs[i % 2]).encode()
+        assert event.occurred_at == base + STEP * i
+        assert timestamp_ms == int(event.occurred_at.timestamp() * 1000)
+    assert len({r[0] for r in records}) == 6  # each record its own event
