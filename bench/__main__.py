@@ -112,6 +112,26 @@ def latency(
 
 
 @cli.command()
+def memory(
+    events: Annotated[
+        str, typer.Option(help="Event counts, comma-separated: a fresh worker for each.")
+    ] = "10000,20000,40000,80000,160000",
+    dyads: Annotated[int, typer.Option(help="Country pairs, the same for every count.")] = 500,
+    years_per_10k: Annotated[
+        float, typer.Option(help="Years of event time per 10,000 events (the event rate).")
+    ] = 1.25,
+    broker_kind: Annotated[
+        str, typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka).")
+    ] = "embedded",
+) -> None:
+    """The worker's resident set, per process, as history grows at the same pairs."""
+    from bench.memory import run_memory_rows
+
+    options = _options(broker_kind)
+    run_memory_rows(options, [int(n) for n in events.split(",")], dyads, years_per_10k)
+
+
+@cli.command()
 def gdelt(
     rows: Annotated[int, typer.Option(help="Rows of the synthetic GDELT 2.0 day.")] = 300_000,
     broker_kind: Annotated[

@@ -1,13 +1,16 @@
 """``python -m bench offline``'s breakdown of the offline fold (figures, not pass/fail:
-only that every part is measured and printed), and the latency probe's records."""
+only that every part is measured and printed), the latency probe's records and the
+memory rows' readings."""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
 
 from bench.generate import Shape
 from bench.latency import STEP, _probe_record
+from bench.memory import _line, _resident
 from bench.micro import fold_parts, shared_rates
 from schemas.codec import decode_event
 from schemas.events import dyad_of
@@ -48,3 +51,14 @@ def test_the_latency_probe_builds_each_record_before_it_sends_summons_then_close
         assert event.occurred_at == base + STEP * i
         assert timestamp_ms == int(event.occurred_at.timestamp() * 1000)
     assert len({r[0] for r in records}) == 6  # each record its own event
+
+
+def test_the_memory_rows_read_each_process_peak_and_current_resident_set() -> None:
+    peak, now = _resident(os.getpid())
+    assert peak >= now > 0
+    row = {"events": 20000, "dyads": 500, "years": 2.5, "worker_eps": 3500}
+    line = _line({**row, "processes": [(107.8, 107.8), (101.1, 100.0)]})
+    assert line == (
+        "  20,000 events, 500 pairs, 2.5 y: Faust's process 107.8 / 107.8 MiB; "
+        "fold process 101.1 / 100.0 MiB (peak / now; 3,500 events/s)"
+    )
