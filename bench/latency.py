@@ -49,7 +49,7 @@ async def latency_probe(
     # CPU it would spend validating and encoding ~80 us a record would be taken from the
     # worker and the broker it measures (they share the machine's cores).
     total = int(rate * seconds)
-    records = [_probe_record(pairs, base, i) for i in range(total)]
+    planned = [_probe_record(pairs, base, i) for i in range(total)]
     consumer = AIOKafkaConsumer(
         topics.alerts("summons"),
         bootstrap_servers=bootstrap,
@@ -78,7 +78,7 @@ async def latency_probe(
     reader = asyncio.create_task(receive())
     t0 = time.perf_counter()
     cpu0 = time.process_time()
-    for i, (event_id, key, value, timestamp_ms) in enumerate(records):
+    for i, (event_id, key, value, timestamp_ms) in enumerate(planned):
         target_t = t0 + i / rate
         delay = target_t - time.perf_counter()
         if delay > 0:

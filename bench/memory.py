@@ -3,9 +3,9 @@
 For each event count a fresh worker folds a fresh topic of that many synthetic events on
 the same pairs, at the same event rate per year (so doubling the events doubles the
 history); once it has committed them all, each of its processes' peak (``VmHWM``) and
-current (``VmRSS``) resident set is read. The state is O(pairs) by design: what grows
-with the events alone is the allocators' high water, and this shows whether it levels
-off (docs/PERFORMANCE.md, "Session 16")."""
+current (``VmRSS``) resident set is read. The state is O(pairs) by design, so what grows
+with the events alone is memory the processes keep besides it; this shows how much, and
+whether the growth slows (docs/PERFORMANCE.md, "Session 16")."""
 
 from __future__ import annotations
 
