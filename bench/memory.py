@@ -15,19 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from bench.generate import Shape
-from bench.run import BenchOptions, _broker, _children, _stop_worker, _worker_run
+from bench.run import (
+    BenchOptions,
+    _broker,
+    _children,
+    _status_mib,
+    _stop_worker,
+    _worker_run,
+)
 
 __all__ = ["memory_rows", "run_memory_rows"]
 
 
 def _resident(pid: int) -> tuple[float, float]:
     """A process's (VmHWM, VmRSS) in MiB."""
-    mib: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmHWM", "VmRSS"):
-            mib[key] = round(int(value.split()[0]) / 1024, 1)
-    return mib["VmHWM"], mib["VmRSS"]
+    return round(_status_mib(pid, "VmHWM"), 1), round(_status_mib(pid, "VmRSS"), 1)
 
 
 async def memory_rows(

@@ -99,12 +99,16 @@ async def _broker(options: BenchOptions, workdir: Path) -> AsyncIterator[str]:
 def _rss_mb(pid: int, field: str = "VmHWM") -> float:
     """Return a process's peak resident set size (VmHWM), or its current one (VmRSS), in
     MiB, with its children's (the worker's fold process): the sum of their peaks."""
-    total = 0.0
-    for one in (pid, *_children(pid)):
-        for line in Path(f"/proc/{one}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                total += int(line.split()[1]) / 1024
+    total = sum(_status_mib(one, field) for one in (pid, *_children(pid)))
     return total or float("nan")
+
+
+def _status_mib(pid: int, field: str) -> float:
+    """One process's ``field`` of /proc/<pid>/status (VmHWM, VmRSS …), in MiB (0 if absent)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _children(pid: int) -> list[int]:
