@@ -132,6 +132,25 @@ def memory(
 
 
 @cli.command()
+def soak(
+    minutes: Annotated[float, typer.Option(help="How long the load is offered.")] = 60.0,
+    rate: Annotated[float, typer.Option(help="Events offered per second.")] = 200.0,
+    dyads: Annotated[int, typer.Option(help="Country pairs.")] = 500,
+    years_per_10k: Annotated[
+        float, typer.Option(help="Years of event time per 10,000 events (the event rate).")
+    ] = 0.25,
+    every: Annotated[float, typer.Option(help="Seconds between two samples.")] = 60.0,
+    broker_kind: Annotated[
+        str, typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka).")
+    ] = "embedded",
+) -> None:
+    """One worker under a steady load for a long time: its memory, sampled as it goes."""
+    from bench.soak import run_soak
+
+    run_soak(_options(broker_kind), minutes, rate, dyads, years_per_10k, every)
+
+
+@cli.command()
 def gdelt(
     rows: Annotated[int, typer.Option(help="Rows of the synthetic GDELT 2.0 day.")] = 300_000,
     broker_kind: Annotated[

@@ -1,6 +1,6 @@
 """``python -m bench offline``'s breakdown of the offline fold (figures, not pass/fail:
 only that every part is measured and printed), the latency probe's records and the
-memory rows' readings."""
+memory rows' readings and the soak's lines."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from bench.generate import Shape
 from bench.latency import STEP, _probe_record
 from bench.memory import _line, _resident
 from bench.micro import fold_parts, shared_rates
+from bench.soak import _line as soak_line
+from bench.soak import summary as soak_summary
 from schemas.codec import decode_event
 from schemas.events import dyad_of
 
@@ -62,3 +64,29 @@ def test_the_memory_rows_read_each_process_peak_and_current_resident_set() -> No
         "  20,000 events, 500 pairs, 2.5 y: Faust's process 107.8 / 107.8 MiB; "
         "fold process 101.1 / 100.0 MiB (peak / now; 3,500 events/s)"
     )
+
+
+def test_the_soak_compares_the_end_with_the_first_quarter_of_the_run() -> None:
+    def row(minutes: float, sent: int, faust: float, fold: float) -> dict[str, object]:
+        return {
+            "minutes": minutes,
+            "sent": sent,
+            "behind": 0,
+            "event_day": "2020-01-01",
+            "dyads": 500,
+            "processes": [(faust, faust + 10), (fold, fold + 5)],
+            "broker_mib": None,
+            "final": False,
+        }
+
+    rows = [row(5, 60_000, 100, 90), row(15, 180_000, 110, 100), row(60, 720_000, 121, 88)]
+    # The first quarter ends at 15 min of 60: 210 MiB there, 209 at the end.
+    assert soak_summary(rows) == (
+        "soak: the worker's resident set 210.0 MiB at 15 min (180,000 events), 209.0 MiB at "
+        "the end (720,000 events, 500 pairs): -0.5 %; peak 224.0 MiB"
+    )
+    assert soak_line(rows[0]) == (
+        "   5.0 min    60,000 sent (to 2020-01-01), 0 behind: Faust's process 100; "
+        "fold process 90 MiB"
+    )
+    assert soak_summary(rows[:1]).startswith("soak: too short")
