@@ -6,7 +6,8 @@ CAMEO code, day of the act): one record per group, whose ``coverage`` keeps the 
 ids and their summed mentions, sources and articles and mean tone. The act weighs once
 in tension, however much it was covered; its id is derived from the group's key, so an
 import of the same rows again — or of further rows of the group in a later file —
-changes nothing (the worker deduplicates by id; the first import's coverage stays).
+changes nothing (the worker deduplicates by id; the first import's coverage stays, and
+the summary says how many articles GDELT had added by when).
 
 Rows are checked one by one (a bad row is refused with its reason, the rest go in) but
 never turned into objects of their own: a kept row adds its counts to its group, and
@@ -172,7 +173,7 @@ def _record(key: Key, group: _Group, recorded_at: datetime) -> DiplomaticEvent:
             "cameo": code,
             "summary": (
                 f"GDELT coded an act of {actor} towards {target}: CAMEO {code}, "
-                f"{cameo_label(code)}, in {_reports(group.rows)}."
+                f"{cameo_label(code)}, in {_coverage(group)}."
             ),
             "sources": [source],
             "coverage": {
@@ -199,5 +200,12 @@ def _party(country: str, type_code: str, name: str) -> dict[str, str]:
     return party
 
 
-def _reports(rows: int) -> str:
-    return "1 report" if rows == 1 else f"{rows} reports"
+def _coverage(group: _Group) -> str:
+    """How much coverage the record counts, and up to when: GDELT keeps adding rows of
+    an act as further articles report it, and a later file's rows of an act already
+    published are not counted again (the id is the same), so the summary says how many
+    articles *by* the time its rows were added, not how many there will be."""
+    articles = group.articles or group.rows  # NumArticles left empty: one a row, at least
+    added = group.added_max
+    when = added.strftime("%Y-%m-%d %H:%M UTC") if group.layout.columns == 61 else added.date()
+    return f"{articles} article{'' if articles == 1 else 's'} GDELT added by {when}"

@@ -43,8 +43,11 @@ def test_a_row_of_each_layout_maps_to_the_same_act(columns: int, as_bytes: bool)
     assert source.published == event.occurred_at.date() and source.title == "GDELT event 42"
     assert str(source.url or "") == ("" if columns == 57 else "https://news.example/story")
     assert event.coverage is not None and event.coverage.ids == ("42",)
+    # How much coverage, as of when: later rows of the act are not counted (same id).
+    added = "2022-10-05 12:00 UTC" if columns == 61 else "2022-10-05"  # 1.0: to the day
     assert event.summary == (
-        "GDELT coded an act of RUS towards KAZ: CAMEO 111, criticize or denounce, in 1 report."
+        "GDELT coded an act of RUS towards KAZ: CAMEO 111, criticize or denounce, "
+        f"in 1 article GDELT added by {added}."
     )
 
 
@@ -85,6 +88,7 @@ def test_forty_reports_of_one_summons_weigh_once_and_keep_their_counts() -> None
         sum(range(60)) / 600, 3
     )
     assert first.coverage.ids == tuple(str(i) for i in range(50))  # the first 50 ids
+    assert first.summary.endswith("in 60 articles GDELT added by 2022-10-05 12:00 UTC.")
     assert str(first.sources[0].url) == "https://news.example/story"  # the first one given
     assert first.event_id == "gdelt-KAZ-RUS-110-20221005"
     assert other_day.event_id == "gdelt-KAZ-RUS-110-20221006" and other_day.coverage.rows == 1
