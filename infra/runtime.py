@@ -16,6 +16,16 @@ the collector while such a structure is built, then freezes it out of later coll
 (the first one would walk it all): reading 100,000 synthetic events took 1.73-1.81 s
 with the threshold above, 1.28-1.34 s so (docs/PERFORMANCE.md).
 
+A long-running process (the worker, its fold process) meets a third cost: every
+collection of the oldest generation walks everything the process holds, and most of
+that is what its imports built — modules, classes, pydantic's schemas, Faust's services
+— which lives as long as the process. On this project's 2-core machine a full
+collection of the imports alone (~72,000 objects) took 73-93 ms, and in a worker under
+load each one stalled Faust's process for 124-154 ms of CPU and the fold process for
+77-89 ms (docs/PERFORMANCE.md, "Session 17"). :func:`freeze_startup` collects once when
+the process is ready and freezes what is left out of later collections (there, they took
+3-5 ms); what the process allocates from then on is collected as before.
+
 Such a command then ends: the interpreter would free that heap object by object before
 the process exits (0.25-0.3 s for 100,000 events). :func:`skip_teardown` asks the
 console script to flush its output and leave that to the operating system
@@ -31,7 +41,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["end_process", "no_cycle_collection", "skip_teardown", "teardown_skipped", "tune_gc"]
+__all__ = [
+    "end_process",
+    "freeze_startup",
+    "no_cycle_collection",
+    "skip_teardown",
+    "teardown_skipped",
+    "tune_gc",
+]
 
 _skip_teardown = False
 
@@ -42,6 +59,17 @@ def tune_gc(threshold: int) -> None:
     if threshold > 0:
         _, older, oldest = gc.get_threshold()
         gc.set_threshold(threshold, older, oldest)
+
+
+def freeze_startup() -> int:
+    """Collect the garbage of the start-up, then move every object still tracked into the
+    collector's permanent generation (``gc.freeze``), out of later collections: what is
+    alive once a long-running process is ready lives as long as it does. Reference
+    counting still frees a frozen object no longer referenced; only a cycle of frozen
+    objects would stay. Return how many objects were frozen."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.runtime import no_cycle_collection, tune_gc
+from infra.runtime import freeze_startup, no_cycle_collection, tune_gc
 from replay.loader import load_paths
 
 
@@ -43,6 +43,20 @@ def test_what_was_built_is_frozen_out_of_later_collections() -> None:
             built = [{"n": i} for i in range(1_000)]
         assert gc.get_freeze_count() >= len(built)
         assert gc.get_count()[0] < len(built)  # no young collection left to walk them
+    finally:
+        gc.unfreeze()
+
+
+def test_a_ready_process_freezes_what_is_alive_and_still_collects_what_comes_after() -> None:
+    alive = {"held": [1, 2, 3]}  # a container alive when the process is ready
+    try:
+        frozen = freeze_startup()
+        assert frozen == gc.get_freeze_count() > 0
+        assert not any(o is alive for o in gc.get_objects())  # out of every generation
+        cycle: list[object] = []
+        cycle.append(cycle)  # garbage made afterwards, a cycle: collected as before
+        del cycle
+        assert gc.collect() >= 1
     finally:
         gc.unfreeze()
 
