@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from infra.runtime import freeze_startup
 from infra.topics import Topics
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
@@ -50,6 +51,9 @@ async def latency_probe(
     # worker and the broker it measures (they share the machine's cores).
     total = int(rate * seconds)
     planned = [_probe_record(pairs, base, i) for i in range(total)]
+    # Nor may the probe's own full collections delay the receipts it times: they walked
+    # this process's imports and records (62-128 ms each here), now frozen out of them.
+    freeze_startup()
     consumer = AIOKafkaConsumer(
         topics.alerts("summons"),
         bootstrap_servers=bootstrap,
