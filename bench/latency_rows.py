@@ -58,8 +58,8 @@ def _line(row: dict[str, Any]) -> str:
     return (
         f"fetch wait {row['fetch_wait_ms']:>5} ms  batch window {row['batch_within_s']:>6} s  "
         f"{row['offered_eps']:>6g}/s: p50 {row['p50']} ms, p95 {row['p95']} ms, "
-        f"p99 {row['p99']} ms ({row['alerted']}/{row['sent']} alerted; probe "
-        f"{row['probe_cpu_pct']} % of a core)"
+        f"p99 {row['p99']} ms, max {row['max']} ms ({row['alerted']}/{row['sent']} alerted; "
+        f"probe {row['probe_cpu_pct']} % of a core)"
     )
 
 

@@ -34,8 +34,8 @@ def render(summary: dict[str, Any]) -> str:
         ("worker start to first commit", f"{summary['worker_startup_s']} s"),
         (
             f"(d) latency at {lat['offered_eps']:g}/s",
-            f"p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms "
-            f"({lat['alerted']}/{lat['sent']} alerted; the probe took "
+            f"p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms, max {lat['max']} "
+            f"ms ({lat['alerted']}/{lat['sent']} alerted; the probe took "
             f"{lat['probe_cpu_pct']} % of a core)",
         ),
         ("(e) worker peak RSS", f"{summary['peak_rss_mb']} MiB"),

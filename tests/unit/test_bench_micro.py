@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime
 
 from bench.generate import Shape
-from bench.latency import STEP, _probe_record
+from bench.latency import STEP, _probe_record, _quantiles
 from bench.memory import _line, _resident
 from bench.micro import fold_parts, shared_rates
 from bench.soak import _line as soak_line
@@ -90,3 +90,12 @@ def test_the_soak_compares_the_end_with_the_first_quarter_of_the_run() -> None:
         "fold process 90 MiB"
     )
     assert soak_summary(rows[:1]).startswith("soak: too short")
+
+
+def test_the_latency_figures_carry_the_longest_wait_beside_the_quantiles() -> None:
+    sent = {str(i): 0.0 for i in range(200)}
+    got = {str(i): 0.010 for i in range(199)} | {"199": 0.250}  # one stall of 250 ms
+    figures = _quantiles(100, sent, got)
+    # A stall that holds up one alert in 200 shows in the max, not in the p99.
+    assert (figures["p50"], figures["p99"], figures["max"]) == (10.0, 10.0, 250.0)
+    assert (figures["sent"], figures["alerted"]) == (200, 200)
