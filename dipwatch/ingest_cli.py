@@ -36,7 +36,10 @@ def gdelt(
         str, typer.Option(help="Keep only these CAMEO roots, e.g. 10-20 or 04,10-14.")
     ] = "",
     min_sources: Annotated[
-        int, typer.Option(help="Keep only rows reported by at least this many sources.")
+        int,
+        typer.Option(
+            help="Keep only acts reported by at least this many sources (their rows summed)."
+        ),
     ] = 0,
     dry_run: Annotated[bool, typer.Option(help="Read and summarise; publish nothing.")] = False,
     offline: Annotated[

@@ -101,7 +101,10 @@ def _read_gdelt(paths: Iterable[Path], keep: GdeltFilter, now: datetime | None) 
             _read_file(path, acts, report)
         except FileRefused as exc:
             report.bad_files.append(str(exc))
-    report.kept = acts.kept
+    short = acts.too_few_sources()
+    report.kept = acts.kept - short
+    if short:
+        report.skipped[f"fewer than {keep.min_sources} sources (the act's rows summed)"] += short
     started = time.perf_counter()
     report.acts = acts.records(recorded_at=now or datetime.now(UTC))
     report.collapse_s = time.perf_counter() - started

@@ -69,9 +69,9 @@ class Acts:
 
     def __init__(self, keep: GdeltFilter | None = None) -> None:
         self.keep = keep or GdeltFilter()
-        self._filtered = self.keep != GdeltFilter()
+        self._filtered = bool(self.keep.countries or self.keep.dyads or self.keep.roots)
         self._groups: dict[Key, _Group] = {}
-        #: Rows taken into a group.
+        #: Rows taken into a group (those of acts with too few sources too).
         self.kept = 0
 
     def __len__(self) -> int:
@@ -109,7 +109,7 @@ class Acts:
             raise RowRefused(
                 "NumMentions, NumSources, NumArticles or AvgTone: not a number", "bad number"
             ) from None
-        if self._filtered and not self.keep.keeps(actor, target, code, sources):
+        if self._filtered and not self.keep.keeps(actor, target, code):
             return False
         self.kept += 1
         key = (actor, target, code, day_text)
@@ -138,8 +138,19 @@ class Acts:
         return True
 
     def records(self, recorded_at: datetime) -> list[DiplomaticEvent]:
-        """One validated record per act, in the order the acts first appeared."""
-        return [_record(key, group, recorded_at) for key, group in self._groups.items()]
+        """One validated record per act reported by enough sources (the filter's
+        ``min_sources``), in the order the acts first appeared."""
+        enough = self.keep.enough_sources
+        return [
+            _record(key, group, recorded_at)
+            for key, group in self._groups.items()
+            if enough(group.sources)
+        ]
+
+    def too_few_sources(self) -> int:
+        """The rows of the acts :meth:`records` leaves out for too few sources."""
+        enough = self.keep.enough_sources
+        return sum(g.rows for g in self._groups.values() if not enough(g.sources))
 
 
 def _decoded(cells: Cells) -> list[str]:

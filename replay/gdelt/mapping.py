@@ -235,7 +235,8 @@ def states_of(cells: Cells, layout: Layout) -> tuple[str, str] | str:
 @dataclass(frozen=True)
 class GdeltFilter:
     """Which acts to keep: among these countries (both sides), these dyads, these CAMEO
-    roots, reported by at least this many sources."""
+    roots, reported by at least this many sources (the act's rows' ``NumSources``
+    summed, as its ``coverage.sources``: one act's rows are often one source each)."""
 
     countries: frozenset[str] = frozenset()
     dyads: frozenset[str] = frozenset()
@@ -254,11 +255,15 @@ class GdeltFilter:
             codes.update(range(int(low), int(high or low) + 1))
         return cls(wanted, frozenset(parse_dyad(d) for d in dyads), frozenset(codes), min_sources)
 
-    def keeps(self, actor: str, target: str, code: str, sources: int) -> bool:
-        """Whether a row of this act, reported by ``sources`` sources, is kept."""
+    def keeps(self, actor: str, target: str, code: str) -> bool:
+        """Whether a row of an act of ``actor`` towards ``target`` coded ``code`` is kept
+        (the sources are counted per act, over its rows: :meth:`enough_sources`)."""
         return (
             (not self.countries or (actor in self.countries and target in self.countries))
             and (not self.dyads or ":".join(sorted((actor, target))) in self.dyads)
             and (not self.roots or int(code[:2]) in self.roots)
-            and sources >= self.min_sources
         )
+
+    def enough_sources(self, sources: int) -> bool:
+        """Whether an act whose rows count ``sources`` sources in all is kept."""
+        return sources >= self.min_sources

@@ -98,16 +98,31 @@ def test_forty_reports_of_one_summons_weigh_once_and_keep_their_counts() -> None
 
 def test_filters_by_countries_dyad_roots_and_sources() -> None:
     keep = GdeltFilter.parse("KAZ,RUS,UKR", roots="10-20", min_sources=2)
-    assert keep.keeps("KAZ", "RUS", "110", 2)
-    assert not keep.keeps("KAZ", "CHN", "110", 2)
-    assert not keep.keeps("KAZ", "RUS", "040", 2)
-    assert not keep.keeps("KAZ", "RUS", "110", 1)
-    assert GdeltFilter.parse(dyads=["rus:kaz"]).keeps("RUS", "KAZ", "040", 0)
+    assert keep.keeps("KAZ", "RUS", "110")
+    assert not keep.keeps("KAZ", "CHN", "110")
+    assert not keep.keeps("KAZ", "RUS", "040")
+    assert keep.enough_sources(2) and not keep.enough_sources(1)
+    assert GdeltFilter.parse(dyads=["rus:kaz"]).keeps("RUS", "KAZ", "040")
     # a row the filter leaves out is not an act, and not counted as kept
     acts = Acts(keep)
-    assert not acts.add(row(actor1="KAZ", actor2="RUS", code="110").split("\t"), LAYOUTS[61])
+    assert not acts.add(row(actor1="KAZ", actor2="CHN", code="110").split("\t"), LAYOUTS[61])
     assert acts.add(row(actor1="KAZ", actor2="RUS", code="110", sources=3).split("\t"), LAYOUTS[61])
     assert acts.kept == 1 and len(acts) == 1
+
+
+def test_the_sources_an_act_needs_are_counted_over_its_rows(tmp_path: Path) -> None:
+    # One summons in three rows of one source each: three sources, enough for 2. A
+    # threat in one row of one source: not enough (it was kept row by row before).
+    summons = [row(event_id=str(i), code="110", sources=1) for i in range(3)]
+    threat = row(event_id="9", code="130", sources=1)
+    path = write_file(tmp_path / "20221005120000.export.CSV", [*summons, threat])
+    report = read_gdelt([path], GdeltFilter(min_sources=2), now=NOW)
+    assert [e.cameo for e in report.acts] == ["110"]
+    assert report.acts[0].coverage is not None and report.acts[0].coverage.sources == 3
+    assert report.kept == 3 and report.skipped == {
+        "fewer than 2 sources (the act's rows summed)": 1
+    }
+    assert len(read_gdelt([path], GdeltFilter(), now=NOW).acts) == 2  # no threshold: both
 
 
 def test_bad_rows_are_refused_with_their_reason_and_the_rest_goes_in(tmp_path: Path) -> None:
