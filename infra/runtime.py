@@ -66,8 +66,8 @@ def freeze_startup() -> int:
     collector's permanent generation (``gc.freeze``), out of later collections: what is
     alive once a long-running process is ready lives as long as it does. Reference
     counting still frees a frozen object no longer referenced; only a cycle of frozen
-    objects would stay. (The latency probe freezes its records so before its clock
-    starts.) Return how many objects were frozen."""
+    objects would stay. (The latency probe calls it too, once its records are built and
+    before its clock starts.) Return how many objects were frozen."""
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
