@@ -74,6 +74,18 @@ def offline(
     typer.echo(decode_rates(shape))
 
 
+@cli.command(name="gc")
+def collector(
+    events: Annotated[int, typer.Option(help="Synthetic events folded into the state.")] = 20_000,
+    dyads: Annotated[int, typer.Option(help="Country pairs.")] = 500,
+    years: Annotated[float, typer.Option(help="Years of event time.")] = 2.5,
+) -> None:
+    """What one full garbage collection costs a worker's process: imports, state."""
+    from bench.collector import collection_line
+
+    typer.echo(collection_line(Shape(events=events, dyads=dyads, years=years, seed=7)))
+
+
 def _options(broker_kind: str) -> BenchOptions:
     """Logging as configured, and the broker to measure on (DIPWATCH_BOOTSTRAP_SERVERS
     if set, else one started here)."""

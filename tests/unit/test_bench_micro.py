@@ -1,13 +1,15 @@
 """``python -m bench offline``'s breakdown of the offline fold (figures, not pass/fail:
 only that every part is measured and printed), the latency probe's records and the
-memory rows' readings and the soak's lines."""
+memory rows' readings, the soak's lines and the collector's costs."""
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from datetime import UTC, datetime
 
+from bench.collector import collection_line
 from bench.generate import Shape
 from bench.latency import STEP, _probe_record, _quantiles
 from bench.memory import _line, _resident
@@ -99,3 +101,18 @@ def test_the_latency_figures_carry_the_longest_wait_beside_the_quantiles() -> No
     # A stall that holds up one alert in 200 shows in the max, not in the p99.
     assert (figures["p50"], figures["p99"], figures["max"]) == (10.0, 10.0, 250.0)
     assert (figures["sent"], figures["alerted"]) == (200, 200)
+
+
+def test_bench_gc_times_a_full_collection_of_the_imports_frozen_or_not_and_of_a_state() -> None:
+    line = collection_line(Shape(events=300, dyads=20, years=0.5, seed=3))
+    found = re.fullmatch(
+        r"full collection: the worker's imports ([\d.]+) ms \(([\d,]+) objects\), ([\d.]+) ms "
+        r"once frozen \(([\d,]+)\); an engine's state after 300 events on 20 pairs ([\d.]+) ms "
+        r"\(([\d,]+) objects\)",
+        line,
+    )
+    assert found, line
+    assert int(found[2].replace(",", "")) > 10_000 and int(found[4]) == 0  # all frozen
+    assert float(found[1]) > float(found[3])
+    assert int(found[6].replace(",", "")) > 20  # at least a log per pair, walked
+    assert gc.get_freeze_count() == 0  # this process's heap given back to the collector
