@@ -23,7 +23,7 @@ __all__ = ["collection_line", "full_collection_ms"]
 
 #: Run in a fresh interpreter: the worker's imports, a full collection, then frozen.
 _IMPORTS = """
-import gc, json, sys
+import gc, json
 import streams.worker, streams.agents, streams.fold_process
 from bench.collector import full_collection_ms
 from infra.runtime import freeze_startup

@@ -7,8 +7,8 @@ for ``--minutes``, in event-time order, on the same pairs — and reads the resi
 of each of its processes (and of the broker this bench started) every ``--every``
 seconds, with how far behind the published log the worker's commits are. The closing
 line compares the worker's resident set at the end with that after the first quarter of
-the run, once the pairs' state has filled: what a worker keeps growing by while the
-pairs stay the same (docs/PERFORMANCE.md, "Session 17")."""
+the run (every pair seen, the lateness long passed): what a worker keeps growing by
+while the pairs stay the same (docs/PERFORMANCE.md, "Session 17")."""
 
 from __future__ import annotations
 
