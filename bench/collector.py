@@ -1,8 +1,8 @@
 """``python -m bench gc``: what one full collection of the cyclic garbage collector costs a
 dipwatch process — for the objects its imports built, before and after
-``infra.runtime.freeze_startup`` (which the worker and its fold process call once they
-are ready), and for an engine's state after a synthetic log (docs/PERFORMANCE.md,
-"Session 17"). Each figure is the second of two collections in a row, best of three."""
+``infra.runtime.freeze_startup``, and for an engine's state after a synthetic log
+(docs/PERFORMANCE.md, "Session 17"). Each figure is the second of two collections in a
+row, best of three."""
 
 from __future__ import annotations
 

@@ -22,9 +22,11 @@ that is what its imports built — modules, classes, pydantic's schemas, Faust's
 — which lives as long as the process. On this project's 2-core machine a full
 collection of the imports alone (~72,000 objects) took 73-93 ms, and in a worker under
 load each one stalled Faust's process for 124-154 ms of CPU and the fold process for
-77-89 ms (docs/PERFORMANCE.md, "Session 17"). :func:`freeze_startup` collects once when
-the process is ready and freezes what is left out of later collections (there, they took
-3-5 ms); what the process allocates from then on is collected as before.
+77-89 ms (docs/PERFORMANCE.md, "Session 17"). :func:`freeze_startup` collects once and
+freezes what is left out of later collections (with it, they took 3-5 ms); what the
+process allocates from then on is collected as before. The latency probe uses it; the
+worker and its fold process do not yet: one run of the Apache Kafka suite hung at a
+worker's restart once they did, the cause not found (docs/PERFORMANCE.md).
 
 Such a command then ends: the interpreter would free that heap object by object before
 the process exits (0.25-0.3 s for 100,000 events). :func:`skip_teardown` asks the

@@ -115,7 +115,7 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     from faust.serializers import codecs
 
     from folds.registry import build_folds
-    from infra.runtime import freeze_startup, tune_gc
+    from infra.runtime import tune_gc
     from infra.topics import Topics
     from streams.compat import TABLE_CODEC
     from streams.processing import Batch, Partitions
@@ -129,7 +129,6 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     codec = codecs.get_codec(TABLE_CODEC)
     items: list[tuple[str, Any]] = []
     partitions = Partitions(folds, settings.allowed_lateness_days, lambda: items)
-    freeze_startup()  # the imports' objects, out of every later full collection
     while True:
         try:
             request = _read(inp)

@@ -14,7 +14,6 @@ from infra.admin import prepare_topics
 from infra.connection import Connection, as_connection
 from infra.logs import get_logger
 from infra.progress import Progress
-from infra.runtime import freeze_startup
 from infra.settings import Settings
 from streams.app import Extension, create_app
 from streams.watchdog import EXIT_RESTART, watch_recovery
@@ -80,8 +79,6 @@ def run_worker(
         prefix=settings.topic_prefix,
     )
     worker = faust_worker(app, loop)
-    frozen = freeze_startup()  # the imports' and the app's objects (infra/runtime.py)
-    log.debug("startup_heap_frozen", objects=frozen)
     try:
         worker.execute_from_commandline()
     except SystemExit:
