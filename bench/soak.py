@@ -35,8 +35,8 @@ from bench.run import (
     committed_offsets,
 )
 from infra.admin import ensure_topics
+from infra.clients import send_event
 from infra.topics import Topics
-from schemas.codec import encode_event
 
 __all__ = ["run_soak", "soak_rows", "summary"]
 
@@ -105,12 +105,7 @@ async def _send(
     producer: AIOKafkaProducer, topics: Topics, batch: list[Any], sent: dict[str, Any]
 ) -> None:
     for event in batch:
-        await producer.send(
-            topics.events,
-            key=event.dyad.encode(),
-            value=encode_event(event),
-            timestamp_ms=int(event.occurred_at.timestamp() * 1000),
-        )
+        await send_event(producer, topics.events, event)
     sent["events"] += len(batch)
     sent["at"] = batch[-1].occurred_at.date().isoformat()
 
