@@ -27,11 +27,9 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
-import queue
 import struct
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -162,10 +160,11 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
 
 
 class FoldProcess:
-    """The parent's handle on the fold process: requests go out from a thread (a full
-    pipe never blocks the event loop), answers come back through another, handed to
-    ``on_answer`` on ``loop``; ``on_exit(reason)`` runs there if the child ends without
-    being asked to."""
+    """The parent's handle on the fold process, on the event loop: requests are written
+    and answers read by the loop itself (non-blocking pipes: a full pipe never blocks
+    it, and no thread has to wait for the interpreter lock to hand a message over),
+    each answer handed to ``on_answer``; ``on_exit(reason)`` runs once if the child ends
+    without being asked to. Call it on ``loop``."""
 
     def __init__(
         self,
@@ -186,8 +185,12 @@ class FoldProcess:
                     f"top level, not a lambda or a local function): {exc}"
                 ) from exc
         self.loop, self.on_answer, self.on_exit = loop, on_answer, on_exit
-        self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        #: Framed requests sent before the pipe is connected, written once it is.
+        self._unsent: list[bytes] | None = []
+        self._writer: asyncio.WriteTransport | None = None
         self._stopping = False
+        self._ended = False
+        self._tasks: set[asyncio.Future[Any]] = set()  # (kept: not collected)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -200,43 +203,99 @@ class FoldProcess:
         )
         os.close(to_child)
         os.close(from_child)
-        out = os.fdopen(from_parent, "wb", buffering=1 << 16)
-        inp = os.fdopen(to_parent, "rb", buffering=1 << 16)
         self.send(self._config)
-        threading.Thread(target=self._pump_out, args=(out,), daemon=True).start()
-        threading.Thread(target=self._pump_in, args=(inp,), daemon=True).start()
+        self._keep(self._connect(os.fdopen(from_parent, "wb", 0), os.fdopen(to_parent, "rb", 0)))
 
     def send(self, request: Any) -> None:
-        self._outbox.put(request)
+        data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+        framed = _HEADER.pack(len(data)) + data
+        if self._unsent is not None:
+            self._unsent.append(framed)
+        elif self._writer is not None and not self._writer.is_closing():
+            self._writer.write(framed)
+        if request[0] == "stop" and self._writer is not None:
+            self._writer.close()  # after what it holds is written
 
     def stop(self) -> None:
         self._stopping = True
         self.send(("stop",))
 
-    def _pump_out(self, out: IO[bytes]) -> None:
+    async def _connect(self, out: IO[bytes], inp: IO[bytes]) -> None:
         try:
-            while True:
-                request = self._outbox.get()
-                _write(out, request)
-                if request[0] == "stop":
-                    out.close()
-                    return
-        except Exception as exc:  # a pipe gone, or a request that cannot be sent
-            self._exited(f"sending to the fold process failed: {exc!r:.300}")
-
-    def _pump_in(self, inp: IO[bytes]) -> None:
-        try:
-            while True:
-                self.loop.call_soon_threadsafe(self.on_answer, _read(inp))
-        except Exception as exc:  # the child gone, or an answer that cannot be read
-            self._exited(f"{exc!r:.300}")
-
-    def _exited(self, why: str) -> None:
-        if self._stopping:
+            writer, _ = await self.loop.connect_write_pipe(lambda: _Pipe(self), out)
+            await self.loop.connect_read_pipe(lambda: _Answers(self), inp)
+        except Exception as exc:  # (no pipe to speak through)
+            self.exited(f"the pipes could not be connected: {exc!r:.300}")
             return
-        code = self.proc.wait() if self.proc is not None else None
-        reason = f"the fold process ended (exit code {code}): {why}"
-        self.loop.call_soon_threadsafe(self.on_exit, reason)
+        self._writer = writer
+        unsent, self._unsent = self._unsent or [], None
+        writer.writelines(unsent)
+        if self._stopping:
+            writer.close()
+
+    def exited(self, why: str) -> None:
+        """The pipe ended (or failed): report the child's exit, once, unless stopping."""
+        if self._stopping or self._ended:
+            return
+        self._ended = True
+        self._keep(self._report(why))
+
+    async def _report(self, why: str) -> None:
+        code = await asyncio.to_thread(self.proc.wait) if self.proc is not None else None
+        self.on_exit(f"the fold process ended (exit code {code}): {why}")
+
+    def _keep(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine, loop=self.loop)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+class _Pipe(asyncio.Protocol):
+    """The requests' pipe: a failure to write is the child gone."""
+
+    def __init__(self, owner: FoldProcess) -> None:
+        self.owner = owner
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:
+            self.owner.exited(f"sending to the fold process failed: {exc!r:.300}")
+
+
+class _Answers(asyncio.Protocol):
+    """The answers' pipe: length-framed pickles, each handed over as soon as whole."""
+
+    def __init__(self, owner: FoldProcess) -> None:
+        self.owner = owner
+        self._buffer = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        start, end, messages = 0, len(buffer), []
+        with memoryview(buffer) as view:
+            while end - start >= _HEADER.size:
+                (size,) = _HEADER.unpack_from(view, start)
+                if end - start - _HEADER.size < size:
+                    break
+                start += _HEADER.size
+                try:
+                    messages.append(pickle.loads(view[start : start + size]))
+                except Exception as exc:  # an answer that cannot be read: the child is broken
+                    self.owner.exited(f"{exc!r:.300}")
+                    return
+                start += size
+        del buffer[:start]
+        for message in messages:
+            self.owner.on_answer(message)
+
+    def eof_received(self) -> bool:
+        why = "the other process closed its pipe"
+        self.owner.exited(why + (" mid-message" if self._buffer else ""))
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:
+            self.owner.exited(f"{exc!r:.300}")
 
 
 def main() -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import signal
+import struct
 import zlib
 from types import SimpleNamespace
 from typing import Any
@@ -23,7 +25,7 @@ from replay.loader import bundled_corpus, load_paths
 from schemas.codec import encode_event
 from schemas.ticks import TICK_KEY, tick_value
 from streams.agents import IN_FLIGHT, CannotFold, Pipeline
-from streams.fold_process import FoldProcess, carried
+from streams.fold_process import FoldProcess, _Answers, carried
 from streams.processing import Batch, Partitions
 from streams.restore import restore_engine, stored_items
 from tests.helpers import timeline_values
@@ -188,3 +190,52 @@ def test_an_aggregate_outside_the_registry_folds_in_the_fold_process() -> None:
     local = Aggregate("count", CountState, lambda settings: None)  # type: ignore[arg-type,return-value]
     with pytest.raises(TypeError, match="'count' cannot reach the fold process"):
         FoldProcess(SETTINGS, (*AGGREGATES, local), None, print, print)  # type: ignore[arg-type]
+
+
+class _Owner:
+    """What an answers' pipe reports to: the answers, and why it ended."""
+
+    def __init__(self) -> None:
+        self.answers: list[Any] = []
+        self.ended: list[str] = []
+
+    def on_answer(self, message: Any) -> None:
+        self.answers.append(message)
+
+    def exited(self, why: str) -> None:
+        self.ended.append(why)
+
+
+def _framed(message: Any) -> bytes:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return struct.pack("<I", len(data)) + data
+
+
+@pytest.mark.parametrize("piece", [1, 3, 7, 64, 1 << 16])
+def test_answers_are_handed_over_whole_and_in_order_however_the_pipe_cuts_them(
+    piece: int,
+) -> None:
+    """The loop reads the answers' pipe in whatever pieces it gets: a frame split
+    across reads, several frames in one read, a large one (a write-back) in many."""
+    messages = [("done", 1, ([None], 0.1)), ("cut", 2, [(0, "KAZ:RUS", b"k", b"v" * 200_000)])]
+    messages += [("done", seq, ([None] * seq, 0.0)) for seq in range(3, 40)]
+    stream = b"".join(_framed(m) for m in messages)
+    owner = _Owner()
+    answers = _Answers(owner)  # type: ignore[arg-type]
+    for start in range(0, len(stream), piece):
+        answers.data_received(stream[start : start + piece])
+    assert owner.answers == messages and owner.ended == []
+    answers.eof_received()
+    assert owner.ended == ["the other process closed its pipe"]
+
+
+def test_an_answer_cut_short_or_unreadable_ends_the_fold_process() -> None:
+    owner = _Owner()
+    answers = _Answers(owner)  # type: ignore[arg-type]
+    answers.data_received(_framed(("done", 1, ([], 0.0)))[:-2])
+    answers.eof_received()
+    assert owner.answers == [] and owner.ended == ["the other process closed its pipe mid-message"]
+
+    owner = _Owner()
+    _Answers(owner).data_received(struct.pack("<I", 4) + b"junk")  # type: ignore[arg-type]
+    assert owner.answers == [] and len(owner.ended) == 1 and "UnpicklingError" in owner.ended[0]
