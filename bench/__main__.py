@@ -105,12 +105,16 @@ def latency(
     windows: Annotated[
         str, typer.Option(help="Worker batch windows (s) to compare.")
     ] = "0.05,0.005",
+    lingers: Annotated[
+        str,
+        typer.Option(help="Worker producer lingers (ms) to compare."),
+    ] = "5",
     seconds: Annotated[float, typer.Option(help="Length of each probe.")] = 15.0,
     broker_kind: Annotated[
         str, typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka).")
     ] = "embedded",
 ) -> None:
-    """Publish-to-alert latency: a row per (fetch wait, batch window, rate)."""
+    """Publish-to-alert latency: a row per (fetch wait, batch window, linger, rate)."""
     from bench.latency_rows import run_latency_rows
 
     options = _options(broker_kind)
@@ -120,6 +124,7 @@ def latency(
         [int(w) for w in fetch_waits.split(",")],
         [float(w) for w in windows.split(",")],
         seconds,
+        [float(w) for w in lingers.split(",")],
     )
 
 

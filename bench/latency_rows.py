@@ -1,6 +1,6 @@
 """``python -m bench latency``: publish-to-alert latency, a row per worker setting.
 
-For each (fetch wait, batch window) a fresh worker on fresh topics folds a small
+For each (fetch wait, batch window, producer linger) a fresh worker on fresh topics folds a small
 warm-up log, then summonses and closes are offered at each rate and each one's alert
 is timed from send to receipt (bench/latency.py). 1,500 ms is the fetch wait Faust hard-codes.
 """
@@ -27,14 +27,19 @@ async def _rows(
     fetch_waits: list[int],
     windows: list[float],
     seconds: float,
+    lingers: list[float],
 ) -> list[dict[str, Any]]:
     warmup = Shape(events=2_000, dyads=100, years=1.0, seed=11)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="dipwatch-latency-") as tmp:
         async with _broker(options, Path(tmp)) as bootstrap:
             start = warmup.end + timedelta(days=1)  # each probe after the one before
-            for wait, window in itertools.product(fetch_waits, windows):
-                env = {"DIPWATCH_FETCH_WAIT_MS": str(wait), "DIPWATCH_BATCH_WITHIN_S": str(window)}
+            for wait, window, linger in itertools.product(fetch_waits, windows, lingers):
+                env = {
+                    "DIPWATCH_FETCH_WAIT_MS": str(wait),
+                    "DIPWATCH_BATCH_WITHIN_S": str(window),
+                    "DIPWATCH_PRODUCER_LINGER_MS": str(linger),
+                }
                 _, worker, topics, _ = await _worker_run(bootstrap, warmup, Path(tmp), "l", env)
                 try:
                     for rate in rates:
@@ -47,7 +52,8 @@ async def _rows(
                             start,
                         )
                         start = datetime.fromisoformat(lat.pop("until")) + timedelta(days=1)
-                        rows.append({"fetch_wait_ms": wait, "batch_within_s": window, **lat})
+                        row = {"fetch_wait_ms": wait, "batch_within_s": window, "linger_ms": linger}
+                        rows.append({**row, **lat})
                         print(_line(rows[-1]), flush=True)
                 finally:
                     _stop_worker(worker)
@@ -57,9 +63,10 @@ async def _rows(
 def _line(row: dict[str, Any]) -> str:
     return (
         f"fetch wait {row['fetch_wait_ms']:>5} ms  batch window {row['batch_within_s']:>6} s  "
+        f"linger {row['linger_ms']:>3g} ms  "
         f"{row['offered_eps']:>6g}/s: p50 {row['p50']} ms, p95 {row['p95']} ms, "
         f"p99 {row['p99']} ms, max {row['max']} ms ({row['alerted']}/{row['sent']} alerted; "
-        f"probe {row['probe_cpu_pct']} % of a core)"
+        f"first alone {row['first_ms']} ms; probe {row['probe_cpu_pct']} % of a core)"
     )
 
 
@@ -69,6 +76,7 @@ def run_latency_rows(
     fetch_waits: list[int],
     windows: list[float],
     seconds: float,
+    lingers: list[float],
 ) -> list[dict[str, Any]]:
     """Measure and print a latency row per setting and rate."""
-    return asyncio.run(_rows(options, rates, fetch_waits, windows, seconds))
+    return asyncio.run(_rows(options, rates, fetch_waits, windows, seconds, lingers))

@@ -35,8 +35,8 @@ def render(summary: dict[str, Any]) -> str:
         (
             f"(d) latency at {lat['offered_eps']:g}/s",
             f"p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms, max {lat['max']} "
-            f"ms ({lat['alerted']}/{lat['sent']} alerted; the probe took "
-            f"{lat['probe_cpu_pct']} % of a core)",
+            f"ms ({lat['alerted']}/{lat['sent']} alerted; the first alone {lat['first_ms']} ms; "
+            f"the probe took {lat['probe_cpu_pct']} % of a core)",
         ),
         ("(e) worker peak RSS", f"{summary['peak_rss_mb']} MiB"),
         (

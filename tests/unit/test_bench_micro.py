@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from bench.collector import collection_line
 from bench.generate import Shape
 from bench.latency import STEP, _probe_record, _quantiles
+from bench.latency_rows import _line as latency_line
 from bench.memory import _line, _resident
 from bench.micro import fold_parts, shared_rates
 from bench.soak import _line as soak_line
@@ -101,6 +102,14 @@ def test_the_latency_figures_carry_the_longest_wait_beside_the_quantiles() -> No
     # A stall that holds up one alert in 200 shows in the max, not in the p99.
     assert (figures["p50"], figures["p99"], figures["max"]) == (10.0, 10.0, 250.0)
     assert (figures["sent"], figures["alerted"]) == (200, 200)
+    # A row names the worker's settings, and the first record's alert, sent alone
+    # before the clock starts, apart from the quantiles.
+    row = {"fetch_wait_ms": 10, "batch_within_s": 0.005, "linger_ms": 1.0, **figures}
+    assert latency_line({**row, "first_ms": 201.7, "probe_cpu_pct": 24.1}) == (
+        "fetch wait    10 ms  batch window  0.005 s  linger   1 ms     100/s: p50 10.0 ms, "
+        "p95 10.0 ms, p99 10.0 ms, max 250.0 ms (200/200 alerted; first alone 201.7 ms; "
+        "probe 24.1 % of a core)"
+    )
 
 
 def test_bench_gc_times_a_full_collection_of_the_imports_frozen_or_not_and_of_a_state() -> None:
