@@ -229,8 +229,9 @@ def test_the_fold_process_writes_the_key_and_value_bytes_faust_writes() -> None:
 
 def test_the_recovery_seeks_before_it_resumes_and_is_otherwise_fausts() -> None:
     """streams/seek_first.py: Faust's ``on_recovery_completed`` resumes the stream
-    partitions, then seeks them; the copy does the same with the two steps swapped, and
-    nothing else differs (a new Faust fails this: review the copy)."""
+    partitions, then seeks them; the copy does the same with the two steps swapped and a
+    second seek after the resume, and nothing else differs (a new Faust fails this:
+    review the copy)."""
     import ast
     import textwrap
 
@@ -246,6 +247,11 @@ def test_the_recovery_seeks_before_it_resumes_and_is_otherwise_fausts() -> None:
     resume = next(i for i, s in enumerate(steps) if s.startswith("consumer.resume_partitions"))
     assert "consumer.perform_seek()" in steps[resume + 1]  # Faust: resume, then seek
     faust[resume], faust[resume + 1] = faust[resume + 1], faust[resume]
+    # ... and after the resume, the second seek (what a fetch between the two dropped).
+    again = ast.parse(
+        "await seek_again(consumer, {tp for tp in assignment if not self._is_changelog_tp(tp)})"
+    ).body
+    faust[resume + 2 : resume + 2] = again
     assert [ast.dump(s) for s in ours] == [ast.dump(s) for s in faust]
 
     from faust.tables.recovery import Recovery
