@@ -92,7 +92,7 @@ async def seek_again(consumer: Any, resumed: set[Any]) -> None:
     seek above rewinds what the recovery's fetches passed, but a fetch answered between
     that seek and the resume is dropped the same way (seen in session 18: a restart's
     records 6-10 of a partition fetched from its commit, 5, all dropped; the worker then
-    waited with nothing to read, as long as no record followed). Now those are fetched
+    sat idle, those records never delivered, as long as none followed). Now they are fetched
     again; one delivered since is dropped again by Faust as already read (its read offset
     stays), and a redelivery is no fault (streams/continuity.py). A partition never
     committed (or at 0) is not moved by either seek; it goes back to its beginning."""
