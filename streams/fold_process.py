@@ -90,10 +90,14 @@ def carried(outcome: Any, alert_topics: dict[str, str]) -> Carried | None:
     )
 
 
-def _write(out: IO[bytes], message: Any) -> None:
+def _frame(message: Any) -> tuple[bytes, bytes]:
+    """A message as it goes down a pipe: its length, then its pickle."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_HEADER.pack(len(data)))
-    out.write(data)
+    return _HEADER.pack(len(data)), data
+
+
+def _write(out: IO[bytes], message: Any) -> None:
+    out.writelines(_frame(message))
     out.flush()
 
 
@@ -207,12 +211,11 @@ class FoldProcess:
         self._keep(self._connect(os.fdopen(from_parent, "wb", 0), os.fdopen(to_parent, "rb", 0)))
 
     def send(self, request: Any) -> None:
-        data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
-        framed = _HEADER.pack(len(data)) + data
+        framed = _frame(request)
         if self._unsent is not None:
-            self._unsent.append(framed)
+            self._unsent.extend(framed)
         elif self._writer is not None and not self._writer.is_closing():
-            self._writer.write(framed)
+            self._writer.writelines(framed)
         if request[0] == "stop" and self._writer is not None:
             self._writer.close()  # after what it holds is written
 
