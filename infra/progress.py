@@ -18,8 +18,10 @@ class Progress:
     """The fold agent's liveness: when it last finished a batch, whether it crashed,
     and how far it has read each partition."""
 
-    started_at: float = field(default_factory=time.monotonic)
     last_batch_at: float | None = None
+    #: When the agent could last begin to read (its start, or the end of a rebalance and
+    #: its recovery): a stall counts from it or from the last batch, the later.
+    reading_since: float = field(default_factory=time.monotonic)
     #: Why the agent stopped, if it did: nothing folds any more on this worker.
     crashed: str | None = None
     #: Why the worker stops to be restarted, if it does (streams/watchdog.py).
@@ -37,6 +39,23 @@ class Progress:
         self.last_batch_at = time.monotonic()
         self.next_offsets.update(offsets)
 
+    def starting(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        """Partitions are read from these offsets (their committed ones, after a start or
+        a rebalance): nothing below them waits, even if no batch came since (a worker
+        restarted with nothing new to read is not behind). Offsets already folded past
+        them stay."""
+        for tp, offset in offsets.items():
+            self.next_offsets[tp] = max(offset, self.next_offsets.get(tp, offset))
+
+    def waiting(self) -> dict[tuple[str, int], tuple[int, int]]:
+        """The owned partitions with records not yet folded: (next offset, log end)."""
+        ends = self.highwaters()
+        return {
+            tp: (self.next_offsets.get(tp, 0), end)
+            for tp, end in ends.items()
+            if end > self.next_offsets.get(tp, 0)
+        }
+
     def lag(self) -> dict[tuple[str, int], int]:
         """Records not yet folded, per owned partition."""
         return {
@@ -47,5 +66,5 @@ class Progress:
         """Seconds since the agent last advanced while records wait; 0 if none wait."""
         if not any(self.lag().values()):
             return 0.0
-        since = self.last_batch_at if self.last_batch_at is not None else self.started_at
+        since = max(self.last_batch_at or 0.0, self.reading_since)
         return (now if now is not None else time.monotonic()) - since

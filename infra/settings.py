@@ -75,7 +75,8 @@ class Settings(BaseSettings):
     #: Live alert streams (/api/alerts/stream) a worker serves at once (503 beyond).
     max_sse_clients: int = Field(default=100, gt=0, le=10_000)
     #: /healthz fails once the fold agent has not advanced for this long while records
-    #: wait on its partitions (or at once, if it crashed).
+    #: wait on its partitions (or at once, if it crashed); the worker then reads what
+    #: waits and restarts (exit code 75) if records are there (streams/stall.py).
     stall_timeout_s: float = Field(default=120.0, gt=0)
     #: A worker whose changelog recovery has received nothing for this long while the
     #: changelog holds more exits (code 75) for its supervisor to restart it: a known

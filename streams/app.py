@@ -15,6 +15,7 @@ from infra.topics import DEAD_LETTER_MAX_BYTES, Topics
 from streams.agents import register_agents
 from streams.compat import drain_before_commit, set_fetch_wait
 from streams.seek_first import seek_before_resuming
+from streams.stall import guard_stalls
 
 __all__ = ["Extension", "app_options", "create_app"]
 
@@ -44,6 +45,7 @@ def create_app(
     progress.highwaters = lambda: _highwaters(app, topics.events)
     build_folds(settings, aggregates)  # a fold that cannot be built fails here, not later
     register_agents(app, settings, connection, topics, aggregates, progress)
+    guard_stalls(app, settings, connection, topics.events, progress)
     for extend in extensions:
         extend(app, settings, connection, topics, progress)
     return app
@@ -51,10 +53,12 @@ def create_app(
 
 def _highwaters(app: faust.App, topic: str) -> dict[tuple[str, int], int]:
     """The log end of each events-topic partition this worker owns (Faust's public
-    consumer API; empty before the first assignment)."""
+    consumer API; empty before the first assignment, a partition not fetched yet left
+    out)."""
     try:
         owned = [tp for tp in app.consumer.assignment() if tp.topic == topic]
-        return {(tp.topic, tp.partition): app.consumer.highwater(tp) for tp in owned}
+        ends = {(tp.topic, tp.partition): app.consumer.highwater(tp) for tp in owned}
+        return {tp: end for tp, end in ends.items() if end is not None}  # None: no fetch yet
     except (AttributeError, KeyError, RuntimeError):  # not started or rebalancing
         return {}
 

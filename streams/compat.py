@@ -160,7 +160,7 @@ def stop_without_committing(app: Any) -> None:
     app.conf.stream_wait_empty = False
 
     async def no_commit(*_: Any, **__: Any) -> bool:
-        log.warning("commit_refused", reason="the fold process is gone")
+        log.warning("commit_refused", reason="the worker stops to be restarted")
         return False
 
     # The step after the flush, where every commit of Faust's consumer reaches the broker

@@ -88,6 +88,21 @@ def test_the_fetch_wait_reaches_the_consumer_faust_creates() -> None:
         set_fetch_wait.__globals__["_ORIGINAL"].clear()
 
 
+def test_faust_still_says_when_it_rebalances_and_recovers_for_the_stall_guard() -> None:
+    """streams/stall.py counts a stall only while Faust reads its streams: its app's
+    ``rebalancing`` flag (set and cleared around a rebalance) and its recovery's
+    ``in_recovery``."""
+    from faust.app.base import App
+
+    async def build() -> Any:
+        return create_app(Settings(), "127.0.0.1:9")
+
+    app = asyncio.run(build())
+    assert app.rebalancing is False and app.tables.recovery.in_recovery is False
+    assert "self.rebalancing = True" in inspect.getsource(App.on_rebalance_start)
+    assert "self.rebalancing = False" in inspect.getsource(App.on_rebalance_end)
+
+
 def test_faust_recovery_still_keeps_what_the_watchdog_reads() -> None:
     """streams/watchdog.py reads Faust's Recovery: whether it is recovering, since when,
     when each changelog partition last gave a record, and what remains to read."""

@@ -159,7 +159,7 @@ def test_healthz_fails_when_the_agent_crashed_or_stalls_with_records_waiting() -
     waiting = Progress(highwaters=lambda: {("events", 0): 10})
     waiting.batch_done({("events", 0): 4})
     assert _serve(status, waiting, stall_timeout_s=60) == (200, "ok")
-    waiting.last_batch_at = time.monotonic() - 61
+    waiting.last_batch_at = waiting.reading_since = time.monotonic() - 61
     assert _serve(status, waiting, stall_timeout_s=60) == (503, "stalled")
 
     crashed = Progress()
