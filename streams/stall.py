@@ -106,8 +106,9 @@ class StallGuard:
 
     def rebalancing(self) -> None:
         """Partitions are being reassigned: each will be read from its committed offset
-        once the rebalance and the recovery are over."""
+        once the rebalance and the recovery are over, and a stall counts from then."""
         self.seeded = False
+        self.progress.reading_since = self.clock()
 
     async def check(self, reading: bool) -> str | None:
         """Look once (``reading``: the worker is neither rebalancing nor recovering its
@@ -117,9 +118,10 @@ class StallGuard:
             progress.reading_since = now
             self.seeded = False
             return None
-        if not self.seeded:
+        if not self.seeded:  # a start, or the first look after a rebalance
             starts = await self.starts()
             progress.starting({(self.topic, p): offset for p, offset in starts.items()})
+            progress.reading_since = max(progress.reading_since, now)
             self.seeded = True
         if progress.stalled_for(now) <= self.limit_s:
             return None

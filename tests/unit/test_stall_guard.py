@@ -112,9 +112,11 @@ def test_time_spent_rebalancing_or_recovering_is_not_a_stall() -> None:
     assert _check(guard, reading=False) is None  # recovering its tables all that time
     assert log.reads == [] and progress.reading_since == clock.now
     log.committed = {0: 8}  # another member folded on meanwhile: read again after it
-    clock.now += 60
+    clock.now += 5
     assert _check(guard) is None and progress.waiting() == {(TOPIC, 0): (8, 10)}
-    clock.now += 61
+    clock.now += 120  # the limit counts from the first look at a reading worker
+    assert _check(guard) is None
+    clock.now += 1
     assert _check(guard) is not None
     assert log.reads == [{0: (8, 10)}]
 
@@ -132,3 +134,23 @@ def test_a_batch_folded_resets_the_clock() -> None:
     assert _check(guard) == (
         "no batch for 121 s, records never delivered: partition 0 from offset 9 (log end 10)"
     )
+
+
+def test_a_partition_assigned_to_an_idle_worker_is_given_the_limit_from_then() -> None:
+    """A rebalance shorter than the guard's look: the worker had nothing to do for ten
+    minutes, then gets a partition with records waiting. It has the whole limit to read
+    them (a stall counted from its last batch would restart it at once)."""
+    log = Log(committed={0: 5}, records={1: 0})
+    ends = {0: 5}
+    guard, _, clock = _guard(ends, log)
+    assert _check(guard) is None
+    clock.now += 600
+    guard.rebalancing()  # revoked and assigned again between two looks, now with 1 too
+    ends[1] = 40
+    log.committed = {0: 5, 1: 0}
+    clock.now += 3
+    assert _check(guard) is None and log.reads == []
+    clock.now += 120
+    assert _check(guard) is None and log.reads == []
+    clock.now += 1
+    assert _check(guard) is not None and log.reads == [{1: (0, 40)}]
