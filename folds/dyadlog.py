@@ -72,6 +72,9 @@ class DyadLog:
         self._snaps: list[Run] = []
         #: Alerts of the retained period, by id (frozen models: equal iff same content).
         self.standing: dict[str, Alert] = {}
+        #: Whether :attr:`standing` holds alerts a re-fold would not raise (restored from
+        #: a value another version of the rules wrote): only then is it stored.
+        self._inherited = False
         #: Where the retained events are stored (folds/stored.py): chunks apart from the value.
         self.stored = Stored(dyad)
         #: The JSON of the head and base states and of the standing alerts, made once.
@@ -282,6 +285,7 @@ class DyadLog:
             run.at = max(run.at or until, until)
         self._head, self._snaps = run, snaps
         new = {a.alert_id: a for a in alerts}
+        self._inherited = False  # the difference is withdrawn and raised below
         change = Change(moved=True)
         change.withdrawn = [
             withdrawal(old) for i, old in sorted(self.standing.items()) if new.get(i) != old
@@ -321,10 +325,16 @@ class DyadLog:
     def dump(self) -> dict[str, Any]:
         """The table value: JSON for orjson (which Faust uses). Retained events are in
         the chunks it lists, but for those not yet written back (embedded, as fragments):
-        a value dumped without :meth:`write_back` first still holds the whole log."""
-        standing = sorted(self.standing)
+        a value dumped without :meth:`write_back` first still holds the whole log.
+
+        The standing alerts are not stored (``null``): they are the alerts of the
+        retained events folded from the base, which :meth:`load` folds again anyway.
+        They were two thirds of a busy dyad's value, written at every commit. Only alerts
+        restored from a value that listed them, and that this version's rules would not
+        raise, are stored, until a re-fold withdraws them."""
+        standing = sorted(self.standing) if self._inherited else []
         if len(self._dumps) > 2 * (len(standing) + 2 * len(self.folds)):  # prune now and then
-            self._dumps.keep([*self.standing.values(), *self.head, *self.base])
+            self._dumps.keep([*self.head, *self.base, *(self.standing[i] for i in standing)])
         return {
             "dyad": self.dyad,
             "head": self.head_json(),
@@ -337,7 +347,9 @@ class DyadLog:
             "chunks": self.stored.chunks,
             "seq": self.stored.seq,
             "retracted": dict(sorted((i, t.isoformat()) for i, t in self.retracted.items())),
-            "standing": [self._dumps.of(self.standing[i]) for i in standing],
+            "standing": [self._dumps.of(self.standing[i]) for i in standing]
+            if self._inherited
+            else None,
         }
 
     def __json__(self) -> dict[str, Any]:
@@ -368,12 +380,13 @@ class DyadLog:
                 log._insert(event)
         in_chunks.pop("", None)  # the events the value itself holds
         log.stored.restore(data.get("seq", 0), in_chunks, set(log.ids))
-        standing = [Alert.model_validate(a) for a in data["standing"]]
         log._refold(datetime.fromisoformat(data["wm"]) if data["wm"] else None)
-        # The re-fold takes a checkpoint at every week start an event enters, where the
-        # live head may have crossed it by a timer instead: its base can settle further.
-        # The alerts it settled are final, as they are in :meth:`_settle`.
-        log.standing = {
-            a.alert_id: a for a in standing if log.base_at is None or a.at >= log.base_at
-        }
+        if data["standing"] is not None:  # written before session 19, or inherited
+            # The re-fold takes a checkpoint at every week start an event enters, where
+            # the live head may have crossed it by a timer instead: its base can settle
+            # further. The alerts it settled are final, as they are in :meth:`_settle`.
+            stored = (Alert.model_validate(a) for a in data["standing"])
+            kept = {a.alert_id: a for a in stored if log.base_at is None or a.at >= log.base_at}
+            log._inherited = kept != log.standing
+            log.standing = kept
         return log

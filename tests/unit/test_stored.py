@@ -161,3 +161,41 @@ def _apply(timeline: dict[str, Any], writes: list[tuple[int, str, Any]]) -> None
             del timeline[key]
         else:
             timeline[key] = stored_form(value)
+
+
+def test_the_standing_alerts_are_not_stored_but_folded_again() -> None:
+    """They were two thirds of a busy pair's value, written at every commit (session 19):
+    the re-fold that restores the head raises them again, the same."""
+    tables = Tables()
+    _busy(tables, days=20, per_day=5)
+    live = tables.partitions.engines[0].logs["KAZ:RUS"]
+    assert len(live.standing) >= 3  # the threats raised alerts within the lateness
+    assert tables.timeline["KAZ:RUS"]["standing"] is None
+    assert _restored(tables).standing == live.standing
+
+
+def test_standing_alerts_a_value_lists_load_and_those_these_rules_would_not_raise_stay() -> None:
+    """A value written before session 19 lists its standing alerts; one written under
+    other rules may list alerts these rules would not raise. Those were published: they
+    stay standing, and stored, until a re-fold withdraws them."""
+    tables = Tables()
+    _busy(tables, days=20, per_day=5)
+    live = tables.partitions.engines[0].logs["KAZ:RUS"]
+    value, lateness = tables.timeline["KAZ:RUS"], timedelta(days=LATENESS)
+    listed = [orjson.loads(a.model_dump_json()) for _, a in sorted(live.standing.items())]
+
+    same = DyadLog.load(tables.folds, {**value, "standing": listed}, lateness, tables.timeline)
+    assert same.standing == live.standing and same.dump()["standing"] is None
+
+    older = {**listed[0], "title": listed[0]["title"] + " (older rules)"}
+    other = DyadLog.load(
+        tables.folds, {**value, "standing": [older, *listed[1:]]}, lateness, tables.timeline
+    )
+    assert other.standing[older["alert_id"]].title.endswith("(older rules)")
+    assert orjson.loads(orjson.dumps(other.dump()["standing"])) == [older, *listed[1:]]
+    # A late event re-folds the pair: the older alert is withdrawn, and raised again as
+    # these rules have it; from then on nothing standing is stored.
+    change = other.add(threat("late", (T0 + timedelta(days=15, seconds=30)).isoformat()))
+    assert older["alert_id"] in {w.withdraws for w in change.withdrawn}
+    assert other.standing[older["alert_id"]] == live.standing[older["alert_id"]]
+    assert other.dump()["standing"] is None
