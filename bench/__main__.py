@@ -113,6 +113,13 @@ def latency(
     broker_kind: Annotated[
         str, typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka).")
     ] = "embedded",
+    trace: Annotated[
+        Path | None,
+        typer.Option(
+            help="Append each row, with every alert's send time and latency, "
+            "to this file (JSON lines)."
+        ),
+    ] = None,
 ) -> None:
     """Publish-to-alert latency: a row per (fetch wait, batch window, linger, rate)."""
     from bench.latency_rows import run_latency_rows
@@ -125,6 +132,7 @@ def latency(
         [float(w) for w in windows.split(",")],
         seconds,
         [float(w) for w in lingers.split(",")],
+        trace,
     )
 
 

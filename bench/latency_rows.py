@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from bench.generate import Shape, dyads
 from bench.latency import latency_probe
 from bench.run import BenchOptions, _broker, _stop_worker, _worker_run
@@ -28,6 +30,7 @@ async def _rows(
     windows: list[float],
     seconds: float,
     lingers: list[float],
+    trace: Path | None = None,
 ) -> list[dict[str, Any]]:
     warmup = Shape(events=2_000, dyads=100, years=1.0, seed=11)
     rows: list[dict[str, Any]] = []
@@ -53,11 +56,21 @@ async def _rows(
                         )
                         start = datetime.fromisoformat(lat.pop("until")) + timedelta(days=1)
                         row = {"fetch_wait_ms": wait, "batch_within_s": window, "linger_ms": linger}
+                        sends = lat.pop("trace")
                         rows.append({**row, **lat})
                         print(_line(rows[-1]), flush=True)
+                        if trace is not None:
+                            _append_trace(trace, {**rows[-1], "trace": sends})
                 finally:
                     _stop_worker(worker)
     return rows
+
+
+def _append_trace(path: Path, row: dict[str, Any]) -> None:
+    """One JSON line per row: its settings and figures, and ``trace``, each alert's
+    (seconds from the probe's start to its send, latency in ms), in send order."""
+    with path.open("ab") as out:
+        out.write(orjson.dumps(row) + b"\n")
 
 
 def _line(row: dict[str, Any]) -> str:
@@ -77,6 +90,8 @@ def run_latency_rows(
     windows: list[float],
     seconds: float,
     lingers: list[float],
+    trace: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Measure and print a latency row per setting and rate."""
-    return asyncio.run(_rows(options, rates, fetch_waits, windows, seconds, lingers))
+    """Measure and print a latency row per setting and rate (and append each row with
+    its alerts' trace to ``trace``, JSON lines, if given)."""
+    return asyncio.run(_rows(options, rates, fetch_waits, windows, seconds, lingers, trace))

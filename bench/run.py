@@ -306,6 +306,7 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
                     options.latency_seconds,
                     shape.end + timedelta(days=1),  # after every generated event
                 )
+                latency.pop("trace")  # (``bench latency --trace`` keeps it)
                 main["peak_rss_mb"] = _rss_mb(worker.proc.pid)
             finally:
                 _stop_worker(worker)
