@@ -77,7 +77,7 @@ class DyadLog:
         self._inherited = False
         #: Where the retained events are stored (folds/stored.py): chunks apart from the value.
         self.stored = Stored(dyad)
-        #: The JSON of the head and base states and of the standing alerts, made once.
+        #: The JSON of the head and base states (and of inherited standing alerts), made once.
         self._dumps = Dumps()
         self._week = NO_WEEK  #: the checkpoint grid's week of the last event: [start, end)
 
@@ -329,7 +329,7 @@ class DyadLog:
 
         The standing alerts are not stored (``null``): they are the alerts of the
         retained events folded from the base, which :meth:`load` folds again anyway.
-        They were two thirds of a busy dyad's value, written at every commit. Only alerts
+        They were half of a latency-probe pair's value, written at every commit. Only alerts
         restored from a value that listed them, and that this version's rules would not
         raise, are stored, until a re-fold withdraws them."""
         standing = sorted(self.standing) if self._inherited else []

@@ -26,7 +26,8 @@ class Progress:
     crashed: str | None = None
     #: Why the worker stops to be restarted, if it does (streams/watchdog.py).
     restart_reason: str | None = None
-    #: Next offset to read, per (topic, partition), as of the last batch.
+    #: Next offset to read, per (topic, partition): past the last batch, or the committed
+    #: offset a partition is read from after a start or a rebalance (:meth:`starting`).
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     #: Returns the log end offset per (topic, partition) of the partitions the worker
     #: owns (set by the engine, which knows its consumer).
