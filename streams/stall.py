@@ -118,16 +118,22 @@ class StallGuard:
             progress.reading_since = now
             self.seeded = False
             return None
-        if not self.seeded:  # a start, or the first look after a rebalance
-            starts = await self.starts()
-            progress.starting({(self.topic, p): offset for p, offset in starts.items()})
-            progress.reading_since = max(progress.reading_since, now)
-            self.seeded = True
-        if progress.stalled_for(now) <= self.limit_s:
-            return None
-        waiting = {tp[1]: span for tp, span in progress.waiting().items() if tp[0] == self.topic}
-        last = progress.last_batch_at
-        found = await self.read(self.topic, waiting)
+        try:
+            if not self.seeded:  # a start, or the first look after a rebalance
+                starts = await self.starts()
+                progress.starting({(self.topic, p): offset for p, offset in starts.items()})
+                progress.reading_since = max(progress.reading_since, now)
+                self.seeded = True
+            if progress.stalled_for(now) <= self.limit_s:
+                return None
+            waiting = {tp[1]: sp for tp, sp in progress.waiting().items() if tp[0] == self.topic}
+            last = progress.last_batch_at
+            found = await self.read(self.topic, waiting)
+        except Exception:
+            # The broker could not be reached: the worker could not read either, so the
+            # time until it can is not a stall (records it then finds are not lost).
+            progress.reading_since = self.clock()
+            raise
         if progress.last_batch_at != last:
             return None  # a batch came while the guard read: not stalled after all
         for partition, (_, end) in waiting.items():

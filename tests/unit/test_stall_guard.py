@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
+import pytest
+
 from infra.progress import Progress
 from streams.stall import StallGuard
 
@@ -154,3 +156,29 @@ def test_a_partition_assigned_to_an_idle_worker_is_given_the_limit_from_then() -
     assert _check(guard) is None and log.reads == []
     clock.now += 1
     assert _check(guard) is not None and log.reads == [{1: (0, 40)}]
+
+
+def test_time_the_broker_could_not_be_reached_is_not_a_stall() -> None:
+    """A broker gone for longer than the limit: the worker folds nothing meanwhile, and
+    neither can the guard read. Once it can, the worker gets the time to read again
+    (restarting it then would only add a rebalance)."""
+    log = Log(committed={0: 5}, records={0: 5})
+    guard, _, clock = _guard({0: 10}, log)
+    assert _check(guard) is None
+    read = log.read
+
+    async def unreachable(topic: str, spans: Mapping[int, tuple[int, int]]) -> dict[int, int]:
+        raise ConnectionError("broker unreachable")
+
+    guard.read = unreachable
+    for _ in range(3):  # six minutes: each time past the limit, the read fails
+        clock.now += 121
+        with pytest.raises(ConnectionError):
+            _check(guard)
+        clock.now += 5
+        assert _check(guard) is None  # counted again from the failure
+    guard.read = read
+    clock.now += 115
+    assert _check(guard) is None and log.reads == []
+    clock.now += 1
+    assert _check(guard) is not None and log.reads == [{0: (5, 10)}]
