@@ -41,6 +41,11 @@ def is_chunk_key(key: str) -> bool:
     return "#" in key
 
 
+def chunk_number(key: str) -> int:
+    """The number of chunk ``key`` (``<dyad>#<n>``)."""
+    return int(key.rpartition("#")[2])
+
+
 def stored_events(
     value: dict[str, Any], chunks: Mapping[str, Any]
 ) -> Iterator[tuple[str, DiplomaticEvent]]:
@@ -131,6 +136,18 @@ class Stored:
                 self._gone.append(key)
         self.pending = {i: e for i, e in self.pending.items() if i not in self._chunk_of}
         self._json, self._joined = {}, None
+
+    def lists(self, key: str) -> bool:
+        """Whether chunk ``key`` is this dyad's: listed, or to be deleted."""
+        return key in self._live or key in self._gone
+
+    def orphaned(self, key: str) -> None:
+        """Chunk ``key`` of this dyad is stored but listed by no value: written by a
+        worker that stopped before the value listing it. Delete it at the next
+        write-back, and number new chunks past it (the deletions come after the value,
+        so a new chunk of its number would be deleted with it)."""
+        self._gone.append(key)
+        self.seq = max(self.seq, chunk_number(key))
 
     def json_of(self, event_id: str) -> bytes:
         """The JSON of a pending event, as it is stored, made once."""

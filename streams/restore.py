@@ -52,7 +52,22 @@ def restore_engine(
             log.error(
                 "table_value_discarded", dyad=key, reason=f"{type(exc).__name__}: {exc!s:.200}"
             )
+    _orphans(engine, chunks)
     return engine
+
+
+def _orphans(engine: Engine, chunks: dict[str, Any]) -> None:
+    """Chunks of the partition that no restored value lists — written by a worker that
+    stopped before the value listing them — go at the dyad's next write-back, which is
+    due at once (a quiet pair would otherwise keep them for ever)."""
+    for key, value in chunks.items():
+        log = engine.logs.get(value.get("dyad", ""))
+        if value.get("partition") != engine.partition or log is None or log.stored.lists(key):
+            continue
+        if not key.rpartition("#")[2].isdigit():  # not a key this code writes: left alone
+            continue
+        log.stored.orphaned(key)
+        engine.dirty.add(log.dyad)
 
 
 def stored_items(items: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:

@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 
 from folds.dyadlog import DyadLog
-from folds.stored import CHUNK_BYTES, SPILL_BYTES, is_chunk_key
+from folds.stored import CHUNK_BYTES, SPILL_BYTES, chunk_number, is_chunk_key
+from streams.processing import Partitions
 from streams.restore import restore_engine
 from tests.helpers import retraction, threat
 from tests.unit.test_processing import LATENESS, Tables, _record, stored_form
@@ -96,7 +97,7 @@ def test_a_value_stored_before_chunks_loads_and_moves_its_events_to_a_chunk() ->
     assert len(writes[0][1]["events"]) == len(log.events)  # type: ignore[index]
 
 
-def test_a_chunk_no_value_lists_is_not_read_and_is_overwritten() -> None:
+def test_a_chunk_no_value_lists_is_not_read_and_is_deleted() -> None:
     tables = Tables(restart=True)
     _busy(tables, days=2, per_day=100)
     listed = tables.timeline["KAZ:RUS"]["chunks"]
@@ -106,12 +107,13 @@ def test_a_chunk_no_value_lists_is_not_read_and_is_overwritten() -> None:
     tables.timeline[orphan] = {"dyad": "KAZ:RUS", "partition": 0, "events": []}
     restored = _restored(tables)
     assert restored.stored.chunks == listed
-    b = tables.batch()  # the next chunk made has that number again
+    b = tables.batch()  # the next write-back deletes it; the next chunk is numbered past it
     for i in range(100):
         at = (T0 + timedelta(days=2, minutes=i)).isoformat()
         b.process(*_record(threat(f"next{i}", at)), 0, 1_000 + i)
     tables.commit(b)
-    assert len(tables.timeline[orphan]["events"]) >= 80
+    assert orphan not in tables.timeline
+    assert f"KAZ:RUS#{chunk_number(orphan) + 1}" in tables.timeline["KAZ:RUS"]["chunks"]
 
 
 def test_a_log_restores_from_the_values_as_this_process_wrote_them() -> None:
@@ -199,3 +201,36 @@ def test_standing_alerts_a_value_lists_load_and_those_these_rules_would_not_rais
     assert older["alert_id"] in {w.withdraws for w in change.withdrawn}
     assert other.standing[older["alert_id"]] == live.standing[older["alert_id"]]
     assert other.dump()["standing"] is None
+
+
+def test_a_chunk_written_before_a_crash_and_never_listed_is_deleted() -> None:
+    """A worker that stops between a new chunk and the value listing it leaves the chunk
+    listed by no value. The restored pair deletes it at its next write-back (due at
+    once), and its new chunks take numbers past it."""
+    tables, n = Tables(), 0
+    while True:  # batches until a write-back makes a chunk
+        b = tables.batch()
+        for _ in range(50):
+            at = (T0 + timedelta(minutes=n)).isoformat()
+            b.process(*_record(threat(f"e{n}", at)), 0, n)
+            n += 1
+        writes = tables.partitions.writes()
+        made = [i for i, (_, k, v) in enumerate(writes) if is_chunk_key(k) and v is not None]
+        if made:
+            break
+        _apply(tables.timeline, writes)
+    orphan = writes[made[0]][1]
+    _apply(tables.timeline, writes[: made[0] + 1])  # the chunk, not the value: a crash
+    engine = restore_engine(tables.folds, LATENESS, 0, list(tables.timeline.items()))
+    log = engine.logs["KAZ:RUS"]
+    assert orphan not in log.stored.chunks and "KAZ:RUS" in engine.dirty
+    after = Partitions(tables.folds, LATENESS, tables.timeline.items)
+    after.engines[0] = engine
+    engine_writes = after.writes()
+    assert (0, orphan, None) in engine_writes
+    _apply(tables.timeline, engine_writes)
+    assert orphan not in tables.timeline
+    # New chunks are numbered past it, and what is stored restores the pair.
+    assert log.stored.seq >= chunk_number(orphan)
+    restored = restore_engine(tables.folds, LATENESS, 0, list(tables.timeline.items()))
+    assert [e.event_id for e in restored.logs["KAZ:RUS"].events] == [e.event_id for e in log.events]
