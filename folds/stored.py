@@ -41,9 +41,10 @@ def is_chunk_key(key: str) -> bool:
     return "#" in key
 
 
-def chunk_number(key: str) -> int:
-    """The number of chunk ``key`` (``<dyad>#<n>``)."""
-    return int(key.rpartition("#")[2])
+def chunk_number(key: str) -> int | None:
+    """The number of chunk ``key`` (``<dyad>#<n>``); None if it has none."""
+    number = key.rpartition("#")[2]
+    return int(number) if number.isdigit() else None
 
 
 def stored_events(
@@ -141,13 +142,13 @@ class Stored:
         """Whether chunk ``key`` is this dyad's: listed, or to be deleted."""
         return key in self._live or key in self._gone
 
-    def orphaned(self, key: str) -> None:
+    def orphaned(self, key: str, number: int) -> None:
         """Chunk ``key`` of this dyad is stored but listed by no value: written by a
         worker that stopped before the value listing it. Delete it at the next
         write-back, and number new chunks past it (the deletions come after the value,
-        so a new chunk of its number would be deleted with it)."""
+        so a new chunk of its ``number`` would be deleted with it)."""
         self._gone.append(key)
-        self.seq = max(self.seq, chunk_number(key))
+        self.seq = max(self.seq, number)
 
     def json_of(self, event_id: str) -> bytes:
         """The JSON of a pending event, as it is stored, made once."""

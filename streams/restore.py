@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from folds.base import Fold
 from folds.dyadlog import DyadLog
 from folds.engine import Engine
-from folds.stored import is_chunk_key
+from folds.stored import chunk_number, is_chunk_key
 from infra.logs import get_logger
 
 __all__ = ["restore_engine", "stored_items"]
@@ -64,9 +64,9 @@ def _orphans(engine: Engine, chunks: dict[str, Any]) -> None:
         log = engine.logs.get(value.get("dyad", ""))
         if value.get("partition") != engine.partition or log is None or log.stored.lists(key):
             continue
-        if not key.rpartition("#")[2].isdigit():  # not a key this code writes: left alone
+        if (number := chunk_number(key)) is None:  # not a key this code writes: left alone
             continue
-        log.stored.orphaned(key)
+        log.stored.orphaned(key, number)
         engine.dirty.add(log.dyad)
 
 

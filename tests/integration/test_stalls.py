@@ -12,32 +12,30 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from bench.run import committed_offsets
 from infra.admin import ensure_topics
 from infra.topics import Topics
+from schemas.events import DiplomaticEvent
 from streams.stall import first_records
 from streams.watchdog import EXIT_RESTART
 from tests.helpers import start_worker, stop_process, threat
 from tests.integration.skipping_worker import FOLDED, SKIP_TO
-from tests.integration.test_skipped_records import _publish
+from tests.integration.test_skipped_records import _committed, _publish
 
 #: A stall is acted on after this long (the default is 120 s).
 STALL_S = "4"
 
 
-def _committed(isolated: dict[str, str], topics: Topics) -> int:
-    bootstrap, group = isolated["DIPWATCH_BOOTSTRAP_SERVERS"], isolated["DIPWATCH_APP_ID"]
-    return asyncio.run(committed_offsets(bootstrap, group, topics.events, Topics().partitions))
-
-
-def _wait_for(what: str, done: object, proc: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_for(
+    what: str, done: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path
+) -> None:
     started = time.monotonic()
-    while not done():  # type: ignore[operator]
+    while not done():
         assert proc.poll() is None, log.read_text()[-3000:]
         assert time.monotonic() - started < 90, (
             f"{what}: not within 90 s\n" + log.read_text()[-3000:]
@@ -45,7 +43,7 @@ def _wait_for(what: str, done: object, proc: subprocess.Popen[bytes], log: Path)
         time.sleep(0.2)
 
 
-def _events(prefix: str, month: int, n: int) -> list:  # type: ignore[type-arg]
+def _events(prefix: str, month: int, n: int) -> list[DiplomaticEvent]:
     return [threat(f"{prefix}-{i}", f"2022-{month:02d}-{i + 1:02d}T00:00:00Z") for i in range(n)]
 
 

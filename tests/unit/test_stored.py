@@ -35,6 +35,12 @@ def _busy(tables: Tables, days: int, per_day: int, batch: int = 40) -> list[str]
     return ids
 
 
+def _number(key: str) -> int:
+    number = chunk_number(key)
+    assert number is not None, key
+    return number
+
+
 def _restored(tables: Tables) -> DyadLog:
     value = tables.timeline["KAZ:RUS"]
     return DyadLog.load(tables.folds, value, timedelta(days=LATENESS), tables.timeline)
@@ -113,7 +119,7 @@ def test_a_chunk_no_value_lists_is_not_read_and_is_deleted() -> None:
         b.process(*_record(threat(f"next{i}", at)), 0, 1_000 + i)
     tables.commit(b)
     assert orphan not in tables.timeline
-    assert f"KAZ:RUS#{chunk_number(orphan) + 1}" in tables.timeline["KAZ:RUS"]["chunks"]
+    assert f"KAZ:RUS#{_number(orphan) + 1}" in tables.timeline["KAZ:RUS"]["chunks"]
 
 
 def test_a_log_restores_from_the_values_as_this_process_wrote_them() -> None:
@@ -231,6 +237,6 @@ def test_a_chunk_written_before_a_crash_and_never_listed_is_deleted() -> None:
     _apply(tables.timeline, engine_writes)
     assert orphan not in tables.timeline
     # New chunks are numbered past it, and what is stored restores the pair.
-    assert log.stored.seq >= chunk_number(orphan)
+    assert log.stored.seq >= _number(orphan)
     restored = restore_engine(tables.folds, LATENESS, 0, list(tables.timeline.items()))
     assert [e.event_id for e in restored.logs["KAZ:RUS"].events] == [e.event_id for e in log.events]
