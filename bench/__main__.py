@@ -65,6 +65,7 @@ def offline(
 ) -> None:
     """The fold pipeline alone (no broker) and the decode, best of three runs."""
     from bench.micro import decode_rates, fold_parts, offline_rate, shared_rates
+    from bench.probe_path import probe_path
     from folds.parallel import cores
 
     shape = Shape(events=events, dyads=dyads, years=years, seed=7)
@@ -72,6 +73,7 @@ def offline(
     typer.echo(fold_parts(shape))
     typer.echo(shared_rates(shape, max(2, min(cores(), 4))))
     typer.echo(decode_rates(shape))
+    typer.echo(probe_path())
 
 
 @cli.command(name="gc")

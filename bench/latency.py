@@ -25,7 +25,7 @@ from infra.topics import Topics
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
 
-__all__ = ["STEP", "latency_probe"]
+__all__ = ["STEP", "latency_probe", "probe_record"]
 
 #: Event time between two probe records.
 STEP = timedelta(hours=1)
@@ -50,7 +50,7 @@ async def latency_probe(
     # CPU it would spend validating and encoding ~80 us a record would be taken from the
     # worker and the broker it measures (they share the machine's cores).
     total = int(rate * seconds)
-    planned = [_probe_record(pairs, base, i) for i in range(total)]
+    planned = [probe_record(pairs, base, i) for i in range(total)]
     # Nor may the probe's own full collections delay the receipts it times: they walked
     # this process's imports and records (62-128 ms each here), now frozen out of them.
     freeze_startup()
@@ -132,7 +132,7 @@ async def _first_alone(
     return round(first * 1000, 1)
 
 
-def _probe_record(
+def probe_record(
     pairs: list[tuple[str, str]], base: datetime, i: int
 ) -> tuple[str, bytes, bytes, int]:
     """The ``i``-th record the probe sends: (event id, key, value, timestamp in ms)."""

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.generate import Shape, generate
-from folds.base import Fold, NoTimers
+from bench.probe_path import NoOpFold
+from folds.base import Fold
 from folds.offline import fold_offline
 from folds.parallel import fold_parallel
 from folds.registry import build_folds
@@ -53,19 +54,6 @@ def offline_rate(shape: Shape) -> str:
     )
 
 
-class _NoOp(NoTimers):
-    """A fold that takes every event and changes nothing: the engine's own cost."""
-
-    def __init__(self, fold: Fold[Any]) -> None:
-        self.fold, self.name, self.state_type = fold, fold.name, fold.state_type
-
-    def initial(self, key: str) -> Any:
-        return self.fold.initial(key)
-
-    def apply(self, state: Any, event: Any) -> tuple[Any, list[Any]]:
-        return state, []
-
-
 def fold_parts(shape: Shape) -> str:
     """Where the offline fold's time goes, µs per event (best of three, the collector as
     dipwatch sets it): each fold's ``apply`` alone over the log (its states kept in a
@@ -86,7 +74,7 @@ def fold_parts(shape: Shape) -> str:
                 states[dyad] = fold.apply(state, event)[0]
 
         parts = [(f.name, _best(lambda f=f: alone(f))) for f in folds]  # type: ignore[misc]
-        parts.append(("engine", _best(lambda: fold_offline([_NoOp(f) for f in folds], events))))
+        parts.append(("engine", _best(lambda: fold_offline([NoOpFold(f) for f in folds], events))))
         parts.append(("whole fold", _best(lambda: fold_offline(folds, events))))
     finally:
         gc.set_threshold(*before)

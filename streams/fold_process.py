@@ -33,16 +33,21 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from infra.logs import get_logger
 from schemas.codec import encode_alert
 
-__all__ = ["Carried", "FoldProcess", "carried", "serve"]
+if TYPE_CHECKING:  # (imported by the child only: Faust's process does not fold)
+    from streams.processing import Partitions
+
+__all__ = ["Carried", "FoldProcess", "Record", "carried", "cut", "fold_batch", "serve"]
 
 log = get_logger(__name__)
 
 _HEADER: Final = struct.Struct("<I")
+#: A record as a batch request carries it: (key, value, timestamp_s, partition, offset).
+Record = tuple[bytes | None, bytes | None, float | None, int, int]
 
 
 @dataclass(slots=True)
@@ -120,7 +125,7 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     from infra.runtime import tune_gc
     from infra.topics import Topics
     from streams.compat import TABLE_CODEC
-    from streams.processing import Batch, Partitions
+    from streams.processing import Partitions
     from streams.restore import stored_items
 
     settings, aggregates = _read(inp)
@@ -139,20 +144,10 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
         kind = request[0]
         if kind == "batch":
             started = time.perf_counter()
-            batch = Batch(partitions)
-            done = [carried(batch.process(*record), alert_topics) for record in request[2]]
+            done = fold_batch(partitions, request[2], alert_topics)
             _write(out, ("done", request[1], (done, time.perf_counter() - started)))
         elif kind == "cut":
-            writes = [
-                (
-                    partition,
-                    key,
-                    codec.dumps(key),
-                    None if value is None else codec.dumps(value),
-                )
-                for partition, key, value in partitions.writes()
-            ]
-            _write(out, ("cut", request[1], writes))
+            _write(out, ("cut", request[1], cut(partitions, codec)))
         elif kind == "items":
             items = stored_items(request[1])
         elif kind == "forget":
@@ -161,6 +156,25 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
             return
         else:
             raise ValueError(f"unknown request {kind!r}")
+
+
+def fold_batch(
+    partitions: Partitions, records: Sequence[Record], alert_topics: dict[str, str]
+) -> list[Carried | None]:
+    """A batch's records folded: what the worker's process must do for each."""
+    from streams.processing import Batch
+
+    batch = Batch(partitions)
+    return [carried(batch.process(*record), alert_topics) for record in records]
+
+
+def cut(partitions: Partitions, codec: Any) -> list[tuple[int, str, bytes, bytes | None]]:
+    """The write-back before a commit: each changelog record, encoded by ``codec`` (the
+    tables' own), as ``(partition, key, raw key, raw value or None)``."""
+    return [
+        (partition, key, codec.dumps(key), None if value is None else codec.dumps(value))
+        for partition, key, value in partitions.writes()
+    ]
 
 
 class FoldProcess:

@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 
 from bench.collector import collection_line
 from bench.generate import Shape
-from bench.latency import STEP, _probe_record, _quantiles
+from bench.latency import STEP, _quantiles, probe_record
 from bench.latency_rows import _line as latency_line
 from bench.memory import _line, _resident
 from bench.micro import fold_parts, shared_rates
+from bench.probe_path import _records, probe_path
 from bench.soak import _line as soak_line
 from bench.soak import summary as soak_summary
 from schemas.codec import decode_event
@@ -39,10 +40,30 @@ def test_the_shared_fold_is_timed_in_one_process_and_in_several_with_the_same_al
     assert int(found[4]) > 0
 
 
+def test_the_probe_row_times_the_whole_each_fold_and_the_rest() -> None:
+    line = probe_path(count=60, rounds=1)
+    found = re.fullmatch(
+        r"probe records through the fold process: (\d+) µs each; the folds with their alerts "
+        r"(-?\d+) \(tension (-?\d+), summons (-?\d+), envoys (-?\d+)\); decode, engine and "
+        r"write-back (\d+) \(60 records, 5 a batch, a write-back every 250\)",
+        line,
+    )
+    assert found, line
+    assert int(found[1]) > 0 and int(found[6]) > 0
+
+
+def test_the_probe_rows_records_count_up_per_partition_as_a_topic_s_offsets() -> None:
+    records = _records(40)
+    for partition in {r[3] for r in records}:
+        offsets = [r[4] for r in records if r[3] == partition]
+        assert offsets == list(range(len(offsets)))
+    assert len({r[3] for r in records}) > 1
+
+
 def test_the_latency_probe_builds_each_record_before_it_sends_summons_then_close() -> None:
     pairs = [("KAZ", "RUS"), ("POL", "UKR")]
     base = datetime(2030, 1, 1, tzinfo=UTC)
-    records = [_probe_record(pairs, base, i) for i in range(6)]
+    records = [probe_record(pairs, base, i) for i in range(6)]
     events = [decode_event(value) for _, _, value, _ in records]
     # A round over the pairs summons, the next closes those summonses, and so on.
     assert [e.action for e in events] == ["summon_envoy"] * 2 + ["summons_closed"] * 2 + [
