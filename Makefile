@@ -30,6 +30,7 @@ test-outage: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 ## schemas: regenerate the checked-in JSON Schema files from the models

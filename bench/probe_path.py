@@ -73,11 +73,14 @@ def _run(folds: Sequence[Fold[Any]], records: list[Record], topics: dict[str, st
     return time.perf_counter() - started
 
 
-def probe_path(count: int = 4_000, rounds: int = 3) -> str:
+def probe_path(count: int = 2_000, rounds: int = 6) -> str:
     """µs per probe record through the fold process's path (decode, folds, alerts encoded,
     write-backs): whole, with each fold in turn made a no-op, and with all of them
     no-ops; the variants alternated, best of ``rounds`` each (the collector as dipwatch
-    sets it). What a fold costs is the whole less the whole without it."""
+    sets it). What a fold costs is the whole less the whole without it. Many short runs
+    rather than a few long ones: this machine slows down for seconds at a time, and
+    only a best of runs it left alone says what the code costs (2,000 records: 20 a
+    pair, past the 8 or so its lateness retains)."""
     settings = Settings()
     folds = build_folds(settings)
     topics_ = Topics.from_settings(settings)

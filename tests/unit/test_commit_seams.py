@@ -270,6 +270,7 @@ def test_an_agent_that_fails_commits_nothing_more_and_stops_the_worker(where: st
     """Any failure in the agent's loop — the consumer's, or a defect past a batch in
     hand — halts like a dead fold process: commits refused, the worker told to restart,
     and the loop waits to be cancelled by the stop instead of crashing."""
+
     async def batches() -> Any:
         if where == "the stream":
             raise OSError("the consumer failed")
