@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from bench.generate import Shape
+from bench.machine import machine_line
 from bench.run import BenchOptions, run_bench
 from infra.logs import configure_logging
 from infra.settings import Settings
@@ -54,7 +55,9 @@ def bench(
         scale_out=scale_out,
         json_path=json_path,
     )
+    typer.echo(machine_line())
     run_bench(options)
+    typer.echo(machine_line())
 
 
 @cli.command()
@@ -69,11 +72,13 @@ def offline(
     from folds.parallel import cores
 
     shape = Shape(events=events, dyads=dyads, years=years, seed=7)
+    typer.echo(machine_line())
     typer.echo(offline_rate(shape))
     typer.echo(fold_parts(shape))
     typer.echo(shared_rates(shape, max(2, min(cores(), 4))))
     typer.echo(decode_rates(shape))
     typer.echo(probe_path())
+    typer.echo(machine_line())
 
 
 @cli.command(name="gc")
@@ -127,6 +132,7 @@ def latency(
     from bench.latency_rows import run_latency_rows
 
     options = _options(broker_kind)
+    typer.echo(machine_line())
     run_latency_rows(
         options,
         [float(r) for r in rates.split(",")],
@@ -193,6 +199,7 @@ def gdelt(
     from bench.gdelt_run import run_gdelt_bench
 
     options = _options(broker_kind)
+    typer.echo(machine_line())
     run_gdelt_bench(options, rows)
 
 

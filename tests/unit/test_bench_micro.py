@@ -8,11 +8,16 @@ import gc
 import os
 import re
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
+import pytest
+
+from bench import machine
 from bench.collector import collection_line
 from bench.generate import Shape
 from bench.latency import STEP, _quantiles, probe_record
 from bench.latency_rows import _line as latency_line
+from bench.machine import _loop, machine_line
 from bench.memory import _line, _resident
 from bench.micro import fold_parts, shared_rates
 from bench.probe_path import _records, probe_path
@@ -146,3 +151,17 @@ def test_bench_gc_times_a_full_collection_of_the_imports_frozen_or_not_and_of_a_
     assert float(found[1]) > float(found[3])
     assert int(found[6].replace(",", "")) > 20  # at least a log per pair, walked
     assert gc.get_freeze_count() == 0  # this process's heap given back to the collector
+
+
+def test_the_machine_line_times_the_calibration_loop() -> None:
+    line = machine_line()
+    found = re.match(r"machine: calibration loop (\d+\.\d\d) ms \(best of 7;", line)
+    assert found, line
+    assert float(found[1]) > 0
+    assert _loop() == 97  # the loop does its work: one entry per key
+
+
+def test_the_calibration_is_the_best_of_its_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter([0.0, 0.030, 1.0, 1.010, 2.0, 2.020])
+    monkeypatch.setattr("bench.machine.time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    assert machine.calibration_ms(repeat=3) == pytest.approx(10.0)
