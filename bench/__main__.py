@@ -57,7 +57,6 @@ def bench(
     )
     typer.echo(machine_line())
     run_bench(options)
-    typer.echo(machine_line())
 
 
 @cli.command()

@@ -25,7 +25,7 @@ from infra.topics import Topics
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
 
-__all__ = ["STEP", "latency_probe", "probe_record"]
+__all__ = ["STEP", "kept_pace", "latency_probe", "probe_record"]
 
 #: Event time between two probe records.
 STEP = timedelta(hours=1)
@@ -100,11 +100,13 @@ async def latency_probe(
     reader.cancel()
     await producer.stop()
     await consumer.stop()
+    trace = sorted((round(sent[k] - t0, 4), round((got[k] - sent[k]) * 1000, 2)) for k in got)
     return {
         **_quantiles(rate, sent, got),
+        **kept_pace(rate, trace),
         # Each alert's latency beside when its record was sent: what the quantiles do not
         # say, e.g. slow alerts every 0.25 s, the caught-up commit's write-back (session 19).
-        "trace": sorted((round(sent[k] - t0, 4), round((got[k] - sent[k]) * 1000, 2)) for k in got),
+        "trace": trace,
         "first_ms": first_ms,
         "probe_cpu_pct": cpu_pct,
         "until": (base + STEP * total).isoformat(),
@@ -162,6 +164,22 @@ def _probe_event(pair: tuple[str, str], at: datetime, closing: bool) -> Diplomat
             "sources": [{"publisher": "dipwatch bench", "title": "latency", "language": "en"}],
         }
     )
+
+
+def kept_pace(rate: float, trace: list[tuple[float, float]]) -> dict[str, float]:
+    """How fast the worker folded while the probe offered ``rate``/s: the latency's growth,
+    ms per second of sending (least squares over ``trace``, (send time s, latency ms)),
+    and the rate that growth means. A worker that keeps up holds the latency level
+    (growth ~0, the rate offered); one that folds ``r``/s < ``rate`` folds the record
+    sent at ``t`` at ``t * rate / r``, so the latency grows ``rate / r - 1`` s per s."""
+    if len(trace) < 2:
+        return {"growth_ms_per_s": float("nan"), "kept_pace_eps": float("nan")}
+    xs = [t for t, _ in trace]
+    slope = statistics.linear_regression(xs, [ms for _, ms in trace]).slope
+    return {
+        "growth_ms_per_s": round(slope, 1),
+        "kept_pace_eps": round(min(rate, rate / (1 + max(slope, 0.0) / 1000))),
+    }
 
 
 def _quantiles(rate: float, sent: dict[str, float], got: dict[str, float]) -> dict[str, float]:

@@ -79,7 +79,8 @@ def _line(row: dict[str, Any]) -> str:
         f"linger {row['linger_ms']:>3g} ms  "
         f"{row['offered_eps']:>6g}/s: p50 {row['p50']} ms, p95 {row['p95']} ms, "
         f"p99 {row['p99']} ms, max {row['max']} ms ({row['alerted']}/{row['sent']} alerted; "
-        f"first alone {row['first_ms']} ms; probe {row['probe_cpu_pct']} % of a core)"
+        f"first alone {row['first_ms']} ms; probe {row['probe_cpu_pct']} % of a core; "
+        f"latency growth {row['growth_ms_per_s']} ms per s: folded ~{row['kept_pace_eps']:g}/s)"
     )
 
 

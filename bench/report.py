@@ -36,7 +36,8 @@ def render(summary: dict[str, Any]) -> str:
             f"(d) latency at {lat['offered_eps']:g}/s",
             f"p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms, max {lat['max']} "
             f"ms ({lat['alerted']}/{lat['sent']} alerted; the first alone {lat['first_ms']} ms; "
-            f"the probe took {lat['probe_cpu_pct']} % of a core)",
+            f"the probe took {lat['probe_cpu_pct']} % of a core; latency growth "
+            f"{lat['growth_ms_per_s']} ms per s: folded ~{lat['kept_pace_eps']:g}/s)",
         ),
         ("(e) worker peak RSS", f"{summary['peak_rss_mb']} MiB"),
         (

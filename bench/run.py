@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.generate import Shape, dyads, generate
 from bench.latency import latency_probe
+from bench.machine import calibration_ms
 from bench.report import render
 from infra.admin import ensure_topics
 from infra.brokers.probe import wait_until_ready
@@ -344,7 +345,8 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
                     )
     return {
         "broker": options.bootstrap or options.broker,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, "
+        f"calibration loop {calibration_ms():.2f} ms at the end (bench/machine.py)",
         "events": shape.events,
         "dyads": shape.dyads,
         "years": shape.years,

@@ -5,6 +5,7 @@ memory rows' readings, the soak's lines and the collector's costs."""
 from __future__ import annotations
 
 import gc
+import math
 import os
 import re
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ import pytest
 from bench import machine
 from bench.collector import collection_line
 from bench.generate import Shape
-from bench.latency import STEP, _quantiles, probe_record
+from bench.latency import STEP, _quantiles, kept_pace, probe_record
 from bench.latency_rows import _line as latency_line
 from bench.machine import _loop, machine_line
 from bench.memory import _line, _resident
@@ -131,11 +132,23 @@ def test_the_latency_figures_carry_the_longest_wait_beside_the_quantiles() -> No
     # A row names the worker's settings, and the first record's alert, sent alone
     # before the clock starts, apart from the quantiles.
     row = {"fetch_wait_ms": 10, "batch_within_s": 0.005, "linger_ms": 1.0, **figures}
-    assert latency_line({**row, "first_ms": 201.7, "probe_cpu_pct": 24.1}) == (
+    pace = {"growth_ms_per_s": 0.3, "kept_pace_eps": 100}
+    assert latency_line({**row, **pace, "first_ms": 201.7, "probe_cpu_pct": 24.1}) == (
         "fetch wait    10 ms  batch window  0.005 s  linger   1 ms     100/s: p50 10.0 ms, "
         "p95 10.0 ms, p99 10.0 ms, max 250.0 ms (200/200 alerted; first alone 201.7 ms; "
-        "probe 24.1 % of a core)"
+        "probe 24.1 % of a core; latency growth 0.3 ms per s: folded ~100/s)"
     )
+
+
+def test_a_worker_that_folds_slower_than_offered_shows_in_the_latency_s_growth() -> None:
+    # Offered 1,000/s for 10 s; folded 800/s: the record sent at t is folded at 1.25 t.
+    behind = [(t / 100, 250 * t / 100 + 20) for t in range(1000)]
+    assert kept_pace(1000, behind) == {"growth_ms_per_s": 250.0, "kept_pace_eps": 800}
+    # Kept up: the latency stays level, whatever its spread; the rate offered is kept.
+    level = [(t / 100, 20 + (t % 7)) for t in range(1000)]
+    pace = kept_pace(1000, level)
+    assert abs(pace["growth_ms_per_s"]) < 1 and pace["kept_pace_eps"] == 1000
+    assert math.isnan(kept_pace(1000, [(0.0, 5.0)])["kept_pace_eps"])
 
 
 def test_bench_gc_times_a_full_collection_of_the_imports_frozen_or_not_and_of_a_state() -> None:
