@@ -22,6 +22,7 @@ from bench.machine import _loop, machine_line
 from bench.memory import _line, _resident
 from bench.micro import fold_parts, shared_rates
 from bench.probe_path import _records, probe_path
+from bench.report import render
 from bench.soak import _line as soak_line
 from bench.soak import summary as soak_summary
 from schemas.codec import decode_event
@@ -178,3 +179,25 @@ def test_the_calibration_is_the_best_of_its_runs(monkeypatch: pytest.MonkeyPatch
     clock = iter([0.0, 0.030, 1.0, 1.010, 2.0, 2.020])
     monkeypatch.setattr("bench.machine.time", SimpleNamespace(perf_counter=lambda: next(clock)))
     assert machine.calibration_ms(repeat=3) == pytest.approx(10.0)
+
+
+def test_bench_all_s_summary_renders_the_latency_row_with_the_rate_folded() -> None:
+    latency = {
+        **_quantiles(1000, {"a": 0.0, "b": 0.0}, {"a": 0.5, "b": 1.0}),
+        **kept_pace(1000, [(0.0, 20.0), (10.0, 460.0)]),
+        "first_ms": 21.0,
+        "probe_cpu_pct": 29.1,
+    }
+    summary = {
+        "broker": "embedded",
+        "machine": "x86_64, 2 cores, 3.11.7, calibration loop 12.00 ms at the end",
+        **{"events": 200, "dyads": 30, "years": 5.0, "publish_eps": 14837},
+        **{"worker_eps": 3260, "raw_consume_eps": 130101, "ratio": 0.0251},
+        **{"ceiling_eps": 4287, "ceiling_ratio": 0.76, "ceiling_writes_eps": 4307},
+        **{"ceiling_writes_ratio": 0.757, "two_workers_eps": None, "worker_startup_s": 7.9},
+        **{"latency_ms": latency, "peak_rss_mb": 404.9, "broker_rss_mb": {"before": None}},
+        "growth": [],
+    }
+    text = render(summary)
+    assert "calibration loop 12.00 ms" in text
+    assert "latency growth 44.0 ms per s: folded ~958/s)" in text, text
