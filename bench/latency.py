@@ -171,7 +171,8 @@ def kept_pace(rate: float, trace: list[tuple[float, float]]) -> dict[str, float]
     ms per second of sending (least squares over ``trace``, (send time s, latency ms)),
     and the rate that growth means. A worker that keeps up holds the latency level
     (growth ~0, the rate offered); one that folds ``r``/s < ``rate`` folds the record
-    sent at ``t`` at ``t * rate / r``, so the latency grows ``rate / r - 1`` s per s."""
+    sent at ``t`` at ``t * rate / r``, so the latency grows ``rate / r - 1`` s per s.
+    A stall near either end of the probe tilts the line too: read it beside the trace."""
     if len(trace) < 2:
         return {"growth_ms_per_s": float("nan"), "kept_pace_eps": float("nan")}
     xs = [t for t, _ in trace]
