@@ -20,15 +20,21 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench.generate import dyads
 from infra.runtime import freeze_startup
 from infra.topics import Topics
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
 
-__all__ = ["STEP", "kept_pace", "latency_probe", "probe_record"]
+__all__ = ["STEP", "kept_pace", "latency_probe", "probe_pairs", "probe_record"]
 
 #: Event time between two probe records.
 STEP = timedelta(hours=1)
+
+
+def probe_pairs() -> list[tuple[str, str]]:
+    """The pairs the probe summons in turn (``bench latency``, ``bench offline``'s probe row)."""
+    return dyads(100, 12)
 
 
 async def latency_probe(

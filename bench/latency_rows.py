@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from bench.generate import Shape, dyads
-from bench.latency import latency_probe
+from bench.generate import Shape
+from bench.latency import latency_probe, probe_pairs
 from bench.run import BenchOptions, _broker, _stop_worker, _worker_run
 
 __all__ = ["run_latency_rows"]
@@ -49,7 +49,7 @@ async def _rows(
                         lat = await latency_probe(
                             bootstrap,
                             topics,
-                            dyads(100, 12),
+                            probe_pairs(),
                             rate,
                             seconds,
                             start,

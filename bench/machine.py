@@ -11,10 +11,11 @@ a rate by the loop's speed, or compare the loop before comparing rates.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["calibration_ms", "machine_line"]
+__all__ = ["best_of", "calibration_ms", "machine_line"]
 
 #: Iterations of the loop: ~10 ms on a fast day here.
 _ITERATIONS: Final = 20_000
@@ -34,15 +35,20 @@ def _loop() -> int:
     return len(seen)
 
 
-def calibration_ms(repeat: int = 7) -> float:
-    """The loop's best time of ``repeat`` runs, in ms (the best: the machine's speed when
-    nothing slowed it)."""
+def best_of(run: Callable[[], Any], repeat: int = 3) -> float:
+    """The shortest time of ``repeat`` runs of ``run``, in seconds: what the code costs
+    when nothing slowed the machine (every bench figure that times a call uses it)."""
     best = float("inf")
     for _ in range(repeat):
         started = time.perf_counter()
-        _loop()
+        run()
         best = min(best, time.perf_counter() - started)
-    return best * 1000
+    return best
+
+
+def calibration_ms(repeat: int = 7) -> float:
+    """The loop's best time of ``repeat`` runs, in ms."""
+    return best_of(_loop, repeat) * 1000
 
 
 def machine_line() -> str:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import gc
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 from bench.generate import Shape, generate
+from bench.machine import best_of
 from bench.probe_path import NoOpFold
 from folds.base import Fold
 from folds.offline import fold_offline
@@ -19,15 +18,6 @@ from infra.settings import Settings
 from schemas.codec import decode_event, encode_event, parse_event
 
 __all__ = ["decode_rates", "fold_parts", "offline_rate", "shared_rates"]
-
-
-def _best(run: Callable[[], Any], repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def offline_rate(shape: Shape) -> str:
@@ -43,7 +33,7 @@ def offline_rate(shape: Shape) -> str:
         for _ in range(2):  # alternated: neither setting always runs on a warmer heap
             for i, threshold in enumerate((before[0], settings.gc_threshold)):
                 gc.set_threshold(threshold, *before[1:])
-                rate = len(events) / _best(lambda: fold_offline(folds, events))
+                rate = len(events) / best_of(lambda: fold_offline(folds, events))
                 rates[i] = max(rates[i], rate)
     finally:
         gc.set_threshold(*before)
@@ -73,9 +63,11 @@ def fold_parts(shape: Shape) -> str:
                 state = states.get(dyad) or fold.initial(dyad)
                 states[dyad] = fold.apply(state, event)[0]
 
-        parts = [(f.name, _best(lambda f=f: alone(f))) for f in folds]  # type: ignore[misc]
-        parts.append(("engine", _best(lambda: fold_offline([NoOpFold(f) for f in folds], events))))
-        parts.append(("whole fold", _best(lambda: fold_offline(folds, events))))
+        parts = [(f.name, best_of(lambda f=f: alone(f))) for f in folds]  # type: ignore[misc]
+        parts.append(
+            ("engine", best_of(lambda: fold_offline([NoOpFold(f) for f in folds], events)))
+        )
+        parts.append(("whole fold", best_of(lambda: fold_offline(folds, events))))
     finally:
         gc.set_threshold(*before)
     per_event = ", ".join(f"{name} {t / len(events) * 1e6:.1f}" for name, t in parts)
@@ -95,7 +87,7 @@ def shared_rates(shape: Shape, jobs: int = 2) -> str:
         rates, alerts = [], set()
         for n in (1, jobs):
             alerts.add(len(fold_parallel(folds, events, jobs=n).alerts))
-            rates.append(len(events) / _best(lambda n=n: fold_parallel(folds, events, jobs=n)))  # type: ignore[misc]
+            rates.append(len(events) / best_of(lambda n=n: fold_parallel(folds, events, jobs=n)))  # type: ignore[misc]
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
@@ -118,7 +110,7 @@ def decode_rates(shape: Shape) -> str:
         for raw in raws:
             decode_event(raw)
 
-    careful, fast = _best(careful_all), _best(fast_all)
+    careful, fast = best_of(careful_all), best_of(fast_all)
     n = len(raws)
     return (
         f"decode: careful {n / careful:,.0f} records/s, decode_event {n / fast:,.0f} "

@@ -13,8 +13,7 @@ from typing import Any, Final
 
 from faust.serializers import codecs
 
-from bench.generate import dyads
-from bench.latency import probe_record
+from bench.latency import probe_pairs, probe_record
 from folds.base import Fold, NoTimers
 from folds.registry import build_folds
 from infra.settings import Settings
@@ -47,7 +46,7 @@ class NoOpFold(NoTimers):
 def _records(count: int) -> list[Record]:
     """The probe's records as a batch request carries them, each partition's offsets
     counting up (the pairs and the event-time step of ``bench latency``)."""
-    pairs = dyads(100, 12)
+    pairs = probe_pairs()
     base = datetime(2030, 1, 1, tzinfo=UTC)
     offsets = [0] * _PARTITIONS
     out: list[Record] = []
