@@ -64,6 +64,13 @@ def offline(
     events: Annotated[int, typer.Option(help="Synthetic events.")] = 20_000,
     dyads: Annotated[int, typer.Option(help="Country pairs.")] = 500,
     years: Annotated[float, typer.Option(help="Years of event time.")] = 5.0,
+    shared_events: Annotated[
+        int,
+        typer.Option(
+            help="Events of the shared-fold row (its pairs scaled alike): a history-sized "
+            "log, where the fork and the merge do not weigh."
+        ),
+    ] = 100_000,
 ) -> None:
     """The fold pipeline alone (no broker) and the decode, best of three runs."""
     from bench.micro import decode_rates, fold_parts, offline_rate, shared_rates
@@ -74,7 +81,9 @@ def offline(
     typer.echo(machine_line())
     typer.echo(offline_rate(shape))
     typer.echo(fold_parts(shape))
-    typer.echo(shared_rates(shape, max(2, min(cores(), 4))))
+    scale = shared_events / events
+    shared = Shape(events=shared_events, dyads=round(dyads * scale), years=years, seed=7)
+    typer.echo(shared_rates(shared, max(2, min(cores(), 4))))
     typer.echo(decode_rates(shape))
     typer.echo(probe_path())
     typer.echo(machine_line())

@@ -37,10 +37,10 @@ def test_the_offline_breakdown_times_each_fold_the_engine_and_the_whole() -> Non
 
 
 def test_the_shared_fold_is_timed_in_one_process_and_in_several_with_the_same_alerts() -> None:
-    line = shared_rates(Shape(events=400, dyads=20, years=0.5, seed=3), jobs=2)
+    line = shared_rates(Shape(events=400, dyads=20, years=0.5, seed=3), jobs=2, repeat=1)
     found = re.fullmatch(
         r"offline fold shared: 1 process ([\d,]+) events/s, 2 processes ([\d,]+) events/s "
-        r"\((\d+\.\d\d)x; (\d+) alerts\)",
+        r"\((\d+\.\d\d)x; (\d+) alerts; 400 events, 20 pairs\)",
         line,
     )
     assert found, line  # one alert count: both folds raised as many
