@@ -174,7 +174,7 @@ def _start_worker(
         "DIPWATCH_WEB_ENABLED": "false",
         "DIPWATCH_LOG_FORMAT": "json",
         "DIPWATCH_LOG_LEVEL": "warning",
-        # Every rate is timed from a worker's commits: under load every 2.8 s or 10,000
+        # Every rate is timed from a worker's commits: under load every 10 s or 100,000
         # records (the defaults, which decide how often values are written back), and
         # within 0.25 s of catching up (DIPWATCH_CAUGHT_UP_COMMIT_S), which ends a drain.
     }

@@ -104,6 +104,7 @@ def app_options(settings: Settings, connection: Connection) -> dict[str, Any]:
         "broker_max_poll_records": settings.max_poll_records or None,
         # A restarted or dead member must not hold partitions for a minute.
         "broker_commit_interval": settings.commit_interval_s,
+        "broker_commit_every": settings.commit_every,
         "broker_session_timeout": settings.session_timeout_s,
         "broker_heartbeat_interval": settings.heartbeat_interval_s,
         "broker_rebalance_timeout": max(settings.session_timeout_s * 3, 30.0),

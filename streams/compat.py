@@ -175,7 +175,7 @@ class CommitWhenCaughtUp:
     """Commit soon after a batch comes short of ``batch_size`` (the stream had nothing
     more within the batch window: the worker has caught up), at most every ``every_s``:
     a short batch too soon after the last such commit gets one when ``every_s`` has
-    passed. Faust commits every ``commit_interval`` (2.8 s) or 10,000 records; a worker
+    passed. Faust commits every ``commit_interval`` (10 s) or ``commit_every`` records; a worker
     that has read all there is would otherwise hold up to an interval of folded records
     uncommitted and, since the values are written back before a commit, unseen by the
     read model. The commit runs in its own task after the batch's acks, as Faust's own
