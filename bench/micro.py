@@ -80,8 +80,9 @@ def shared_rates(shape: Shape, jobs: int = 2, repeat: int = 3) -> str:
     and with the dyads shared among ``jobs`` (folds/parallel.py), events/s, best of
     ``repeat`` each, the two alternated (neither always runs on a faster machine); the
     log is frozen out of the collector as the replay's loader leaves it. Give it a
-    history-sized log: on 20,000 events the fork and the merge are a third of the shared
-    run (1.05-1.21x on 2 cores, where 100,000 events gave 1.63-1.80x; session 21)."""
+    history-sized log: on 20,000 events the fixed costs (the fork, the shares sent back,
+    the merge) were a third of the shared run (1.05-1.21x on 2 cores, where 100,000
+    events gave 1.60-1.80x; session 21)."""
     events = list(generate(shape))
     folds = build_folds(Settings())
     before = gc.get_threshold()

@@ -273,3 +273,16 @@ def test_the_recovery_seeks_before_it_resumes_and_is_otherwise_fausts() -> None:
 
     create_app(Settings(), "127.0.0.1:9")  # the worker's app
     assert Recovery.on_recovery_completed is seek_first.on_recovery_completed
+
+
+def test_faust_commits_at_the_cadence_the_settings_give() -> None:
+    """The worker's commit cadence (and so how often values are written back) reaches
+    the consumer Faust makes: its interval, and the record count its loop reads from a
+    private attribute (``Consumer._drain_messages``)."""
+
+    async def build() -> tuple[float, int]:
+        app = create_app(Settings(commit_interval_s=7.5, commit_every=1_234), "127.0.0.1:9")
+        consumer = app.consumer
+        return consumer.commit_interval, consumer._commit_every
+
+    assert asyncio.run(build()) == (7.5, 1_234)
