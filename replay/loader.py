@@ -11,7 +11,7 @@ from pathlib import Path
 from infra.runtime import no_cycle_collection
 from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
-from schemas.events import DiplomaticEvent, check_not_future
+from schemas.events import DiplomaticEvent, check_not_future, check_same_pair
 
 __all__ = ["LoadReport", "Loaded", "Problem", "bundled_corpus", "load_paths", "select"]
 
@@ -88,6 +88,7 @@ def load_paths(paths: Sequence[Path], *, now: datetime | None = None) -> LoadRep
 def _load_paths(paths: Sequence[Path], now: datetime | None) -> LoadReport:
     report = LoadReport()
     first_seen: dict[str, Loaded] = {}
+    replacing: dict[tuple[str, int], bytes] = {}  # retractions and corrections, as read
     for path in _files(paths):
         for number, raw in _lines(path):
             try:
@@ -117,8 +118,33 @@ def _load_paths(paths: Sequence[Path], now: datetime | None) -> LoadReport:
                 continue
             first_seen[event.event_id] = here
             report.events.append(here)
+            if event.retracts or event.corrects:
+                replacing[here.path, here.line] = raw
+    if replacing:
+        _refuse_other_pairs(report, first_seen, replacing)
     report.events.sort(key=lambda item: (item.event.occurred_at, item.event.event_id))
     return report
+
+
+def _refuse_other_pairs(
+    report: LoadReport, acts: dict[str, Loaded], replacing: dict[tuple[str, int], bytes]
+) -> None:
+    """Move to the problems each retraction or correction of a loaded act that is about
+    another pair than its act (``check_same_pair``: it would leave the act standing)."""
+    kept = []
+    for item in report.events:
+        event = item.event
+        act = acts.get(event.retracts or event.corrects or "")
+        if act is not None:
+            try:
+                check_same_pair(event, act.event)
+            except InvalidRecord as exc:
+                reason = f"{exc.reason} (the act: {act.path}:{act.line})"
+                raw = replacing[item.path, item.line]
+                report.problems.append(Problem(item.path, item.line, reason, raw))
+                continue
+        kept.append(item)
+    report.events = kept
 
 
 def select(

@@ -54,6 +54,7 @@ __all__ = [
     "Window",
     "check_log_time",
     "check_not_future",
+    "check_same_pair",
     "derive_event_id",
     "dyad_of",
     "month_window",
@@ -206,6 +207,9 @@ class DiplomaticEvent(BaseModel):
     #: For an act imported from a coded dataset: the rows collapsed into it and how
     #: much reporting they stand for (provenance; the folds weigh the act once).
     coverage: Coverage | None = None
+    #: The act this record replaces (``corrects``: with its own content) or withdraws
+    #: (``retracts``). Dated as that act and about its pair: it is folded in its own
+    #: pair's log (:func:`check_same_pair`).
     corrects: EventId | None = None
     retracts: EventId | None = None
     note: CleanText | None = Field(default=None, max_length=1000)
@@ -284,6 +288,29 @@ def check_not_future(event: DiplomaticEvent, now: datetime) -> None:
             f"{now.isoformat(timespec='seconds')})",
             (("occurred_at", f"{event.occurred_at.isoformat()} is in the future"),),
         )
+
+
+def check_same_pair(record: DiplomaticEvent, act: DiplomaticEvent) -> None:
+    """Refuse ``record``, a retraction or correction of ``act``, if it is about another
+    pair of countries. A record is folded in its own pair's log, so such a record would
+    leave ``act`` standing in its pair, alerts and all (and a correction would count its
+    new act beside it). Only an entry that sees both records can tell: the worker folds
+    one pair at a time (docs/ARCHITECTURE.md, "Event time")."""
+    if record.dyad == act.dyad:
+        return
+    field = "retracts" if record.retracts == act.event_id else "corrects"
+    if field == "retracts":
+        fix = "give the retraction its act's actor and target countries"
+    else:
+        fix = (
+            f"to move the act to {record.dyad}, retract {act.event_id!r} with a record of "
+            f"{act.dyad} and publish the act anew"
+        )
+    reason = (
+        f"{field} {act.event_id!r}, an act of {act.dyad}, but is itself of {record.dyad}: "
+        f"folded in {record.dyad}, it would leave that act standing in {act.dyad}; {fix}"
+    )
+    raise InvalidRecord(reason, ((field, reason),))
 
 
 def check_log_time(event: DiplomaticEvent, record_timestamp_s: float | None) -> None:

@@ -17,7 +17,7 @@ import yaml
 
 from schemas.codec import MAX_RECORD_BYTES, encode_event, parse_event
 from schemas.errors import InvalidRecord
-from schemas.events import DiplomaticEvent, check_not_future
+from schemas.events import DiplomaticEvent, check_not_future, check_same_pair
 
 __all__ = [
     "MAX_EVENTS_PER_DOCUMENT",
@@ -119,6 +119,7 @@ def validate_events(
         )
     events: list[DiplomaticEvent] = []
     errors: list[FieldError] = []
+    indexed: list[tuple[int, DiplomaticEvent]] = []
     for index, item in enumerate(items):
         try:
             event = parse_event(item)
@@ -137,9 +138,27 @@ def validate_events(
             errors.append(FieldError(index, *problem))
             continue
         events.append(event)
+        indexed.append((index, event))
+    errors.extend(_other_pairs(indexed))
     if errors:
-        raise IntakeRefused(where, errors)
+        raise IntakeRefused(where, sorted(errors, key=lambda e: e.index))
     return events
+
+
+def _other_pairs(indexed: list[tuple[int, DiplomaticEvent]]) -> list[FieldError]:
+    """A retraction or correction of an act of the same document that is about another
+    pair than its act (``check_same_pair``), wherever in the document the act is."""
+    acts = {event.event_id: event for _, event in indexed}
+    errors: list[FieldError] = []
+    for index, event in indexed:
+        act = acts.get(event.retracts or event.corrects or "")
+        if act is None:
+            continue
+        try:
+            check_same_pair(event, act)
+        except InvalidRecord as exc:
+            errors.extend(FieldError(index, f, m) for f, m in exc.fields)
+    return errors
 
 
 def _publishable(event: DiplomaticEvent, earlier: list[DiplomaticEvent]) -> tuple[str, str] | None:

@@ -143,6 +143,24 @@ def test_one_id_with_two_contents_in_one_document_is_refused() -> None:
     assert len(same) == 2  # a repeat of one fact is harmless: the worker dedups it
 
 
+def test_a_correction_of_another_pair_than_its_act_in_the_document_is_refused() -> None:
+    """Whichever comes first in the document (docs/ARCHITECTURE.md, "Event time")."""
+    act = event_dict(event_id="act")
+    moved = event_dict(
+        event_id="act.r1",
+        corrects="act",
+        actor={"country": "RUS", "kind": "foreign_ministry"},
+        target={"country": "KGZ", "kind": "envoy"},
+        envoy={"sending_country": "KGZ", "host_country": "RUS"},
+    )
+    with pytest.raises(IntakeRefused) as caught:
+        validate_events([moved, act])
+    assert [(e.index, e.field) for e in caught.value.errors] == [(0, "corrects")]
+    assert "an act of KAZ:RUS, but is itself of KGZ:RUS" in str(caught.value)
+    same = event_dict(event_id="act.r1", corrects="act", summary="Russia summoned him again.")
+    assert len(validate_events([same, act])) == 2
+
+
 def test_an_event_too_large_for_the_topic_is_refused_at_intake() -> None:
     sources = [{"publisher": f"Wire {i}", "title": "t" * 400, "language": "en"} for i in range(700)]
     with pytest.raises(IntakeRefused, match="bytes encoded; the events topic takes"):

@@ -108,3 +108,53 @@ def test_no_record_is_dated_at_or_after_the_contracts_last_day() -> None:
     late = event_dict(occurred_at="2200-01-01T00:00:00Z", recorded_at="2200-01-02T00:00:00Z")
     with pytest.raises(InvalidRecord, match="is not before 2200-01-01"):
         parse_event(late)
+
+
+def _threat(event_id: str, day: str, target: str = "KAZ", **extra: object) -> str:
+    fields = {
+        "event_id": event_id,
+        "occurred_at": f"2022-10-{day}T00:00:00Z",
+        "actor": {"country": "RUS", "kind": "government"},
+        "target": {"country": target, "kind": "state"},
+        "action": "threaten",
+        "cameo": "138",
+        "envoy": None,
+        "summary": "Russia threatened its neighbour.",
+    }
+    return json.dumps(event_dict(**{**fields, **extra}))
+
+
+def test_a_retraction_or_correction_of_another_pair_than_its_act_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Folded in its own pair, it would leave the act standing in the act's pair: a
+    correction that re-codes Kazakhstan as Kyrgyzstan would keep KAZ:RUS's alerts and
+    raise KGZ:RUS's too. Refused at its line, naming the act's; wherever the act is."""
+    path = _write(
+        tmp_path / "events.jsonl",
+        [
+            _threat("moved.r1", "04", "KGZ", corrects="moved"),  # before its act
+            _threat("moved", "04"),
+            _threat("kept", "05"),
+            _threat("kept.r1", "05", retracts="kept", action="statement", cameo="010"),
+            _threat("other", "06"),
+            _threat("other.r1", "06", "KGZ", retracts="other", action="statement", cameo="010"),
+            _threat("same.r1", "07", corrects="fine"),
+            _threat("fine", "07"),
+        ],
+    )
+    report = load_paths([path])
+    assert [str(p) for p in report.problems] == [
+        f"{path}:1: corrects 'moved', an act of KAZ:RUS, but is itself of KGZ:RUS: folded in "
+        "KGZ:RUS, it would leave that act standing in KAZ:RUS; to move the act to KGZ:RUS, "
+        f"retract 'moved' with a record of KAZ:RUS and publish the act anew (the act: {path}:2)",
+        f"{path}:6: retracts 'other', an act of KAZ:RUS, but is itself of KGZ:RUS: folded in "
+        "KGZ:RUS, it would leave that act standing in KAZ:RUS; give the retraction its act's "
+        f"actor and target countries (the act: {path}:5)",
+    ]
+    assert report.problems[0].raw == path.read_bytes().splitlines()[0]  # dead-lettered as read
+    kept = [item.event.event_id for item in report.events]
+    assert kept == ["moved", "kept", "kept.r1", "other", "fine", "same.r1"]
+    # A retraction or correction of an act not in these files may still be right.
+    alone = _write(tmp_path / "alone.jsonl", [_threat("x.r1", "04", "KGZ", corrects="x")])
+    assert load_paths([alone]).problems == []
