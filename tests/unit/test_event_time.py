@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from folds.offline import fold_offline
 from folds.registry import build_folds
 from infra.settings import Settings
+from schemas.alerts import Alert
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
 from schemas.ticks import TICK_KEY, tick_value
@@ -120,8 +121,17 @@ def test_any_arrival_within_the_lateness_gives_the_sorted_logs_state_and_alerts(
     state, alerts = fold_offline(folds, arrived, lateness_days=lateness, until=until)
     assert state == reference
     assert standing(alerts) == standing(expected)
-    # Through the worker's record processing: batches, restarts from the stored JSON,
-    # four partitions (a dyad's records stay in one), and a closing tick to each.
+    values, raised = through_the_worker(arrived, until, lateness, batch_size)
+    assert values == reference
+    assert standing(raised) == standing(expected)
+
+
+def through_the_worker(
+    arrived: list[DiplomaticEvent], until: datetime, lateness: float, batch_size: int
+) -> tuple[dict[str, Any], list[Alert]]:
+    """``arrived`` through the worker's record processing: batches of ``batch_size``,
+    restarts from the stored JSON (even sizes), two partitions (a dyad's records stay in
+    one), and a closing tick to each. Returns the table values and the alerts raised."""
     tables, raised = Tables(restart=batch_size % 2 == 0, lateness=lateness), []
     lanes: dict[int, list[bytes | DiplomaticEvent]] = {}
     for record in arrived:
@@ -131,15 +141,9 @@ def test_any_arrival_within_the_lateness_gives_the_sorted_logs_state_and_alerts(
     for start in range(0, len(stream), batch_size):
         batch = tables.batch()
         for offset, (partition, record) in enumerate(stream[start : start + batch_size], start):
-            if record == TICK_KEY:
-                args = (TICK_KEY, tick_value(until), until.timestamp())
-            else:
-                assert isinstance(record, DiplomaticEvent)
-                args = (record.dyad.encode(), encode_event(record), record.occurred_at.timestamp())
-            raised.extend(batch.process(*args, partition, offset).alerts)
+            raised.extend(batch.process(*_args(record, until), partition, offset).alerts)
         tables.commit(batch)
-    assert {n: v for n, v in tables.values.items()} == reference
-    assert standing(raised) == standing(expected)
+    return dict(tables.values), raised
 
 
 def _args(record: DiplomaticEvent | bytes, until: datetime) -> tuple[bytes, bytes, float]:
