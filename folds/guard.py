@@ -1,5 +1,7 @@
 """Dedup by event id within a horizon of event time: the guard of the read model's
-chart history (the worker's folds dedup in their dyad logs, folds/dyadlog.py).
+chart history (the worker's folds dedup in their dyad logs, folds/dyadlog.py). It also
+carries out retractions and corrections for the history: the act they name is taken
+back if held, or skipped when it comes.
 
 A fold's table value is its state together with the digests of the events it holds,
 so a changelog replay restores both at once and a redelivered event never counts twice.
@@ -58,7 +60,7 @@ class Guarded(Generic[S]):
     digest map is updated in place by its single writer, the dyad's agent.
     """
 
-    __slots__ = ("clock", "horizon", "seen", "state", "swept")
+    __slots__ = ("clock", "horizon", "seen", "state", "swept", "terms")
 
     def __init__(self, seen: dict[str, int], clock: int | None, state: S, horizon: int) -> None:
         self.seen = seen
@@ -66,6 +68,9 @@ class Guarded(Generic[S]):
         self.state = state
         self.horizon = horizon
         self.swept = clock
+        #: What each held act added (the fold's ``term``), by digest: what a retraction
+        #: or correction of it takes back. Only for folds that say (``term``).
+        self.terms: dict[str, Any] = {}
 
     @classmethod
     def of(
@@ -76,12 +81,14 @@ class Guarded(Generic[S]):
             return value
         if value is None:
             return cls({}, None, fold.initial(key), horizon)
-        return cls(
+        guard = cls(
             dict(value["seen"]),
             value.get("clock"),
             fold.state_type.model_validate(value["state"]),
             horizon,
         )
+        guard.terms = dict(value.get("terms", {}))
+        return guard
 
     def dump(self) -> dict[str, Any]:
         """Return the table value as JSON-able data; only the digests within the horizon,
@@ -92,6 +99,7 @@ class Guarded(Generic[S]):
             "seen": {d: t for d, t in self.seen.items() if t >= floor},
             "clock": self.clock,
             "state": self.state.model_dump(mode="json"),
+            "terms": {d: t for d, t in self.terms.items() if self.seen.get(d, floor - 1) >= floor},
         }
 
     def __json__(self) -> dict[str, Any]:
@@ -124,6 +132,7 @@ class Guarded(Generic[S]):
         if self.swept is None or self.clock - self.swept >= _SWEEP_EVERY_DAYS:
             floor = self.clock - self.horizon
             self.seen = {d: t for d, t in self.seen.items() if t >= floor}
+            self.terms = {d: t for d, t in self.terms.items() if d in self.seen}
             self.swept = self.clock
 
     def apply(self, fold: Fold[S], event: DiplomaticEvent) -> list[Alert] | None:
@@ -133,6 +142,24 @@ class Guarded(Generic[S]):
             raise late
         if self.seen_before(event):
             return None
+        gone = event.retracts or event.corrects
+        if gone is not None:
+            self._take_back(fold, gone, event)
         state, alerts = fold.apply(self.state, event)
         self.commit(event, state)
+        term = getattr(fold, "term", None)
+        if term is not None and (added := term(event)) is not None:
+            self.terms[event_digest(event.event_id)] = added
         return alerts
+
+    def _take_back(self, fold: Fold[S], act_id: str, record: DiplomaticEvent) -> None:
+        """The act ``act_id``, retracted or corrected by ``record``: taken back if held,
+        else remembered as seen so that it is skipped when it comes (either order gives
+        the history without it). A record of another pair than its act finds nothing
+        here (``schemas.events.check_same_pair``)."""
+        digest = event_digest(act_id)
+        term = self.terms.pop(digest, None)
+        if term is not None:
+            self.state = fold.take_back(self.state, term)  # type: ignore[attr-defined]
+        elif digest not in self.seen:
+            self.seen[digest] = _day(record.occurred_at)  # dated as the act it names

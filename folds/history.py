@@ -55,19 +55,39 @@ class ConflictHistory(NoTimers):
         self, state: HistoryState, event: DiplomaticEvent
     ) -> tuple[HistoryState, list[Alert]]:
         """Add the event's conflict weight to its week; raises no alerts."""
-        w = self.config.weight(event)
-        if w >= 0:
+        term = self.term(event)
+        if term is None:
             return state, []
-        at = event.occurred_at
-        week = (at - EPOCH) // _WEEK
-        age_days = (EPOCH + (week + 1) * _WEEK - at).total_seconds() / 86_400
-        units = round(-w * UNITS_PER_POINT * 2.0 ** (-age_days / self.config.half_life_days))
+        week, units = term
         weeks = dict(state.weeks)
         weeks[week] = weeks.get(week, 0) + units
         if len(weeks) > self.weeks_kept:
             for old in sorted(weeks)[: len(weeks) - self.weeks_kept]:
                 del weeks[old]
         return state.evolve({"weeks": weeks}), []
+
+    def term(self, event: DiplomaticEvent) -> tuple[int, int] | None:
+        """What ``event`` adds to the history: (week, units); None for an act that is
+        not conflict, or a retraction (it withdraws an act, it is none)."""
+        w = self.config.weight(event)
+        if w >= 0 or event.retracts is not None:
+            return None
+        at = event.occurred_at
+        week = (at - EPOCH) // _WEEK
+        age_days = (EPOCH + (week + 1) * _WEEK - at).total_seconds() / 86_400
+        return week, round(-w * UNITS_PER_POINT * 2.0 ** (-age_days / self.config.half_life_days))
+
+    def take_back(self, state: HistoryState, term: tuple[int, int]) -> HistoryState:
+        """``state`` without the act that added ``term`` (:meth:`term`): as if it had
+        never come (a week left with nothing is gone; one no longer kept stays gone)."""
+        week, units = term
+        if week not in state.weeks:
+            return state
+        weeks = dict(state.weeks)
+        weeks[week] -= units
+        if not weeks[week]:
+            del weeks[week]
+        return state.evolve({"weeks": weeks})
 
     def points(
         self, state: HistoryState, until: datetime | None = None

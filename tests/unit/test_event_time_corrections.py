@@ -15,6 +15,9 @@ from hypothesis import strategies as st
 from folds.offline import fold_offline
 from folds.registry import build_folds
 from infra.settings import Settings
+from infra.topics import Topics
+from query.readmodel import ReadModel
+from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
 from tests.helpers import make_event, retraction, standing
 from tests.unit.test_event_time import KINDS, PAIRS, T0, _arrival, _sort_key, through_the_worker
@@ -129,3 +132,30 @@ def test_windows_modes_and_corrections_in_any_order_give_the_corrected_sorted_lo
     values, raised = through_the_worker(arrived, until, lateness, batch_size)
     assert values == reference
     assert standing(raised) == standing(expected)
+
+
+def _charts(records: list[DiplomaticEvent]) -> dict[str, list[Any]]:
+    """Each pair's chart (``/api/tension/{dyad}``'s history) after the read model has
+    read ``records`` from the events topic, in that order."""
+    model = ReadModel(build_folds(Settings()), Topics(), "app")
+    for record in records:
+        model.on_event(record.dyad.encode(), encode_event(record), None)
+    charts = {"-".join(p): model.history_points(":".join(sorted(p))) for p in PAIRS}
+    return {pair: points for pair, points in charts.items() if points}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(acts, fates, st.randoms(use_true_random=False))
+def test_the_chart_takes_back_retracted_and_corrected_acts_in_any_order(
+    spec: list[tuple[int, float, int, bool, int, int]],
+    fate: list[tuple[str, int, int, int]],
+    rnd: random.Random,
+) -> None:
+    """The read model's chart history is folded from the events topic apart from the
+    worker (folds/history.py): a retraction or correction takes its act back, or has
+    it skipped when it comes later. Any order, redeliveries included, gives the chart
+    of the log in which each correction has replaced its act."""
+    records, meant = _log(spec, fate)
+    arrived = records + rnd.sample(records, k=len(records) // 3)  # some read twice
+    rnd.shuffle(arrived)
+    assert _charts(arrived) == _charts(meant)
