@@ -60,7 +60,7 @@ class Guarded(Generic[S]):
     digest map is updated in place by its single writer, the dyad's agent.
     """
 
-    __slots__ = ("clock", "horizon", "seen", "state", "swept", "terms")
+    __slots__ = ("clock", "horizon", "named", "seen", "state", "swept", "terms")
 
     def __init__(self, seen: dict[str, int], clock: int | None, state: S, horizon: int) -> None:
         self.seen = seen
@@ -71,6 +71,8 @@ class Guarded(Generic[S]):
         #: What each held act added (the fold's ``term``), by digest: what a retraction
         #: or correction of it takes back. Only for folds that say (``term``).
         self.terms: dict[str, Any] = {}
+        #: Digests seen only as named by a retraction or correction (the act not held).
+        self.named: set[str] = set()
 
     @classmethod
     def of(
@@ -133,6 +135,7 @@ class Guarded(Generic[S]):
             floor = self.clock - self.horizon
             self.seen = {d: t for d, t in self.seen.items() if t >= floor}
             self.terms = {d: t for d, t in self.terms.items() if d in self.seen}
+            self.named = {d for d in self.named if d in self.seen}
             self.swept = self.clock
 
     def apply(self, fold: Fold[S], event: DiplomaticEvent) -> list[Alert] | None:
@@ -163,3 +166,10 @@ class Guarded(Generic[S]):
             self.state = fold.take_back(self.state, term)  # type: ignore[attr-defined]
         elif digest not in self.seen:
             self.seen[digest] = _day(record.occurred_at)  # dated as the act it names
+            self.named.add(digest)
+
+    def holds(self, event_id: str) -> bool:
+        """Whether this guard's pair has the act ``event_id`` (read, within the horizon;
+        not only named by a retraction or correction)."""
+        digest = event_digest(event_id)
+        return digest in self.seen and digest not in self.named

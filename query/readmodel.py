@@ -126,6 +126,14 @@ class ReadModel:
             return
         self._histories[dyad] = guard
 
+    def pair_of(self, event_id: str) -> str | None:
+        """The pair of the act ``event_id`` if this model has read it from the events
+        topic (within the chart's dedup horizon, ``DIPWATCH_DEDUP_HORIZON_DAYS``)."""
+        for dyad, guard in self._histories.items():
+            if guard.holds(event_id):
+                return dyad
+        return None
+
     def history_points(self, dyad: str, until: datetime | None = None) -> list[tuple[Any, float]]:
         """The dyad's conflict score sampled weekly in event time, decay included, up to
         ``until`` (the dyad's tension state's time, i.e. its watermark)."""

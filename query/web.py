@@ -41,7 +41,7 @@ from query.views import (
 )
 from schemas.alerts import Severity
 from schemas.errors import InvalidRecord
-from schemas.events import DiplomaticEvent, parse_dyad
+from schemas.events import DiplomaticEvent, check_same_pair, parse_dyad
 from schemas.filters import AlertFilter
 from schemas.intake import IntakeRefused, parse_document, validate_events
 
@@ -248,6 +248,21 @@ def _parse_and_validate(body: bytes, yaml_ok: bool) -> list[DiplomaticEvent]:
     )
 
 
+def other_pairs(model: ReadModel, events: list[DiplomaticEvent]) -> list[dict[str, Any]]:
+    """The retractions and corrections of acts already on the events topic that are
+    about another pair than their act (``check_same_pair``), as a 422's errors."""
+    errors = []
+    for index, event in enumerate(events):
+        act = event.retracts or event.corrects
+        dyad = model.pair_of(act) if act is not None else None
+        try:
+            if dyad is not None:
+                check_same_pair(event, dyad)
+        except InvalidRecord as exc:
+            errors += [{"index": index, "field": f, "message": m} for f, m in exc.fields]
+    return errors
+
+
 async def post_events(request: web.Request) -> web.Response:
     """POST /events (Bearer token): one event, a list, or {"events": [...]}; all or none."""
     settings = request.app[_SETTINGS]
@@ -269,6 +284,10 @@ async def post_events(request: web.Request) -> web.Response:
         return _json({"errors": errors}, 422)
     except InvalidRecord as exc:
         return _json({"errors": [{"index": 0, "field": "body", "message": exc.reason}]}, 400)
+    misplaced = other_pairs(request.app[_MODEL], events)
+    if misplaced:
+        log.info("publish_refused_invalid", remote=request.remote, errors=len(misplaced))
+        return _json({"errors": misplaced}, 422)
     try:
         await request.app[_PUBLISH](events)
     except KafkaError as exc:

@@ -137,7 +137,7 @@ def _refuse_other_pairs(
         act = acts.get(event.retracts or event.corrects or "")
         if act is not None:
             try:
-                check_same_pair(event, act.event)
+                check_same_pair(event, act.event.dyad)
             except InvalidRecord as exc:
                 reason = f"{exc.reason} (the act: {act.path}:{act.line})"
                 raw = replacing[item.path, item.line]

@@ -290,25 +290,25 @@ def check_not_future(event: DiplomaticEvent, now: datetime) -> None:
         )
 
 
-def check_same_pair(record: DiplomaticEvent, act: DiplomaticEvent) -> None:
-    """Refuse ``record``, a retraction or correction of ``act``, if it is about another
-    pair of countries. A record is folded in its own pair's log, so such a record would
-    leave ``act`` standing in its pair, alerts and all (and a correction would count its
-    new act beside it). Only an entry that sees both records can tell: the worker folds
-    one pair at a time (docs/ARCHITECTURE.md, "Event time")."""
-    if record.dyad == act.dyad:
+def check_same_pair(record: DiplomaticEvent, act_dyad: str) -> None:
+    """Refuse ``record``, a retraction or correction, if it is about another pair than
+    the act it names (of pair ``act_dyad``). A record is folded in its own pair's log,
+    so such a record would leave the act standing in its pair, alerts and all (and a
+    correction would count its new act beside it). Only an entry that sees both can
+    tell: the worker folds one pair at a time (docs/ARCHITECTURE.md, "Event time")."""
+    if record.dyad == act_dyad:
         return
-    field = "retracts" if record.retracts == act.event_id else "corrects"
+    field, act = ("retracts", record.retracts) if record.retracts else ("corrects", record.corrects)
     if field == "retracts":
         fix = "give the retraction its act's actor and target countries"
     else:
         fix = (
-            f"to move the act to {record.dyad}, retract {act.event_id!r} with a record of "
-            f"{act.dyad} and publish the act anew"
+            f"to move the act to {record.dyad}, retract {act!r} with a record of "
+            f"{act_dyad} and publish the act anew"
         )
     reason = (
-        f"{field} {act.event_id!r}, an act of {act.dyad}, but is itself of {record.dyad}: "
-        f"folded in {record.dyad}, it would leave that act standing in {act.dyad}; {fix}"
+        f"{field} {act!r}, an act of {act_dyad}, but is itself of {record.dyad}: "
+        f"folded in {record.dyad}, it would leave that act standing in {act_dyad}; {fix}"
     )
     raise InvalidRecord(reason, ((field, reason),))
 

@@ -155,7 +155,7 @@ def _other_pairs(indexed: list[tuple[int, DiplomaticEvent]]) -> list[FieldError]
         if act is None:
             continue
         try:
-            check_same_pair(event, act)
+            check_same_pair(event, act.dyad)
         except InvalidRecord as exc:
             errors.extend(FieldError(index, f, m) for f, m in exc.fields)
     return errors

@@ -159,6 +159,18 @@ def test_publish_over_http_then_query_and_stream(isolated: dict[str, str], tmp_p
         while (answers := api_answers(port, dyads)) != wanted and time.monotonic() < deadline:
             time.sleep(0.25)
         assert answers == wanted
+        # A correction of a corpus act, read from the events topic, about another pair:
+        # refused, naming the act's pair (it would leave that act standing there).
+        act = next(
+            e
+            for e in raw
+            if e["envoy"] is None and "POL" not in (e["actor"]["country"], e["target"]["country"])
+        )
+        moved = dict(act, event_id="moved.r1", corrects=act["event_id"])
+        moved["target"] = dict(act["target"], country="POL")
+        status, body = call(port, "/events", json.dumps(moved).encode())
+        assert status == 422 and body["errors"][0]["field"] == "corrects", body
+        assert f"an act of {corpus[raw.index(act)].dyad}" in body["errors"][0]["message"]
         got = call(port, "/api/alerts?limit=1000")[1]["alerts"]
         assert {a["alert_id"] for a in got} == {a.alert_id for a in expected["alerts"]}
         assert call(port, "/api/alerts?rule=summons&dyad=KAZ:RUS")[1]["alerts"][0][

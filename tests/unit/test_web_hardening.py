@@ -4,8 +4,9 @@ app is served on loopback and spoken to with a real HTTP client (and a raw socke
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,9 +18,11 @@ from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import Topics
 from query.readmodel import ReadModel
-from query.web import build_web_app
+from query.web import build_web_app, other_pairs
 from replay.loader import bundled_corpus, load_paths
-from schemas.codec import encode_alert
+from schemas.codec import encode_alert, encode_event
+from schemas.events import DiplomaticEvent
+from tests.helpers import event_dict, make_event
 
 TOKEN = "s3cret-token"
 CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]
@@ -28,10 +31,15 @@ CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]
 def _serve(
     check: Callable[[TestClient[Any, Any]], Awaitable[Any]],
     progress: Progress | None = None,
+    read: Sequence[DiplomaticEvent] = (),
     **overrides: Any,
 ) -> Any:
+    """Serve the app on loopback and ``check`` it (the read model has read ``read`` from
+    the events topic)."""
     settings = Settings(api_token=TOKEN, **overrides)
     model = ReadModel(build_folds(settings), Topics(), settings.app_id)
+    for event in read:
+        model.on_event(event.dyad.encode(), encode_event(event), None)
 
     async def run() -> Any:
         app = build_web_app(settings, model, None, "events", progress=progress)
@@ -179,3 +187,34 @@ def test_metrics_are_served_in_prometheus_format() -> None:
     for name in ("dipwatch_events_folded_total", "dipwatch_dead_letters", "dipwatch_alerts"):
         assert name in text
     assert 'dipwatch_consumer_lag{partition="3"} 7.0' in text
+
+
+def test_a_correction_of_an_act_already_read_in_another_pair_is_refused() -> None:
+    """POST /events of a correction alone: the read model has read its act from the
+    events topic (KAZ:RUS); folded in KGZ:RUS it would leave that act standing."""
+    act = make_event(event_id="act")
+    moved = event_dict(
+        event_id="act.r1",
+        corrects="act",
+        actor={"country": "RUS", "kind": "foreign_ministry"},
+        target={"country": "KGZ", "kind": "envoy"},
+        envoy={"sending_country": "KGZ", "host_country": "RUS"},
+    )
+
+    async def check(client: TestClient[Any, Any]) -> Any:
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        response = await client.post("/events", data=json.dumps(moved), headers=auth)
+        return response.status, await response.json()
+
+    status, body = _serve(check, read=[act])
+    assert status == 422
+    [error] = body["errors"]
+    assert (error["index"], error["field"]) == (0, "corrects")
+    assert error["message"].startswith(
+        "corrects 'act', an act of KAZ:RUS, but is itself of KGZ:RUS"
+    )
+    model = ReadModel(build_folds(Settings()), Topics(), "app")
+    model.on_event(b"KAZ:RUS", encode_event(act), None)
+    same = make_event(event_id="act.r1", corrects="act", summary="Russia summoned him again.")
+    unknown = make_event(**{**moved, "corrects": "not-read"})
+    assert other_pairs(model, [same, unknown]) == []  # the act's pair, an act not read
