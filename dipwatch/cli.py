@@ -157,7 +157,11 @@ def publish(
         items = [
             Loaded(event, str(path), index)
             for path in files
-            for index, event in enumerate(read_document(path, now=datetime.now(UTC)))
+            for index, event in enumerate(
+                read_document(
+                    path, now=datetime.now(UTC), lateness_days=settings.allowed_lateness_days
+                )
+            )
         ]
     except DipwatchError as exc:
         fail(f"publish: {exc}")

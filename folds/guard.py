@@ -168,8 +168,8 @@ class Guarded(Generic[S]):
             self.seen[digest] = _day(record.occurred_at)  # dated as the act it names
             self.named.add(digest)
 
-    def holds(self, event_id: str) -> bool:
-        """Whether this guard's pair has the act ``event_id`` (read, within the horizon;
-        not only named by a retraction or correction)."""
+    def day_of(self, event_id: str) -> int | None:
+        """The day (since EPOCH) of the act ``event_id`` if this guard's pair has it
+        (read, within the horizon; not only named by a retraction or correction)."""
         digest = event_digest(event_id)
-        return digest in self.seen and digest not in self.named
+        return None if digest in self.named else self.seen.get(digest)

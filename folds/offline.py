@@ -5,20 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from folds.base import Fold
 from folds.dyadlog import DyadLog
 from folds.engine import Engine
 from schemas.alerts import Alert
 from schemas.errors import InvalidRecord
-from schemas.events import DiplomaticEvent
+from schemas.events import ALLOWED_LATENESS_DAYS, DiplomaticEvent
 
 __all__ = ["ALLOWED_LATENESS_DAYS", "OfflineResult", "fold_all", "fold_offline", "table_values"]
 
-#: Default allowed lateness: how far behind the watermark an event, a retraction or a
-#: correction is still placed exactly (alerts corrected); older ones are refused.
-ALLOWED_LATENESS_DAYS: Final = 30
 
 OfflineResult = tuple[dict[str, dict[str, Any]], list[Alert]]
 

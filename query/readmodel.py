@@ -19,7 +19,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -39,7 +39,7 @@ from infra.topics import Topics
 from schemas.alerts import Alert
 from schemas.codec import decode_alert, decode_event
 from schemas.errors import InvalidRecord
-from schemas.events import check_log_time
+from schemas.events import EPOCH, check_log_time
 
 __all__ = ["ReadModel"]
 
@@ -126,12 +126,14 @@ class ReadModel:
             return
         self._histories[dyad] = guard
 
-    def pair_of(self, event_id: str) -> str | None:
-        """The pair of the act ``event_id`` if this model has read it from the events
-        topic (within the chart's dedup horizon, ``DIPWATCH_DEDUP_HORIZON_DAYS``)."""
+    def act_of(self, event_id: str) -> tuple[str, datetime, datetime] | None:
+        """The pair and day of the act ``event_id`` and the day of its pair's latest
+        event, if this model has read the act from the events topic (within the chart's
+        dedup horizon, ``DIPWATCH_DEDUP_HORIZON_DAYS``)."""
         for dyad, guard in self._histories.items():
-            if guard.holds(event_id):
-                return dyad
+            day = guard.day_of(event_id)
+            if day is not None:
+                return dyad, EPOCH + timedelta(days=day), EPOCH + timedelta(days=guard.clock or day)
         return None
 
     def history_points(self, dyad: str, until: datetime | None = None) -> list[tuple[Any, float]]:

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -41,7 +41,7 @@ from query.views import (
 )
 from schemas.alerts import Severity
 from schemas.errors import InvalidRecord
-from schemas.events import DiplomaticEvent, check_same_pair, parse_dyad
+from schemas.events import DiplomaticEvent, check_replaces, parse_dyad
 from schemas.filters import AlertFilter
 from schemas.intake import IntakeRefused, parse_document, validate_events
 
@@ -241,25 +241,40 @@ def _bearer(request: web.Request) -> bytes | None:
         return None
 
 
-def _parse_and_validate(body: bytes, yaml_ok: bool) -> list[DiplomaticEvent]:
+def _parse_and_validate(body: bytes, yaml_ok: bool, lateness: float) -> list[DiplomaticEvent]:
     """The CPU-bound part of a POST, run off the event loop."""
-    return validate_events(
-        parse_document(body, yaml_allowed=yaml_ok), "body", now=datetime.now(UTC)
-    )
+    document = parse_document(body, yaml_allowed=yaml_ok)
+    return validate_events(document, "body", now=datetime.now(UTC), lateness_days=lateness)
 
 
-def other_pairs(model: ReadModel, events: list[DiplomaticEvent]) -> list[dict[str, Any]]:
-    """The retractions and corrections of acts already on the events topic that are
-    about another pair than their act (``check_same_pair``), as a 422's errors."""
+def misplaced(
+    model: ReadModel, events: list[DiplomaticEvent], lateness_days: float
+) -> list[dict[str, Any]]:
+    """The retractions and corrections of acts already read from the events topic that
+    the worker could not put in their act's place, as a 422's errors: of another pair
+    or dated too far from the act (``check_replaces``; the act's day is known, not its
+    time: a day's slack), or of an act more than the lateness behind its pair's latest
+    event, which the worker may have settled (it would stand beside a correction)."""
     errors = []
     for index, event in enumerate(events):
         act = event.retracts or event.corrects
-        dyad = model.pair_of(act) if act is not None else None
+        known = model.act_of(act) if act is not None else None
+        if known is None:
+            continue
+        dyad, day, latest = known
+        field = "retracts" if event.retracts else "corrects"
         try:
-            if dyad is not None:
-                check_same_pair(event, dyad)
+            check_replaces(event, dyad, day, lateness_days + 1)
+            if day < latest - timedelta(days=lateness_days):
+                raise InvalidRecord(
+                    f"{field} {act!r} of {day.date()}, more than the allowed lateness "
+                    f"({lateness_days:g} days) behind {dyad}'s latest event ({latest.date()}): "
+                    "the worker may have settled it, and would leave it standing; a review "
+                    "of old acts is a replay with a larger DIPWATCH_ALLOWED_LATENESS_DAYS",
+                    ((field, "the act it names is settled"),),
+                )
         except InvalidRecord as exc:
-            errors += [{"index": index, "field": f, "message": m} for f, m in exc.fields]
+            errors += [{"index": index, "field": f, "message": exc.reason} for f, _ in exc.fields]
     return errors
 
 
@@ -277,17 +292,19 @@ async def post_events(request: web.Request) -> web.Response:
     body = await request.read()  # over client_max_size: 413 from aiohttp
     yaml_ok = "yaml" in request.content_type
     try:
-        events = await asyncio.to_thread(_parse_and_validate, body, yaml_ok)
+        events = await asyncio.to_thread(
+            _parse_and_validate, body, yaml_ok, settings.allowed_lateness_days
+        )
     except IntakeRefused as exc:
         errors = [{"index": e.index, "field": e.field, "message": e.message} for e in exc.errors]
         log.info("publish_refused_invalid", remote=request.remote, errors=len(errors))
         return _json({"errors": errors}, 422)
     except InvalidRecord as exc:
         return _json({"errors": [{"index": 0, "field": "body", "message": exc.reason}]}, 400)
-    misplaced = other_pairs(request.app[_MODEL], events)
-    if misplaced:
-        log.info("publish_refused_invalid", remote=request.remote, errors=len(misplaced))
-        return _json({"errors": misplaced}, 422)
+    refused = misplaced(request.app[_MODEL], events, settings.allowed_lateness_days)
+    if refused:
+        log.info("publish_refused_invalid", remote=request.remote, errors=len(refused))
+        return _json({"errors": refused}, 422)
     try:
         await request.app[_PUBLISH](events)
     except KafkaError as exc:

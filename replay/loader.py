@@ -11,7 +11,12 @@ from pathlib import Path
 from infra.runtime import no_cycle_collection
 from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
-from schemas.events import DiplomaticEvent, check_not_future, check_same_pair
+from schemas.events import (
+    ALLOWED_LATENESS_DAYS,
+    DiplomaticEvent,
+    check_not_future,
+    check_replaces,
+)
 
 __all__ = ["LoadReport", "Loaded", "Problem", "bundled_corpus", "load_paths", "select"]
 
@@ -73,19 +78,26 @@ def _lines(path: Path) -> Iterable[tuple[int, bytes]]:
                 yield number, raw.rstrip(b"\r\n")
 
 
-def load_paths(paths: Sequence[Path], *, now: datetime | None = None) -> LoadReport:
+def load_paths(
+    paths: Sequence[Path],
+    *,
+    now: datetime | None = None,
+    lateness_days: float = ALLOWED_LATENESS_DAYS,
+) -> LoadReport:
     """Validate every line of every file; sort the valid events by event time.
 
     The same event twice (same id and content) is counted once; an id reused with
     different content is a problem at the later line. With ``now`` (the entry's clock),
-    an event dated in its future is a problem too. The events are all kept: no cyclic
-    collection runs while they are read (``infra.runtime.no_cycle_collection``).
+    an event dated in its future is a problem too; so is a retraction or correction
+    the worker could not put in the place of a loaded act it names (``check_replaces``,
+    with the worker's ``lateness_days``). The events are all kept: no cyclic collection
+    runs while they are read (``infra.runtime.no_cycle_collection``).
     """
     with no_cycle_collection():
-        return _load_paths(paths, now)
+        return _load_paths(paths, now, lateness_days)
 
 
-def _load_paths(paths: Sequence[Path], now: datetime | None) -> LoadReport:
+def _load_paths(paths: Sequence[Path], now: datetime | None, lateness_days: float) -> LoadReport:
     report = LoadReport()
     first_seen: dict[str, Loaded] = {}
     replacing: dict[tuple[str, int], bytes] = {}  # retractions and corrections, as read
@@ -121,23 +133,27 @@ def _load_paths(paths: Sequence[Path], now: datetime | None) -> LoadReport:
             if event.retracts or event.corrects:
                 replacing[here.path, here.line] = raw
     if replacing:
-        _refuse_other_pairs(report, first_seen, replacing)
+        _refuse_misplaced(report, first_seen, replacing, lateness_days)
     report.events.sort(key=lambda item: (item.event.occurred_at, item.event.event_id))
     return report
 
 
-def _refuse_other_pairs(
-    report: LoadReport, acts: dict[str, Loaded], replacing: dict[tuple[str, int], bytes]
+def _refuse_misplaced(
+    report: LoadReport,
+    acts: dict[str, Loaded],
+    replacing: dict[tuple[str, int], bytes],
+    lateness_days: float,
 ) -> None:
-    """Move to the problems each retraction or correction of a loaded act that is about
-    another pair than its act (``check_same_pair``: it would leave the act standing)."""
+    """Move to the problems each retraction or correction of a loaded act that the
+    worker could not put in its act's place (``check_replaces``: another pair, or dated
+    too far from it): it would leave the act standing."""
     kept = []
     for item in report.events:
         event = item.event
         act = acts.get(event.retracts or event.corrects or "")
         if act is not None:
             try:
-                check_same_pair(event, act.event.dyad)
+                check_replaces(event, act.event.dyad, act.event.occurred_at, lateness_days)
             except InvalidRecord as exc:
                 reason = f"{exc.reason} (the act: {act.path}:{act.line})"
                 raw = replacing[item.path, item.line]

@@ -40,7 +40,11 @@ class ReplayOptions:
 
 def run_replay(settings: Settings, options: ReplayOptions) -> int:
     """Run a replay; return the process exit code."""
-    report = load_paths(list(options.paths) or [bundled_corpus()], now=options.now)
+    report = load_paths(
+        list(options.paths) or [bundled_corpus()],
+        now=options.now,
+        lateness_days=settings.allowed_lateness_days,
+    )
     if report.problems and not options.skip_invalid:
         for problem in report.problems:
             print(problem, file=sys.stderr)

@@ -36,8 +36,12 @@ from schemas.text import CleanText
 #: How far after its log time (record timestamp, or the wall clock for live intake) an
 #: event may be dated: day-precision dates of events published the same day, clock skew.
 FUTURE_TOLERANCE: Final = timedelta(days=1)
+#: How far behind a partition's latest event time an event, a retraction or a
+#: correction is still placed exactly (``DIPWATCH_ALLOWED_LATENESS_DAYS``'s default).
+ALLOWED_LATENESS_DAYS: Final = 30
 
 __all__ = [
+    "ALLOWED_LATENESS_DAYS",
     "EPOCH",
     "EVENT_ID_NAMESPACE",
     "EVENT_SCHEMA_VERSION",
@@ -54,7 +58,7 @@ __all__ = [
     "Window",
     "check_log_time",
     "check_not_future",
-    "check_same_pair",
+    "check_replaces",
     "derive_event_id",
     "dyad_of",
     "month_window",
@@ -209,7 +213,7 @@ class DiplomaticEvent(BaseModel):
     coverage: Coverage | None = None
     #: The act this record replaces (``corrects``: with its own content) or withdraws
     #: (``retracts``). Dated as that act and about its pair: it is folded in its own
-    #: pair's log (:func:`check_same_pair`).
+    #: pair's log (:func:`check_replaces`).
     corrects: EventId | None = None
     retracts: EventId | None = None
     note: CleanText | None = Field(default=None, max_length=1000)
@@ -290,27 +294,45 @@ def check_not_future(event: DiplomaticEvent, now: datetime) -> None:
         )
 
 
-def check_same_pair(record: DiplomaticEvent, act_dyad: str) -> None:
-    """Refuse ``record``, a retraction or correction, if it is about another pair than
-    the act it names (of pair ``act_dyad``). A record is folded in its own pair's log,
-    so such a record would leave the act standing in its pair, alerts and all (and a
-    correction would count its new act beside it). Only an entry that sees both can
-    tell: the worker folds one pair at a time (docs/ARCHITECTURE.md, "Event time")."""
-    if record.dyad == act_dyad:
-        return
+def check_replaces(
+    record: DiplomaticEvent,
+    act_dyad: str,
+    act_at: datetime,
+    lateness_days: float = ALLOWED_LATENESS_DAYS,
+) -> None:
+    """Refuse ``record``, a retraction or correction, if the worker could not put it in
+    the place of the act it names (of pair ``act_dyad``, at ``act_at``): it is folded in
+    its own pair's log and at its own time, so one of another pair, or dated more than
+    the allowed lateness from its act, would leave the act standing, alerts and all (and
+    a correction would count its new act beside it). Only an entry that sees both can
+    tell: the worker folds one pair at a time, and a settled act is no longer retained
+    (docs/ARCHITECTURE.md, "Event time")."""
     field, act = ("retracts", record.retracts) if record.retracts else ("corrects", record.corrects)
-    if field == "retracts":
-        fix = "give the retraction its act's actor and target countries"
-    else:
+    if record.dyad != act_dyad:
         fix = (
-            f"to move the act to {record.dyad}, retract {act!r} with a record of "
+            "give the retraction its act's actor and target countries"
+            if field == "retracts"
+            else f"to move the act to {record.dyad}, retract {act!r} with a record of "
             f"{act_dyad} and publish the act anew"
         )
-    reason = (
-        f"{field} {act!r}, an act of {act_dyad}, but is itself of {record.dyad}: "
-        f"folded in {record.dyad}, it would leave that act standing in {act_dyad}; {fix}"
-    )
-    raise InvalidRecord(reason, ((field, reason),))
+        reason = (
+            f"{field} {act!r}, an act of {act_dyad}, but is itself of {record.dyad}: "
+            f"folded in {record.dyad}, it would leave that act standing in {act_dyad}; {fix}"
+        )
+        raise InvalidRecord(reason, ((field, reason),))
+    gap = abs(record.occurred_at - act_at)
+    if gap > timedelta(days=lateness_days):
+        fix = (
+            "date the retraction as its act"
+            if field == "retracts"
+            else f"to re-date the act, retract {act!r} (dated as it) and publish the act anew"
+        )
+        reason = (
+            f"{field} {act!r} of {act_at.date()} but is dated {record.occurred_at.date()}, "
+            f"{gap.days} days apart: more than the allowed lateness ({lateness_days:g} days), "
+            f"so the act may be settled when it is folded and would stand; {fix}"
+        )
+        raise InvalidRecord(reason, ((field, reason),))
 
 
 def check_log_time(event: DiplomaticEvent, record_timestamp_s: float | None) -> None:

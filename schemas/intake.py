@@ -17,7 +17,12 @@ import yaml
 
 from schemas.codec import MAX_RECORD_BYTES, encode_event, parse_event
 from schemas.errors import InvalidRecord
-from schemas.events import DiplomaticEvent, check_not_future, check_same_pair
+from schemas.events import (
+    ALLOWED_LATENESS_DAYS,
+    DiplomaticEvent,
+    check_not_future,
+    check_replaces,
+)
 
 __all__ = [
     "MAX_EVENTS_PER_DOCUMENT",
@@ -96,11 +101,17 @@ _PlainLoader.yaml_implicit_resolvers = {
 
 
 def validate_events(
-    data: object, where: str = "document", *, now: datetime | None = None
+    data: object,
+    where: str = "document",
+    *,
+    now: datetime | None = None,
+    lateness_days: float = ALLOWED_LATENESS_DAYS,
 ) -> list[DiplomaticEvent]:
     """Return the events of a parsed document (an event, a list of events, or
     ``{"events": [...]}``); raise :class:`IntakeRefused` listing every bad field. With
-    ``now``, an event dated more than a day after it is refused, as the worker would."""
+    ``now``, an event dated more than a day after it is refused, as the worker would; a
+    retraction or correction of an act of the document that the worker could not put
+    in its place is refused (``check_replaces``, with the worker's ``lateness_days``)."""
     if isinstance(data, dict) and set(data) == {"events"}:
         data = data["events"]
     items = data if isinstance(data, list) else [data]
@@ -139,15 +150,17 @@ def validate_events(
             continue
         events.append(event)
         indexed.append((index, event))
-    errors.extend(_other_pairs(indexed))
+    errors.extend(_misplaced(indexed, lateness_days))
     if errors:
         raise IntakeRefused(where, sorted(errors, key=lambda e: e.index))
     return events
 
 
-def _other_pairs(indexed: list[tuple[int, DiplomaticEvent]]) -> list[FieldError]:
-    """A retraction or correction of an act of the same document that is about another
-    pair than its act (``check_same_pair``), wherever in the document the act is."""
+def _misplaced(
+    indexed: list[tuple[int, DiplomaticEvent]], lateness_days: float
+) -> list[FieldError]:
+    """Each retraction or correction of an act of the same document that the worker
+    could not put in its act's place (``check_replaces``), wherever the act is."""
     acts = {event.event_id: event for _, event in indexed}
     errors: list[FieldError] = []
     for index, event in indexed:
@@ -155,7 +168,7 @@ def _other_pairs(indexed: list[tuple[int, DiplomaticEvent]]) -> list[FieldError]
         if act is None:
             continue
         try:
-            check_same_pair(event, act.dyad)
+            check_replaces(event, act.dyad, act.occurred_at, lateness_days)
         except InvalidRecord as exc:
             errors.extend(FieldError(index, f, m) for f, m in exc.fields)
     return errors
@@ -172,10 +185,12 @@ def _publishable(event: DiplomaticEvent, earlier: list[DiplomaticEvent]) -> tupl
     return None
 
 
-def read_document(path: Path, *, now: datetime | None = None) -> list[DiplomaticEvent]:
+def read_document(
+    path: Path, *, now: datetime | None = None, lateness_days: float = ALLOWED_LATENESS_DAYS
+) -> list[DiplomaticEvent]:
     """Read and validate a JSON or YAML file of events (with ``now``: none in the future)."""
     try:
         text = path.read_bytes()
     except OSError as exc:
         raise InvalidRecord(f"{path}: cannot read ({exc.strerror})") from None
-    return validate_events(parse_document(text), str(path), now=now)
+    return validate_events(parse_document(text), str(path), now=now, lateness_days=lateness_days)

@@ -158,3 +158,29 @@ def test_a_retraction_or_correction_of_another_pair_than_its_act_is_refused(
     # A retraction or correction of an act not in these files may still be right.
     alone = _write(tmp_path / "alone.jsonl", [_threat("x.r1", "04", "KGZ", corrects="x")])
     assert load_paths([alone]).problems == []
+
+
+def test_a_correction_dated_past_the_lateness_from_its_act_is_refused(tmp_path: Path) -> None:
+    """Folded at its own time, it may find its act settled (a busy pair moves its base
+    on weekly): the act would stand beside the correction. Within the lateness it is
+    put in its act's place."""
+    path = _write(
+        tmp_path / "events.jsonl",
+        [
+            _threat("a", "01"),
+            _threat("a.r1", "31", corrects="a"),  # 30 days later: placed
+            _threat("b", "02"),
+            json.dumps(
+                json.loads(_threat("b.r1", "02", corrects="b"))
+                | {"occurred_at": "2022-12-01T00:00:00Z"}
+            ),
+        ],
+    )
+    report = load_paths([path])
+    assert [str(p) for p in report.problems] == [
+        f"{path}:4: corrects 'b' of 2022-10-02 but is dated 2022-12-01, 60 days apart: more "
+        "than the allowed lateness (30 days), so the act may be settled when it is folded and "
+        "would stand; to re-date the act, retract 'b' (dated as it) and publish the act anew "
+        f"(the act: {path}:3)"
+    ]
+    assert load_paths([path], lateness_days=90).problems == []

@@ -18,7 +18,7 @@ from infra.progress import Progress
 from infra.settings import Settings
 from infra.topics import Topics
 from query.readmodel import ReadModel
-from query.web import build_web_app, other_pairs
+from query.web import build_web_app, misplaced
 from replay.loader import bundled_corpus, load_paths
 from schemas.codec import encode_alert, encode_event
 from schemas.events import DiplomaticEvent
@@ -189,7 +189,7 @@ def test_metrics_are_served_in_prometheus_format() -> None:
     assert 'dipwatch_consumer_lag{partition="3"} 7.0' in text
 
 
-def test_a_correction_of_an_act_already_read_in_another_pair_is_refused() -> None:
+def test_a_correction_the_worker_could_not_place_over_an_act_already_read_is_refused() -> None:
     """POST /events of a correction alone: the read model has read its act from the
     events topic (KAZ:RUS); folded in KGZ:RUS it would leave that act standing."""
     act = make_event(event_id="act")
@@ -217,4 +217,22 @@ def test_a_correction_of_an_act_already_read_in_another_pair_is_refused() -> Non
     model.on_event(b"KAZ:RUS", encode_event(act), None)
     same = make_event(event_id="act.r1", corrects="act", summary="Russia summoned him again.")
     unknown = make_event(**{**moved, "corrects": "not-read"})
-    assert other_pairs(model, [same, unknown]) == []  # the act's pair, an act not read
+    assert misplaced(model, [same, unknown], 30) == []  # the act's pair, an act not read
+    # Re-dated past the lateness: by then the act may be settled, and would stand.
+    later = make_event(event_id="late.r1", corrects="act", occurred_at="2022-11-10T00:00:00Z")
+    [error] = misplaced(model, [later], 30)
+    assert error["message"].startswith(
+        "corrects 'act' of 2022-10-04 but is dated 2022-11-10, 37 days apart"
+    )
+    assert misplaced(model, [later], 40) == []
+    # An act more than the lateness behind its pair's latest event: maybe settled.
+    model.on_event(
+        b"KAZ:RUS",
+        encode_event(make_event(event_id="next", occurred_at="2022-12-01T00:00:00Z")),
+        None,
+    )
+    [error] = misplaced(model, [same], 30)
+    assert (
+        "more than the allowed lateness (30 days) behind KAZ:RUS's latest event (2022-12-01)"
+        in error["message"]
+    )
