@@ -125,17 +125,22 @@ class Guarded(Generic[S]):
         """Whether ``event`` is a redelivery of one this guard already holds."""
         return event_digest(event.event_id) in self.seen
 
-    def commit(self, event: DiplomaticEvent, state: S) -> None:
-        """Hold ``state``, the fold's result for ``event``, and remember the event."""
+    def commit(self, event: DiplomaticEvent, state: S, digest: str | None = None) -> None:
+        """Hold ``state``, the fold's result for ``event``, and remember the event (by
+        ``digest``, its :func:`event_digest` if made already)."""
         self.state = state
         day = _day(event.occurred_at)
-        self.seen[event_digest(event.event_id)] = day
+        self.seen[digest or event_digest(event.event_id)] = day
         self.clock = day if self.clock is None else max(self.clock, day)
         if self.swept is None or self.clock - self.swept >= _SWEEP_EVERY_DAYS:
             floor = self.clock - self.horizon
             self.seen = {d: t for d, t in self.seen.items() if t >= floor}
-            self.terms = {d: t for d, t in self.terms.items() if d in self.seen}
-            self.named = {d for d in self.named if d in self.seen}
+            # Each term's digest was in ``seen``: a term outlives it until there are more
+            # terms than digests (a retraction dated so old is refused anyway).
+            if len(self.terms) > len(self.seen):
+                self.terms = {d: t for d, t in self.terms.items() if d in self.seen}
+            if self.named:
+                self.named = {d for d in self.named if d in self.seen}
             self.swept = self.clock
 
     def apply(self, fold: Fold[S], event: DiplomaticEvent) -> list[Alert] | None:
@@ -143,17 +148,23 @@ class Guarded(Generic[S]):
         late = self.too_late(event)
         if late is not None:
             raise late
-        if self.seen_before(event):
+        digest = event_digest(event.event_id)
+        if digest in self.seen:  # a redelivery
             return None
         gone = event.retracts or event.corrects
         if gone is not None:
             self._take_back(fold, gone, event)
-        state, alerts = fold.apply(self.state, event)
-        self.commit(event, state)
         term = getattr(fold, "term", None)
-        if term is not None and (added := term(event)) is not None:
-            self.terms[event_digest(event.event_id)] = added
-        return alerts
+        if term is None:
+            state, alerts = fold.apply(self.state, event)
+            self.commit(event, state, digest)
+            return alerts
+        # A fold that says what each act adds: kept, so that a retraction can take it back.
+        added = term(event)
+        self.commit(event, fold.with_term(self.state, added), digest)  # type: ignore[attr-defined]
+        if added is not None:
+            self.terms[digest] = added
+        return []
 
     def _take_back(self, fold: Fold[S], act_id: str, record: DiplomaticEvent) -> None:
         """The act ``act_id``, retracted or corrected by ``record``: taken back if held,

@@ -55,16 +55,19 @@ class ConflictHistory(NoTimers):
         self, state: HistoryState, event: DiplomaticEvent
     ) -> tuple[HistoryState, list[Alert]]:
         """Add the event's conflict weight to its week; raises no alerts."""
-        term = self.term(event)
+        return self.with_term(state, self.term(event)), []
+
+    def with_term(self, state: HistoryState, term: tuple[int, int] | None) -> HistoryState:
+        """``state`` with ``term`` (:meth:`term`) added to its week."""
         if term is None:
-            return state, []
+            return state
         week, units = term
         weeks = dict(state.weeks)
         weeks[week] = weeks.get(week, 0) + units
         if len(weeks) > self.weeks_kept:
             for old in sorted(weeks)[: len(weeks) - self.weeks_kept]:
                 del weeks[old]
-        return state.evolve({"weeks": weeks}), []
+        return state.evolve({"weeks": weeks})
 
     def term(self, event: DiplomaticEvent) -> tuple[int, int] | None:
         """What ``event`` adds to the history: (week, units); None for an act that is
