@@ -121,10 +121,6 @@ class Guarded(Generic[S]):
             "a redelivery cannot be told from a new event, so it is not applied"
         )
 
-    def seen_before(self, event: DiplomaticEvent) -> bool:
-        """Whether ``event`` is a redelivery of one this guard already holds."""
-        return event_digest(event.event_id) in self.seen
-
     def commit(self, event: DiplomaticEvent, state: S, digest: str | None = None) -> None:
         """Hold ``state``, the fold's result for ``event``, and remember the event (by
         ``digest``, its :func:`event_digest` if made already)."""
@@ -144,7 +140,8 @@ class Guarded(Generic[S]):
             self.swept = self.clock
 
     def apply(self, fold: Fold[S], event: DiplomaticEvent) -> list[Alert] | None:
-        """Fold ``event`` in unless seen (None); raise :class:`TooLate` past the horizon."""
+        """Fold ``event`` in unless seen (None); raise :class:`TooLate` past the horizon.
+        A retraction or correction first takes its act back (:meth:`_take_back`)."""
         late = self.too_late(event)
         if late is not None:
             raise late
@@ -170,7 +167,7 @@ class Guarded(Generic[S]):
         """The act ``act_id``, retracted or corrected by ``record``: taken back if held,
         else remembered as seen so that it is skipped when it comes (either order gives
         the history without it). A record of another pair than its act finds nothing
-        here (``schemas.events.check_same_pair``)."""
+        here (``schemas.events.check_replaces``)."""
         digest = event_digest(act_id)
         term = self.terms.pop(digest, None)
         if term is not None:

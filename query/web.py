@@ -266,15 +266,15 @@ def misplaced(
         try:
             check_replaces(event, dyad, day, lateness_days + 1)
             if day < latest - timedelta(days=lateness_days):
-                raise InvalidRecord(
+                reason = (
                     f"{field} {act!r} of {day.date()}, more than the allowed lateness "
                     f"({lateness_days:g} days) behind {dyad}'s latest event ({latest.date()}): "
                     "the worker may have settled it, and would leave it standing; a review "
-                    "of old acts is a replay with a larger DIPWATCH_ALLOWED_LATENESS_DAYS",
-                    ((field, "the act it names is settled"),),
+                    "of old acts is a replay with a larger DIPWATCH_ALLOWED_LATENESS_DAYS"
                 )
+                raise InvalidRecord(reason, ((field, reason),))
         except InvalidRecord as exc:
-            errors += [{"index": index, "field": f, "message": exc.reason} for f, _ in exc.fields]
+            errors += [{"index": index, "field": f, "message": m} for f, m in exc.fields]
     return errors
 
 
