@@ -68,9 +68,10 @@ class Guarded(Generic[S]):
         self.state = state
         self.horizon = horizon
         self.swept = clock
-        #: What each held act added (the fold's ``term``), by digest: what a retraction
-        #: or correction of it takes back. Only for folds that say (``term``).
-        self.terms: dict[str, Any] = {}
+        #: The units each held act added (the fold's ``term``: its week is its day's, in
+        #: ``seen``), by digest: what a retraction or correction of it takes back. Only
+        #: for folds that say (``term``).
+        self.terms: dict[str, int] = {}
         #: Digests seen only as named by a retraction or correction (the act not held).
         self.named: set[str] = set()
 
@@ -160,7 +161,7 @@ class Guarded(Generic[S]):
         added = term(event)
         self.commit(event, fold.with_term(self.state, added), digest)  # type: ignore[attr-defined]
         if added is not None:
-            self.terms[digest] = added
+            self.terms[digest] = added[1]
         return []
 
     def _take_back(self, fold: Fold[S], act_id: str, record: DiplomaticEvent) -> None:
@@ -169,10 +170,10 @@ class Guarded(Generic[S]):
         the history without it). A record of another pair than its act finds nothing
         here (``schemas.events.check_replaces``)."""
         digest = event_digest(act_id)
-        term = self.terms.pop(digest, None)
-        if term is not None:
-            self.state = fold.take_back(self.state, term)  # type: ignore[attr-defined]
-        elif digest not in self.seen:
+        units, day = self.terms.pop(digest, None), self.seen.get(digest)
+        if units is not None and day is not None:
+            self.state = fold.take_back(self.state, day, units)  # type: ignore[attr-defined]
+        elif day is None:
             self.seen[digest] = _day(record.occurred_at)  # dated as the act it names
             self.named.add(digest)
 

@@ -80,10 +80,11 @@ class ConflictHistory(NoTimers):
         age_days = (EPOCH + (week + 1) * _WEEK - at).total_seconds() / 86_400
         return week, round(-w * UNITS_PER_POINT * 2.0 ** (-age_days / self.config.half_life_days))
 
-    def take_back(self, state: HistoryState, term: tuple[int, int]) -> HistoryState:
-        """``state`` without the act that added ``term`` (:meth:`term`): as if it had
-        never come (a week left with nothing is gone; one no longer kept stays gone)."""
-        week, units = term
+    def take_back(self, state: HistoryState, day: int, units: int) -> HistoryState:
+        """``state`` without the act of ``day`` (days since EPOCH) that added ``units``
+        (:meth:`term`'s): as if it had never come (a week left with nothing is gone; one
+        no longer kept stays gone). Its week is the day's: EPOCH is a Monday."""
+        week = day // 7
         if week not in state.weeks:
             return state
         weeks = dict(state.weeks)
