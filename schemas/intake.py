@@ -8,6 +8,7 @@ the field, so a whole batch is accepted or refused together.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -128,9 +129,8 @@ def validate_events(
                 )
             ],
         )
-    events: list[DiplomaticEvent] = []
     errors: list[FieldError] = []
-    indexed: list[tuple[int, DiplomaticEvent]] = []
+    indexed: list[tuple[int, DiplomaticEvent]] = []  # the valid events, by position
     for index, item in enumerate(items):
         try:
             event = parse_event(item)
@@ -144,16 +144,15 @@ def validate_events(
             except InvalidRecord as exc:
                 errors.extend(FieldError(index, f, m) for f, m in exc.fields)
                 continue
-        problem = _publishable(event, events)
+        problem = _publishable(event, (e for _, e in indexed))
         if problem is not None:
             errors.append(FieldError(index, *problem))
             continue
-        events.append(event)
         indexed.append((index, event))
     errors.extend(_misplaced(indexed, lateness_days))
     if errors:
         raise IntakeRefused(where, sorted(errors, key=lambda e: e.index))
-    return events
+    return [event for _, event in indexed]
 
 
 def _misplaced(
@@ -174,7 +173,9 @@ def _misplaced(
     return errors
 
 
-def _publishable(event: DiplomaticEvent, earlier: list[DiplomaticEvent]) -> tuple[str, str] | None:
+def _publishable(
+    event: DiplomaticEvent, earlier: Iterable[DiplomaticEvent]
+) -> tuple[str, str] | None:
     """Why ``event`` cannot be published with ``earlier`` ones, as (field, message)."""
     size = len(encode_event(event))
     if size > MAX_RECORD_BYTES:

@@ -89,6 +89,18 @@ def threat(event_id: str, occurred_at: str = "2022-10-04T00:00:00Z") -> Diplomat
     )
 
 
+def moved_to_kyrgyzstan(event_id: str, **overrides: Any) -> dict[str, Any]:
+    """:func:`event_dict`'s summons re-coded as of Kyrgyzstan's envoy: another pair
+    (KGZ:RUS) than the default event's (KAZ:RUS), e.g. as a correction of it."""
+    fields: dict[str, Any] = {
+        "event_id": event_id,
+        "actor": {"country": "RUS", "kind": "foreign_ministry"},
+        "target": {"country": "KGZ", "kind": "envoy"},
+        "envoy": {"sending_country": "KGZ", "host_country": "RUS"},
+    }
+    return event_dict(**{**fields, **overrides})
+
+
 def summons_now(event_id: str, summoner: str, envoy_of: str, name: str) -> dict[str, Any]:
     """Return, as a dict, ``summoner`` summoning ``envoy_of``'s envoy ``name`` right now."""
     now = datetime.now(UTC).replace(microsecond=0).isoformat()

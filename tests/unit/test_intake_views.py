@@ -27,7 +27,7 @@ from schemas.intake import (
     read_document,
     validate_events,
 )
-from tests.helpers import event_dict
+from tests.helpers import event_dict, moved_to_kyrgyzstan
 
 CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]
 
@@ -146,13 +146,7 @@ def test_one_id_with_two_contents_in_one_document_is_refused() -> None:
 def test_a_correction_of_another_pair_than_its_act_in_the_document_is_refused() -> None:
     """Whichever comes first in the document (docs/ARCHITECTURE.md, "Event time")."""
     act = event_dict(event_id="act")
-    moved = event_dict(
-        event_id="act.r1",
-        corrects="act",
-        actor={"country": "RUS", "kind": "foreign_ministry"},
-        target={"country": "KGZ", "kind": "envoy"},
-        envoy={"sending_country": "KGZ", "host_country": "RUS"},
-    )
+    moved = moved_to_kyrgyzstan("act.r1", corrects="act")
     with pytest.raises(IntakeRefused) as caught:
         validate_events([moved, act])
     assert [(e.index, e.field) for e in caught.value.errors] == [(0, "corrects")]

@@ -22,7 +22,7 @@ from query.web import build_web_app, misplaced
 from replay.loader import bundled_corpus, load_paths
 from schemas.codec import encode_alert, encode_event
 from schemas.events import DiplomaticEvent
-from tests.helpers import event_dict, make_event
+from tests.helpers import make_event, moved_to_kyrgyzstan
 
 TOKEN = "s3cret-token"
 CORPUS = [item.event for item in load_paths([bundled_corpus()]).events]
@@ -193,13 +193,7 @@ def test_a_correction_the_worker_could_not_place_over_an_act_already_read_is_ref
     """POST /events of a correction alone: the read model has read its act from the
     events topic (KAZ:RUS); folded in KGZ:RUS it would leave that act standing."""
     act = make_event(event_id="act")
-    moved = event_dict(
-        event_id="act.r1",
-        corrects="act",
-        actor={"country": "RUS", "kind": "foreign_ministry"},
-        target={"country": "KGZ", "kind": "envoy"},
-        envoy={"sending_country": "KGZ", "host_country": "RUS"},
-    )
+    moved = moved_to_kyrgyzstan("act.r1", corrects="act")
 
     async def check(client: TestClient[Any, Any]) -> Any:
         auth = {"Authorization": f"Bearer {TOKEN}"}
