@@ -63,8 +63,8 @@ class DyadLog:
         self.events: list[DiplomaticEvent] = []
         self._keys: list[tuple[datetime, str]] = []
         self.ids: set[str] = set()
-        #: Ids retracted or corrected within the lateness (and the retractions' own ids),
-        #: with the date they carry.
+        #: Ids retracted or corrected (and the retractions' own ids), with the date they
+        #: carry: kept until the base is more than the lateness past it.
         self.retracted: dict[str, datetime] = {}
         #: The fold of everything retained, to the watermark (``head.at``).
         self._head = Run(folds, self.base, None)
@@ -270,7 +270,11 @@ class DyadLog:
                 self.stored.dropped(event.event_id)
             del self.events[:cut], keys[:cut]
         if self.retracted:
-            self.retracted = {i: t for i, t in self.retracted.items() if t >= at}
+            # A tombstone may name an act dated up to the lateness after it (a correction
+            # that moved its act earlier; ``check_replaces``), which can still be placed
+            # while it is at or after the base: kept as long as such an act can come.
+            kept = at - self.lateness
+            self.retracted = {i: t for i, t in self.retracted.items() if t >= kept}
         if self.standing:
             self.standing = {i: a for i, a in self.standing.items() if a.at >= at}
         return True

@@ -88,12 +88,22 @@ def _sort_key(e: DiplomaticEvent) -> tuple[datetime, str]:
     return e.occurred_at, e.event_id
 
 
-def _arrival(records: list[DiplomaticEvent], lateness: float, rnd: random.Random):  # type: ignore[no-untyped-def]
-    """Each record delayed by up to ``lateness`` days: a permutation within it."""
-    delayed = [
-        (r.occurred_at + timedelta(days=rnd.uniform(0, lateness)), i, r)
-        for i, r in enumerate(records)
-    ]
+def _arrival(  # type: ignore[no-untyped-def]
+    records: list[DiplomaticEvent],
+    lateness: float,
+    rnd: random.Random,
+    since: dict[str, datetime] | None = None,
+):
+    """Each record delayed by up to ``lateness`` days: a permutation within it. A record
+    comes after its date, and before ``lateness`` from it (or from the date ``since``
+    gives for its id, if earlier: a correction dated after its act must come while the
+    act is within the lateness)."""
+    since = since or {}
+    late = timedelta(days=lateness)
+    delayed = []
+    for i, r in enumerate(records):
+        last = since.get(r.event_id, r.occurred_at) + late
+        delayed.append((r.occurred_at + rnd.uniform(0, 1) * (last - r.occurred_at), i, r))
     return [r for _, _, r in sorted(delayed, key=lambda x: (x[0], x[1]))]
 
 

@@ -6,7 +6,7 @@ standing alerts — the log in which each correction has replaced its act."""
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -68,38 +68,47 @@ acts = st.lists(
     min_size=1,
     max_size=30,
 )
-#: What becomes of each act: kept, retracted, or corrected (re-coded within its pair and
-#: day: another kind of act, mode or window).
+#: What becomes of each act: kept, retracted, or corrected (re-coded within its pair:
+#: another kind of act, mode or window, and re-dated by this share of the lateness,
+#: earlier or later — the most ``check_replaces`` lets a correction move its act).
 fates = st.lists(
     st.tuples(
         st.sampled_from(["keep", "keep", "retract", "correct"]),
         st.integers(0, len(KINDS) - 1),
         st.integers(0, len(MODES) - 1),
         st.sampled_from(SPANS),
+        st.sampled_from([0.0, 0.0, -1.0, -0.5, 0.5, 1.0]),
     ),
     max_size=30,
 )
+Fate = tuple[str, int, int, int, float]
 
 
 def _log(
-    spec: list[tuple[int, float, int, bool, int, int]], fate: list[tuple[str, int, int, int]]
-) -> tuple[list[DiplomaticEvent], list[DiplomaticEvent]]:
-    """(every record, the sorted log they mean)."""
-    records, meant = [], []
+    spec: list[tuple[int, float, int, bool, int, int]], fate: list[Fate], lateness: float = 0
+) -> tuple[list[DiplomaticEvent], list[DiplomaticEvent], dict[str, datetime]]:
+    """(every record, the sorted log they mean, the act's date of each correction
+    dated after its act: it must come while its act is within the lateness)."""
+    records, meant, since = [], [], {}
     for i, (pair, day, kind, flip, mode, span) in enumerate(spec):
         act = make_event(**_act(f"e{i}", pair, day, kind, flip, mode, span))
         records.append(act)
-        what, new_kind, new_mode, new_span = fate[i] if i < len(fate) else ("keep", 0, 0, 0)
+        what, new_kind, new_mode, new_span, shift = (
+            fate[i] if i < len(fate) else ("keep", 0, 0, 0, 0.0)
+        )
         if what == "retract":
             records.append(retraction(f"r{i}", act))
         elif what == "correct":
-            fields = _act(f"c{i}", pair, day, new_kind, flip, new_mode, new_span)
+            moved = day + shift * lateness
+            fields = _act(f"c{i}", pair, moved, new_kind, flip, new_mode, new_span)
             correction = make_event(**fields, corrects=act.event_id)
             records.append(correction)
             meant.append(correction)
+            if correction.occurred_at > act.occurred_at:
+                since[correction.event_id] = act.occurred_at
         else:
             meant.append(act)
-    return records, sorted(meant, key=_sort_key)
+    return records, sorted(meant, key=_sort_key), since
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -112,16 +121,16 @@ def _log(
 )
 def test_windows_modes_and_corrections_in_any_order_give_the_corrected_sorted_log(
     spec: list[tuple[int, float, int, bool, int, int]],
-    fate: list[tuple[str, int, int, int]],
+    fate: list[Fate],
     lateness: float,
     rnd: random.Random,
     batch_size: int,
 ) -> None:
-    records, meant = _log(spec, fate)
+    records, meant, since = _log(spec, fate, lateness)
     folds = build_folds(Settings())
     until = max(r.occurred_at for r in records)
     reference, expected = fold_offline(folds, meant, lateness_days=lateness, until=until)
-    arrived = _arrival(records, lateness, rnd)
+    arrived = _arrival(records, lateness, rnd, since)
     refused: list[tuple[DiplomaticEvent, str]] = []
     state, alerts = fold_offline(
         folds, arrived, lateness_days=lateness, until=until, refused=refused
@@ -130,6 +139,35 @@ def test_windows_modes_and_corrections_in_any_order_give_the_corrected_sorted_lo
     assert state == reference
     assert standing(alerts) == standing(expected)
     values, raised = through_the_worker(arrived, until, lateness, batch_size)
+    assert values == reference
+    assert standing(raised) == standing(expected)
+
+
+def test_an_act_that_comes_after_its_correction_moved_it_earlier_is_skipped_when_late() -> None:
+    """A correction may date its act up to the lateness earlier. It leaves a tombstone
+    dated as itself, which the act meets when it comes — even when the act comes late,
+    after the pair's base has moved past the correction's date (the tombstone is kept
+    while an act it may name can still be placed)."""
+    lateness = 30.0
+    pair = [make_event(**_act(f"n{d}", 0, d, 1, False, 0, 0)) for d in range(0, 101, 2)]
+    act = make_event(**_act("act", 0, 51, 0, False, 0, 0))
+    fix = make_event(**_act("fix", 0, 51 - lateness, 0, False, 0, 0), corrects="act")
+    meant = sorted([*pair, fix], key=_sort_key)
+    # The correction on time; the act 29 days late, after the pair's events to day 80.
+    arrived = [e for e in meant if e.occurred_at <= act.occurred_at + timedelta(days=29)]
+    arrived += [act, *(e for e in meant if e not in arrived)]
+    folds = build_folds(Settings())
+    until = max(e.occurred_at for e in meant)
+    reference, expected = fold_offline(folds, meant, lateness_days=lateness, until=until)
+    refused: list[tuple[DiplomaticEvent, str]] = []
+    state, alerts = fold_offline(
+        folds, arrived, lateness_days=lateness, until=until, refused=refused
+    )
+    assert refused == []
+    assert state["tension"]["KAZ:RUS"]["state"]["events"] == len(meant)
+    assert state == reference
+    assert standing(alerts) == standing(expected)
+    values, raised = through_the_worker(arrived, until, lateness, batch_size=5)
     assert values == reference
     assert standing(raised) == standing(expected)
 
@@ -148,14 +186,14 @@ def _charts(records: list[DiplomaticEvent]) -> dict[str, list[Any]]:
 @given(acts, fates, st.randoms(use_true_random=False))
 def test_the_chart_takes_back_retracted_and_corrected_acts_in_any_order(
     spec: list[tuple[int, float, int, bool, int, int]],
-    fate: list[tuple[str, int, int, int]],
+    fate: list[Fate],
     rnd: random.Random,
 ) -> None:
     """The read model's chart history is folded from the events topic apart from the
     worker (folds/history.py): a retraction or correction takes its act back, or has
     it skipped when it comes later. Any order, redeliveries included, gives the chart
     of the log in which each correction has replaced its act."""
-    records, meant = _log(spec, fate)
+    records, meant, _ = _log(spec, fate, 30.0)
     arrived = records + rnd.sample(records, k=len(records) // 3)  # some read twice
     rnd.shuffle(arrived)
     assert _charts(arrived) == _charts(meant)
