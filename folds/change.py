@@ -9,7 +9,11 @@ from schemas.alerts import Alert
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent
 
-__all__ = ["Change", "FoldFailed", "TooLate"]
+__all__ = ["Change", "FoldFailed", "SetAside", "TooLate"]
+
+#: A record folded earlier that did not do what it says, to report: (the record, its
+#: source offset if known, why). E.g. a retraction whose act never came (folds/tombstones.py).
+SetAside = tuple[DiplomaticEvent, "int | None", str]
 
 
 class TooLate(InvalidRecord):
@@ -41,6 +45,8 @@ class Change:
     withdrawn: list[Alert] = field(default_factory=list)
     duplicate: str = ""  #: why the record changed nothing ("" if it did)
     moved: bool = False  #: whether the value must be written back
+    #: Records folded earlier, found now to have done nothing (dead-lettered as folded).
+    set_aside: list[SetAside] = field(default_factory=list)
 
     @property
     def alerts(self) -> list[Alert]:

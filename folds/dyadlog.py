@@ -15,8 +15,9 @@ event at or after it. Whatever the arrival order, :class:`DyadLog` keeps that pr
   or retraction dated before the base can no longer be placed: :class:`TooLate`.
 
 Redeliveries are caught by the source offset (exact, O(1)); re-published copies by the
-event ids retained. A retraction or correction is dated as the act it retracts. The
-retained events are stored apart from the log's value, in chunks (folds/stored.py).
+event ids retained. What retractions and corrections took out, and the acts they wait
+for, are its tombstones (folds/tombstones.py); the retained events are stored apart from
+the log's value, in chunks (folds/stored.py).
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from folds.base import Fold
-from folds.change import Change, FoldFailed, TooLate
+from folds.change import Change, FoldFailed, SetAside, TooLate
 from folds.clock import NO_WEEK, settle_floor, week_of
 from folds.dumps import Dumps
 from folds.run import Run
 from folds.stored import Stored, stored_events
+from folds.tombstones import Tombstones
 from schemas.alerts import Alert, withdrawal
 from schemas.events import DiplomaticEvent
 
@@ -52,10 +54,7 @@ class DyadLog:
     def __init__(
         self, folds: Sequence[Fold[Any]], dyad: str, lateness: timedelta, partition: int = 0
     ) -> None:
-        self.folds = folds
-        self.dyad = dyad
-        self.lateness = lateness
-        self.partition = partition
+        self.folds, self.dyad, self.lateness, self.partition = folds, dyad, lateness, partition
         self.offset = -1
         self.base: list[Any] = [f.initial(dyad) for f in folds]
         self._initial = tuple(self.base)
@@ -63,9 +62,10 @@ class DyadLog:
         self.events: list[DiplomaticEvent] = []
         self._keys: list[tuple[datetime, str]] = []
         self.ids: set[str] = set()
-        #: Ids retracted or corrected (and the retractions' own ids), with the date they
-        #: carry: kept until the base is more than the lateness past it.
-        self.retracted: dict[str, datetime] = {}
+        #: Ids retracted or corrected, and the acts their records wait for (tombstones.py).
+        self.tombs = Tombstones()
+        #: Records found to have done nothing (a tombstone expired unmet), to report.
+        self._unmet: list[SetAside] = []
         #: The fold of everything retained, to the watermark (``head.at``).
         self._head = Run(folds, self.base, None)
         #: Day-start checkpoints the head passed, oldest first: what the base can move to.
@@ -125,39 +125,48 @@ class DyadLog:
         """
         if offset is not None and offset <= self.offset:
             return Change(duplicate=f"offset {offset} already folded (a redelivery)")
-        change = self._add(event)
+        change = self._add(event, offset)
         if offset is not None:
             self.offset = offset
             change.moved = True
+        return self._report(change) if self._unmet else change
+
+    def _report(self, change: Change) -> Change:
+        if self._unmet:  # records found to have done nothing (a sweep: the value moved)
+            change.set_aside, self._unmet, change.moved = self._unmet, [], True
         return change
 
-    def _add(self, event: DiplomaticEvent) -> Change:
-        if event.event_id in self.ids or event.event_id in self.retracted:
-            return Change(duplicate=f"event {event.event_id!r} already folded or retracted")
+    def _add(self, event: DiplomaticEvent, offset: int | None) -> Change:
+        if event.event_id in self.ids or event.event_id in self.tombs.dates:
+            # An act its retraction or correction came before: the tombstone is met.
+            met = self.tombs.meet(event.event_id)
+            return Change(
+                duplicate=f"event {event.event_id!r} already folded or retracted", moved=met
+            )
         self._check_placeable(event)
         gone = event.retracts or event.corrects
         if gone is None and self._follows(event):
             return self._append(event)  # the common case: nothing to undo if it fails
-        if gone is not None and gone in self.retracted:
+        if gone is not None and gone in self.tombs:
             return Change(duplicate=f"event {gone!r} already retracted or corrected")
-        saved = (list(self.events), list(self._keys), set(self.ids), dict(self.retracted))
+        saved = (list(self.events), list(self._keys), set(self.ids), self.tombs.copy())
         stored = self.stored.copy()
         try:
-            return self._place(event, gone)
+            return self._place(event, gone, offset)
         except FoldFailed:  # all or nothing: the log is as it was
-            self.events, self._keys, self.ids, self.retracted = saved
+            self.events, self._keys, self.ids, self.tombs = saved
             self.stored = stored
             raise
 
-    def _place(self, event: DiplomaticEvent, gone: str | None) -> Change:
+    def _place(self, event: DiplomaticEvent, gone: str | None, offset: int | None) -> Change:
         """Put a late event, a retraction or a correction in its place and re-fold."""
         removed = False
         if gone is not None:
             removed = self._remove(gone)
-            self.retracted[gone] = event.occurred_at
+            self.tombs.mark(gone, event.occurred_at, None if removed else (event, offset))
         if event.retracts is not None:
             # Not an act: its id is remembered (a redelivery changes nothing), no more.
-            self.retracted[event.event_id] = event.occurred_at
+            self.tombs.mark(event.event_id, event.occurred_at)
             return self._refold(self.wm) if removed else Change(moved=True)
         if not removed and self._follows(event):
             return self._append(event)
@@ -244,7 +253,7 @@ class DyadLog:
         for alert in alerts:
             self.standing[alert.alert_id] = alert
         moved = self._settle() or moved
-        return Change(raised=alerts, moved=moved)
+        return self._report(Change(raised=alerts, moved=moved))
 
     def _settle(self) -> bool:
         """Move the base to the latest week-start checkpoint a whole day or more behind
@@ -269,12 +278,8 @@ class DyadLog:
                 self.ids.discard(event.event_id)
                 self.stored.dropped(event.event_id)
             del self.events[:cut], keys[:cut]
-        if self.retracted:
-            # A tombstone may name an act dated up to the lateness after it (a correction
-            # that moved its act earlier; ``check_replaces``), which can still be placed
-            # while it is at or after the base: kept as long as such an act can come.
-            kept = at - self.lateness
-            self.retracted = {i: t for i, t in self.retracted.items() if t >= kept}
+        if self.tombs:
+            self._unmet.extend(self.tombs.sweep(at, self.lateness, self.dyad))
         if self.standing:
             self.standing = {i: a for i, a in self.standing.items() if a.at >= at}
         return True
@@ -331,11 +336,10 @@ class DyadLog:
         the chunks it lists, but for those not yet written back (embedded, as fragments):
         a value dumped without :meth:`write_back` first still holds the whole log.
 
-        The standing alerts are not stored (``null``): they are the alerts of the
-        retained events folded from the base, which :meth:`load` folds again anyway.
-        They were half of a latency-probe pair's value, written at every commit. Only alerts
-        restored from a value that listed them, and that this version's rules would not
-        raise, are stored, until a re-fold withdraws them."""
+        The standing alerts are not stored (``null``): :meth:`load` folds them again
+        (they were half of a latency-probe pair's value). Only alerts restored from a
+        value that listed them, that this version's rules would not raise, are stored
+        until a re-fold withdraws them."""
         standing = sorted(self.standing) if self._inherited else []
         if len(self._dumps) > 2 * (len(standing) + 2 * len(self.folds)):  # prune now and then
             self._dumps.keep([*self.head, *self.base, *(self.standing[i] for i in standing)])
@@ -350,7 +354,7 @@ class DyadLog:
             "events": self.stored.pending_json()[0],
             "chunks": self.stored.chunks,
             "seq": self.stored.seq,
-            "retracted": dict(sorted((i, t.isoformat()) for i, t in self.retracted.items())),
+            **self.tombs.dump(),
             "standing": [self._dumps.of(self.standing[i]) for i in standing]
             if self._inherited
             else None,
@@ -373,13 +377,13 @@ class DyadLog:
         log.offset = data["offset"]
         log.base = [f.state_type.model_validate(data["base"][f.name]) for f in folds]
         log.base_at = datetime.fromisoformat(data["base_at"]) if data["base_at"] else None
-        log.retracted = {i: datetime.fromisoformat(t) for i, t in data["retracted"].items()}
+        log.tombs = Tombstones.load(data)
         in_chunks: dict[str, list[str]] = {}
         for key, event in stored_events(data, chunks or {}):
             in_chunks.setdefault(key, []).append(event.event_id)
             # Settled or retracted since the chunk was written: not retained.
             settled = log.base_at is not None and event.occurred_at < log.base_at
-            gone = event.event_id in log.retracted or event.event_id in log.ids
+            gone = event.event_id in log.tombs or event.event_id in log.ids
             if not settled and not gone:
                 log._insert(event)
         in_chunks.pop("", None)  # the events the value itself holds

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from folds.base import Fold
+from folds.change import SetAside
 from folds.clock import Timers
 from folds.dyadlog import Change, DyadLog
 from schemas.alerts import Alert
@@ -38,6 +39,8 @@ class Engine:
         self.timers = Timers()
         #: Dyads whose value moved since :meth:`written` was last called.
         self.dirty: set[str] = set()
+        #: Records found to have done nothing since :meth:`set_aside` was last called.
+        self._set_aside: list[SetAside] = []
 
     def tick(self, at: datetime, fired: list[Fired] | None = None) -> list[Alert]:
         """Move the watermark to ``at``: fire the timers due by then, earliest first across
@@ -88,8 +91,17 @@ class Engine:
         dirty, self.dirty = sorted(self.dirty), set()
         return dirty
 
+    def set_aside(self) -> list[SetAside]:
+        """Return (and forget) the records folded earlier that were found to have done
+        nothing (a retraction or correction whose act never came: folds/tombstones.py),
+        to dead-letter as folded."""
+        found, self._set_aside = self._set_aside, []
+        return found
+
     def _after(self, dyad: str, change: Change) -> list[Alert]:
         self.timers.schedule(dyad, self.logs[dyad].next_due())
         if change.moved:
             self.dirty.add(dyad)
+        if change.set_aside:
+            self._set_aside.extend(change.set_aside)
         return change.alerts

@@ -43,18 +43,22 @@ def fold_offline(
     the end every dyad is advanced to the latest event time (or ``until``), as the
     replay's closing tick advances every partition. Events past the allowed lateness
     behind their dyad's watermark, or that a fold fails on, are refused as the worker
-    dead-letters them, and listed in ``refused``.
+    dead-letters them, and listed in ``refused``; so are records found later to have done
+    nothing (a retraction whose act never came, folds/tombstones.py), where found.
     """
     engine = Engine(folds, lateness_days)
     raised: list[Alert] = []
+    out = refused if refused is not None else []
     for event in events:
         raised.extend(engine.tick(event.occurred_at))
         try:
             raised.extend(engine.add(event).alerts)
         except InvalidRecord as exc:  # TooLate or FoldFailed, as the worker refuses them
-            if refused is not None:
-                refused.append((event, exc.reason))
+            out.extend((e, why) for e, _, why in engine.set_aside())
+            out.append((event, exc.reason))
+        out.extend((e, why) for e, _, why in engine.set_aside())
     raised.extend(engine.settle_all(until))
+    out.extend((e, why) for e, _, why in engine.set_aside())
     return table_values(folds, engine.logs), raised
 
 

@@ -145,15 +145,19 @@ def _share(
         if fired:
             _tag_fired(tagged, index, fired)
         if mine[index] != job:
+            refused.extend((index, why) for _, _, why in engine.set_aside())
             continue
         try:
             alerts = engine.add(event).alerts
         except InvalidRecord as exc:  # TooLate or FoldFailed, as fold_offline refuses them
+            refused.extend((index, why) for _, _, why in engine.set_aside())
             refused.append((index, exc.reason))
             continue
+        refused.extend((index, why) for _, _, why in engine.set_aside())
         for place, alert in enumerate(alerts):
             tagged.append(((index, 1, 0, "", place), encode_alert(alert)))
     engine.settle_all(until, fired)
+    refused.extend((len(events), why) for _, _, why in engine.set_aside())
     _tag_fired(tagged, len(events), fired)
     return tagged, table_values(folds, engine.logs), refused
 

@@ -61,6 +61,17 @@ class Outlets:
             # (tests/unit/test_dependency_seams.py).
             await self._app.producer.send(topic, key, value, None, at_s, None)
             bound.info("alert_raised", alert_id=alert_id, rule=rule)
+        for key, value, reason, offset in outcome.set_aside:
+            # Folded earlier (at ``offset`` of this partition), found now to have done
+            # nothing: a retraction or correction whose act never came.
+            metrics.DEAD_LETTERS.labels("unmatched").inc()
+            source = f"{message.topic}:{message.partition}:{offset}"
+            await self.dead_letter.send(
+                key=key,
+                value=value,
+                headers=[(REASON_HEADER, reason.encode()), (SOURCE_HEADER, source.encode())],
+            )
+            bound.warning("record_set_aside", source=source, reason=reason)
         verdict = Verdict(outcome.verdict)
         if verdict is Verdict.DEAD_LETTER:
             metrics.DEAD_LETTERS.labels(outcome.kind).inc()

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from infra.logs import get_logger
-from schemas.codec import encode_alert
+from schemas.codec import encode_alert, encode_event
 
 if TYPE_CHECKING:  # (imported by the child only: Faust's process does not fold)
     from streams.processing import Partitions
@@ -64,13 +64,17 @@ class Carried:
     duplicate: str = ""
     reason: str = ""
     kind: str = ""
+    #: (key, value, reason, source offset or -1) per record set aside (folded earlier,
+    #: found to have done nothing): each goes to the dead-letter topic too.
+    set_aside: list[tuple[bytes, bytes, str, int]] = field(default_factory=list)
 
 
 def carried(outcome: Any, alert_topics: dict[str, str]) -> Carried | None:
     """The :class:`Carried` form of a :class:`~streams.processing.Outcome`."""
     event = outcome.event
     folded = outcome.verdict.value == "folded"
-    if folded and event is not None and not outcome.alerts and not outcome.duplicate:
+    quiet = not outcome.alerts and not outcome.duplicate and not outcome.set_aside
+    if folded and event is not None and quiet:
         return None
     alerts = [
         (
@@ -92,6 +96,10 @@ def carried(outcome: Any, alert_topics: dict[str, str]) -> Carried | None:
         outcome.duplicate,
         outcome.reason,
         outcome.kind,
+        [
+            (e.dyad.encode(), encode_event(e), why, -1 if offset is None else offset)
+            for e, offset, why in outcome.set_aside
+        ],
     )
 
 

@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Any
 
 from folds.base import Fold
+from folds.change import SetAside
 from folds.dyadlog import DyadLog, FoldFailed, TooLate
 from folds.engine import Engine
 from schemas.alerts import Alert
@@ -61,6 +62,9 @@ class Outcome:
     #: For a dead letter, the kind of fault (a metrics label): ``invalid``, ``log_time``,
     #: ``too_late``, ``fold_failed`` or ``unreadable``.
     kind: str = ""
+    #: Records folded earlier, found while this one was processed to have done nothing
+    #: (in any dyad of its partition: folds/tombstones.py): dead-lettered too, as folded.
+    set_aside: list[SetAside] = field(default_factory=list)
 
     @property
     def dyad(self) -> str:
@@ -152,7 +156,8 @@ class Batch:
                 at = parse_tick(value)
             except InvalidRecord as exc:
                 return Outcome(Verdict.DEAD_LETTER, reason=exc.reason, kind="invalid")
-            return Outcome(Verdict.FOLDED, alerts=engine.settle_all(at))
+            alerts = engine.settle_all(at)
+            return Outcome(Verdict.FOLDED, alerts=alerts, set_aside=engine.set_aside())
         try:
             event = decode_event(value)
         except InvalidRecord as exc:
@@ -169,12 +174,14 @@ class Batch:
         alerts = engine.tick(event.occurred_at)
         try:
             change = engine.add(event, offset)
-        except TooLate as exc:
-            return Outcome(Verdict.DEAD_LETTER, event, alerts, reason=exc.reason, kind="too_late")
-        except FoldFailed as exc:  # the record's fault as far as the worker can tell
-            kind = "fold_failed"
-            return Outcome(Verdict.DEAD_LETTER, event, alerts, reason=exc.reason, kind=kind)
-        return Outcome(Verdict.FOLDED, event, [*alerts, *change.alerts], change.duplicate)
+        except (TooLate, FoldFailed) as exc:  # the record's fault as far as the worker can tell
+            kind = "too_late" if isinstance(exc, TooLate) else "fold_failed"
+            set_aside = engine.set_aside()
+            return Outcome(Verdict.DEAD_LETTER, event, alerts, "", exc.reason, kind, set_aside)
+        alerts.extend(change.alerts)
+        return Outcome(
+            Verdict.FOLDED, event, alerts, change.duplicate, set_aside=engine.set_aside()
+        )
 
     def _engine(self, partition: int) -> Engine:
         if partition not in self._engines:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from folds.offline import fold_offline
@@ -13,7 +14,7 @@ from folds.registry import build_folds
 from infra.settings import Settings
 from infra.topics import REASON_HEADER, SOURCE_HEADER, Topics
 from schemas.codec import encode_event
-from tests.helpers import event_dict, threat, worker_process
+from tests.helpers import event_dict, make_event, threat, worker_process
 from tests.integration.kafka_io import collect_alerts, consume, produce, table_state
 
 FAR_FUTURE = json.dumps(
@@ -97,3 +98,48 @@ def test_a_mix_of_garbage_and_events_straight_to_the_topic(
         headers = by_value[raw]
         assert reason in headers[REASON_HEADER].decode(), (name, headers[REASON_HEADER])
         assert headers[SOURCE_HEADER].decode().startswith(f"{topics.events}:")
+
+
+def test_a_retraction_of_another_pairs_act_is_dead_lettered_once_the_lateness_has_passed(
+    isolated: dict[str, str], topics: Topics, tmp_path: Path
+) -> None:
+    """Published straight to the topic, apart from its act, a retraction filed under
+    another pair cannot be refused as it comes: the act might come after it. Once its
+    pair has moved on past the lateness with no such act, it retracted nothing, and it
+    goes to the dead-letter topic with that reason (folds/tombstones.py)."""
+    bootstrap = isolated["DIPWATCH_BOOTSTRAP_SERVERS"]
+    act = threat("act", "2022-10-01T00:00:00Z")  # KAZ:RUS
+    ukraine = {
+        "actor": {"country": "UKR", "kind": "government"},
+        "target": {"country": "KAZ", "kind": "state"},
+        "envoy": None,
+    }
+    wrong = make_event(
+        **ukraine,
+        event_id="wrong-pair",
+        occurred_at="2022-10-01T00:00:00Z",
+        action="statement",
+        cameo="010",
+        retracts="act",
+    )
+    start = datetime(2022, 10, 2, tzinfo=UTC)
+    later = [  # KAZ:UKR moves on, 100 days
+        make_event(
+            **ukraine,
+            event_id=f"u{d}",
+            occurred_at=(start + timedelta(days=d)).isoformat(),
+            action="criticize",
+            cameo="111",
+        )
+        for d in range(0, 100, 5)
+    ]
+    records = [(e.dyad.encode(), encode_event(e)) for e in [act, wrong, *later]]
+    with worker_process(isolated, tmp_path / "worker.log") as proc:
+        asyncio.run(produce(bootstrap, topics.events, records))
+        dead = asyncio.run(consume(bootstrap, topics.dead_letter, min_count=1))
+        assert proc.poll() is None
+    assert [r.value for r in dead] == [encode_event(wrong)]
+    headers = dict(dead[0].headers)
+    assert "which KAZ:UKR did not hold" in headers[REASON_HEADER].decode()
+    assert "nothing was retracted" in headers[REASON_HEADER].decode()
+    assert headers[SOURCE_HEADER].decode().startswith(f"{topics.events}:")

@@ -131,17 +131,24 @@ def test_any_arrival_within_the_lateness_gives_the_sorted_logs_state_and_alerts(
     state, alerts = fold_offline(folds, arrived, lateness_days=lateness, until=until)
     assert state == reference
     assert standing(alerts) == standing(expected)
-    values, raised = through_the_worker(arrived, until, lateness, batch_size)
+    set_aside: list[str] = []
+    values, raised = through_the_worker(arrived, until, lateness, batch_size, set_aside)
     assert values == reference
     assert standing(raised) == standing(expected)
+    assert set_aside == []  # every retraction met its act
 
 
 def through_the_worker(
-    arrived: list[DiplomaticEvent], until: datetime, lateness: float, batch_size: int
+    arrived: list[DiplomaticEvent],
+    until: datetime,
+    lateness: float,
+    batch_size: int,
+    set_aside: list[str] | None = None,
 ) -> tuple[dict[str, Any], list[Alert]]:
     """``arrived`` through the worker's record processing: batches of ``batch_size``,
     restarts from the stored JSON (even sizes), two partitions (a dyad's records stay in
-    one), and a closing tick to each. Returns the table values and the alerts raised."""
+    one), and a closing tick to each. Returns the table values and the alerts raised;
+    the ids of the records set aside (dead-lettered as folded) go to ``set_aside``."""
     tables, raised = Tables(restart=batch_size % 2 == 0, lateness=lateness), []
     lanes: dict[int, list[bytes | DiplomaticEvent]] = {}
     for record in arrived:
@@ -151,7 +158,10 @@ def through_the_worker(
     for start in range(0, len(stream), batch_size):
         batch = tables.batch()
         for offset, (partition, record) in enumerate(stream[start : start + batch_size], start):
-            raised.extend(batch.process(*_args(record, until), partition, offset).alerts)
+            outcome = batch.process(*_args(record, until), partition, offset)
+            raised.extend(outcome.alerts)
+            if set_aside is not None:
+                set_aside.extend(e.event_id for e, _, _ in outcome.set_aside)
         tables.commit(batch)
     return dict(tables.values), raised
 
@@ -194,7 +204,9 @@ def test_a_crash_between_write_backs_reads_again_from_the_commit_and_ends_the_sa
         batch, end = tables.batch(), min(position + batch_size, len(stream))
         for offset in range(position, end):
             partition, record = stream[offset]
-            raised.extend(batch.process(*_args(record, until), partition, offset).alerts)
+            outcome = batch.process(*_args(record, until), partition, offset)
+            raised.extend(outcome.alerts)
+            assert outcome.set_aside == []  # every retraction met its act
             if rnd.random() < 0.2:  # a commit: all folded so far, the acked batches
                 tables.commit()
                 committed = position

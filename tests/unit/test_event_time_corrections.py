@@ -138,9 +138,11 @@ def test_windows_modes_and_corrections_in_any_order_give_the_corrected_sorted_lo
     assert refused == []
     assert state == reference
     assert standing(alerts) == standing(expected)
-    values, raised = through_the_worker(arrived, until, lateness, batch_size)
+    set_aside: list[str] = []
+    values, raised = through_the_worker(arrived, until, lateness, batch_size, set_aside)
     assert values == reference
     assert standing(raised) == standing(expected)
+    assert set_aside == []  # every retraction and correction met its act
 
 
 def test_an_act_that_comes_after_its_correction_moved_it_earlier_is_skipped_when_late() -> None:
@@ -167,9 +169,11 @@ def test_an_act_that_comes_after_its_correction_moved_it_earlier_is_skipped_when
     assert state["tension"]["KAZ:RUS"]["state"]["events"] == len(meant)
     assert state == reference
     assert standing(alerts) == standing(expected)
-    values, raised = through_the_worker(arrived, until, lateness, batch_size=5)
+    set_aside: list[str] = []
+    values, raised = through_the_worker(arrived, until, lateness, 5, set_aside)
     assert values == reference
     assert standing(raised) == standing(expected)
+    assert set_aside == []
 
 
 def _charts(records: list[DiplomaticEvent]) -> dict[str, list[Any]]:

@@ -1,0 +1,111 @@
+"""A retraction or correction whose act never comes within the lateness retracted
+nothing: it is set aside (dead-lettered, as folded) when its tombstone expires, offline
+and through the worker's record processing, restarts included (folds/tombstones.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from folds.dyadlog import DyadLog
+from folds.offline import fold_offline
+from folds.registry import build_folds
+from infra.settings import Settings
+from schemas.events import DiplomaticEvent
+from tests.helpers import make_event
+from tests.unit.test_event_time import through_the_worker
+
+T0 = datetime(2023, 1, 2, tzinfo=UTC)
+LATENESS = 30.0
+FOLDS = build_folds(Settings())
+
+
+def _event(event_id: str, day: float, actor: str = "RUS", **fields: Any) -> DiplomaticEvent:
+    """``actor`` criticising Kazakhstan on ``day`` (``fields`` replace any field)."""
+    return make_event(
+        **{
+            "event_id": event_id,
+            "occurred_at": (T0 + timedelta(days=day)).isoformat(),
+            "actor": {"country": actor, "kind": "government"},
+            "target": {"country": "KAZ", "kind": "state"},
+            "action": "criticize",
+            "cameo": "111",
+            "envoy": None,
+            **fields,
+        }
+    )
+
+
+def _threat(event_id: str, day: float, **fields: Any) -> DiplomaticEvent:
+    return _event(event_id, day, action="threaten", cameo="138", **fields)
+
+
+def _sorted(events: list[DiplomaticEvent]) -> list[DiplomaticEvent]:
+    return sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+
+
+def _refused(log: list[DiplomaticEvent]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    refused: list[tuple[DiplomaticEvent, str]] = []
+    until = max(e.occurred_at for e in log)
+    state, _ = fold_offline(FOLDS, log, lateness_days=LATENESS, until=until, refused=refused)
+    return state, [(e.event_id, why) for e, why in refused]
+
+
+def _worker(log: list[DiplomaticEvent], batch_size: int) -> list[str]:
+    set_aside: list[str] = []
+    until = max(e.occurred_at for e in log)
+    through_the_worker(log, until, LATENESS, batch_size, set_aside)
+    return set_aside
+
+
+def test_a_retraction_filed_under_another_pair_is_set_aside_once_the_lateness_has_passed() -> None:
+    act = _threat("act", 10)  # KAZ:RUS
+    wrong = _event("wrong", 10, "UKR", action="statement", cameo="010", retracts="act")
+    ukraine = [_event(f"u{d}", d, "UKR") for d in range(0, 121, 2)]  # KAZ:UKR moves on
+    early = _sorted([act, wrong, *ukraine[:31]])  # to day 60: the act may still come
+    state, refused = _refused(early)
+    assert refused == []
+    state, refused = _refused(_sorted([act, wrong, *ukraine]))
+    assert [i for i, _ in refused] == ["wrong"]
+    reason = refused[0][1]
+    assert reason.startswith("retracts 'act', which KAZ:UKR did not hold when this came")
+    assert "nothing was retracted" in reason and "of another pair" in reason
+    assert state["tension"]["KAZ:RUS"]["state"]["events"] == 1  # the act stands
+    # The worker: restored from its stored values between batches (even sizes) or not.
+    for batch_size in (1, 4, 5):
+        assert _worker(_sorted([act, wrong, *ukraine]), batch_size) == ["wrong"]
+        assert _worker(early, batch_size) == []
+
+
+def test_a_correction_that_came_after_its_act_was_settled_is_set_aside() -> None:
+    """A correction dated after its act that comes once the act has left the lateness
+    cannot find it: its act is counted beside the old one, and it is set aside with that
+    reason when its tombstone expires. Had it come in time, nothing is set aside."""
+    act = _threat("act", 0)
+    fix = _threat("fix", 20, corrects="act")
+    pair = [_event(f"n{d}", d) for d in range(2, 121, 2)]
+    in_time = _sorted([act, fix, *pair])
+    late = [e for e in in_time if e is not fix and e.occurred_at <= T0 + timedelta(days=44)]
+    late += [fix, *(e for e in in_time if e not in late and e is not fix)]
+    state, refused = _refused(in_time)
+    assert refused == []
+    assert state["tension"]["KAZ:RUS"]["state"]["events"] == 61
+    state, refused = _refused(late)
+    assert state["tension"]["KAZ:RUS"]["state"]["events"] == 62  # what is set aside
+    assert [i for i, _ in refused] == ["fix"]
+    assert "nothing was corrected" in refused[0][1]
+    assert "this correction's act is counted beside it" in refused[0][1]
+    for batch_size in (3, 6):
+        assert _worker(late, batch_size) == ["fix"]
+        assert _worker(in_time, batch_size) == []
+
+
+def test_a_value_written_before_tombstones_waited_loads_with_none_waiting() -> None:
+    log = DyadLog(FOLDS, "KAZ:RUS", timedelta(days=LATENESS))
+    log.add(_threat("act", 0))
+    log.add(_event("r", 0, action="statement", cameo="010", retracts="gone"))
+    value = log.dump()
+    assert list(value["waiting"]) == ["gone"]
+    del value["waiting"]
+    restored = DyadLog.load(FOLDS, value, timedelta(days=LATENESS))
+    assert "gone" in restored.tombs and restored.tombs.waiting == {}
