@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from schemas.alerts import Alert
 from schemas.errors import InvalidRecord
@@ -11,9 +12,10 @@ from schemas.events import DiplomaticEvent
 
 __all__ = ["Change", "FoldFailed", "SetAside", "TooLate"]
 
-#: A record folded earlier that did not do what it says, to report: (the record, its
-#: source offset if known, why). E.g. a retraction whose act never came (folds/tombstones.py).
-SetAside = tuple[DiplomaticEvent, "int | None", str]
+#: A record folded earlier that did not do what it says, to report: (what names it — its
+#: id, pair, what it does, its date —, its source offset if known, why). E.g. a retraction
+#: whose act never came (folds/tombstones.py).
+SetAside = tuple[dict[str, Any], "int | None", str]
 
 
 class TooLate(InvalidRecord):

@@ -163,7 +163,7 @@ class DyadLog:
         removed = False
         if gone is not None:
             removed = self._remove(gone)
-            self.tombs.mark(gone, event.occurred_at, None if removed else (event, offset))
+            self.tombs.mark(gone, event.occurred_at, None if removed else event, self.dyad, offset)
         if event.retracts is not None:
             # Not an act: its id is remembered (a redelivery changes nothing), no more.
             self.tombs.mark(event.event_id, event.occurred_at)

@@ -40,7 +40,7 @@ class Engine:
         #: Dyads whose value moved since :meth:`written` was last called.
         self.dirty: set[str] = set()
         #: Records found to have done nothing since :meth:`set_aside` was last called.
-        self._set_aside: list[SetAside] = []
+        self.found: list[SetAside] = []
 
     def tick(self, at: datetime, fired: list[Fired] | None = None) -> list[Alert]:
         """Move the watermark to ``at``: fire the timers due by then, earliest first across
@@ -95,7 +95,7 @@ class Engine:
         """Return (and forget) the records folded earlier that were found to have done
         nothing (a retraction or correction whose act never came: folds/tombstones.py),
         to dead-letter as folded."""
-        found, self._set_aside = self._set_aside, []
+        found, self.found = self.found, []
         return found
 
     def _after(self, dyad: str, change: Change) -> list[Alert]:
@@ -103,5 +103,5 @@ class Engine:
         if change.moved:
             self.dirty.add(dyad)
         if change.set_aside:
-            self._set_aside.extend(change.set_aside)
+            self.found.extend(change.set_aside)
         return change.alerts

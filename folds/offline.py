@@ -33,7 +33,7 @@ def fold_offline(
     events: Iterable[DiplomaticEvent],
     *,
     lateness_days: float = ALLOWED_LATENESS_DAYS,
-    refused: list[tuple[DiplomaticEvent, str]] | None = None,
+    refused: list[tuple[str, str]] | None = None,
     until: datetime | None = None,
 ) -> OfflineResult:
     """Fold ``events`` (in log order) through every fold; return (state, alerts).
@@ -43,8 +43,9 @@ def fold_offline(
     the end every dyad is advanced to the latest event time (or ``until``), as the
     replay's closing tick advances every partition. Events past the allowed lateness
     behind their dyad's watermark, or that a fold fails on, are refused as the worker
-    dead-letters them, and listed in ``refused``; so are records found later to have done
-    nothing (a retraction whose act never came, folds/tombstones.py), where found.
+    dead-letters them, and listed in ``refused`` as (event id, reason); so are records
+    found later to have done nothing (a retraction whose act never came,
+    folds/tombstones.py), where found.
     """
     engine = Engine(folds, lateness_days)
     raised: list[Alert] = []
@@ -54,12 +55,20 @@ def fold_offline(
         try:
             raised.extend(engine.add(event).alerts)
         except InvalidRecord as exc:  # TooLate or FoldFailed, as the worker refuses them
-            out.extend((e, why) for e, _, why in engine.set_aside())
-            out.append((event, exc.reason))
-        out.extend((e, why) for e, _, why in engine.set_aside())
+            out.extend(_found(engine, (event.event_id, exc.reason)))
+            continue
+        if engine.found:
+            out.extend(_found(engine))
     raised.extend(engine.settle_all(until))
-    out.extend((e, why) for e, _, why in engine.set_aside())
+    out.extend(_found(engine))
     return table_values(folds, engine.logs), raised
+
+
+def _found(engine: Engine, *refused: tuple[str, str]) -> list[tuple[str, str]]:
+    """What one step refused or set aside, as (event id, reason), by reason: the order
+    of ``folds.parallel``, which finds a step's set-asides in several processes."""
+    found = [*refused, *((ref["event_id"], why) for ref, _, why in engine.set_aside())]
+    return sorted(found, key=lambda item: item[1]) if len(found) > 1 else found
 
 
 def fold_all(

@@ -77,7 +77,7 @@ def fold_parallel(
     """:func:`~folds.offline.fold_offline` of ``events`` in ``jobs`` processes (one, or
     where processes cannot be forked: that function, in this process)."""
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        refused: list[tuple[DiplomaticEvent, str]] = []
+        refused: list[tuple[str, str]] = []
         state, alerts = fold_offline(
             folds, events, lateness_days=lateness_days, refused=refused, until=until
         )
@@ -145,7 +145,8 @@ def _share(
         if fired:
             _tag_fired(tagged, index, fired)
         if mine[index] != job:
-            refused.extend((index, why) for _, _, why in engine.set_aside())
+            if engine.found:
+                refused.extend((index, why) for _, _, why in engine.set_aside())
             continue
         try:
             alerts = engine.add(event).alerts
@@ -153,7 +154,8 @@ def _share(
             refused.extend((index, why) for _, _, why in engine.set_aside())
             refused.append((index, exc.reason))
             continue
-        refused.extend((index, why) for _, _, why in engine.set_aside())
+        if engine.found:
+            refused.extend((index, why) for _, _, why in engine.set_aside())
         for place, alert in enumerate(alerts):
             tagged.append(((index, 1, 0, "", place), encode_alert(alert)))
     engine.settle_all(until, fired)

@@ -16,6 +16,11 @@ settled act's id — but it can when the tombstone expires: the record is then *
 with the reason (the worker sends it to the dead-letter topic, the offline fold lists it
 as refused). An entry that sees the act and the record together refuses such a record
 before it is published (``check_replaces``).
+
+A waiting tombstone keeps, in the dyad's value, what names the record — its id, what it
+does, its date, its offset on the events topic (kept for ever) — not the record: a value
+must not grow with what a pair is sent (a correction may be 256 KiB). What is set aside
+is that reference, and the dead letter's source header says where the record is.
 """
 
 from __future__ import annotations
@@ -24,10 +29,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from folds.change import SetAside
-from schemas.codec import decode_event, encode_event
 from schemas.events import DiplomaticEvent
 
-__all__ = ["Tombstones"]
+__all__ = ["Tombstones", "reference"]
+
+
+def reference(record: DiplomaticEvent, dyad: str) -> dict[str, Any]:
+    """What names a retraction or correction: its id, pair, the act it names, its date."""
+    field = "retracts" if record.retracts else "corrects"
+    return {
+        "event_id": record.event_id,
+        "dyad": dyad,
+        field: record.retracts or record.corrects,
+        "occurred_at": record.occurred_at.isoformat(),
+    }
 
 
 class Tombstones:
@@ -39,9 +54,9 @@ class Tombstones:
         #: Ids retracted or corrected (and the retractions' own ids), with the date of the
         #: record that named them.
         self.dates: dict[str, datetime] = {}
-        #: The acts not retained when a record named them: act id -> (the record, its
-        #: source offset if known).
-        self.waiting: dict[str, tuple[DiplomaticEvent, int | None]] = {}
+        #: The acts not retained when a record named them: act id -> (the record's
+        #: :func:`reference`, its source offset if known).
+        self.waiting: dict[str, tuple[dict[str, Any], int | None]] = {}
 
     def __contains__(self, event_id: str) -> bool:
         return event_id in self.dates
@@ -58,13 +73,16 @@ class Tombstones:
         self,
         event_id: str,
         at: datetime,
-        waiting_for: tuple[DiplomaticEvent, int | None] | None = None,
+        waiting: DiplomaticEvent | None = None,
+        dyad: str = "",
+        offset: int | None = None,
     ) -> None:
-        """Remember ``event_id`` as taken out at ``at``; ``waiting_for``: the record that
-        named it, if the act was not retained (the tombstone waits for it)."""
+        """Remember ``event_id`` as taken out at ``at``; ``waiting``: the record of pair
+        ``dyad`` (at ``offset``) that named it, if the act was not retained (the tombstone
+        waits for it)."""
         self.dates[event_id] = at
-        if waiting_for is not None:
-            self.waiting[event_id] = waiting_for
+        if waiting is not None:
+            self.waiting[event_id] = (reference(waiting, dyad), offset)
 
     def meet(self, act_id: str) -> bool:
         """The act ``act_id`` has come: whether a tombstone was waiting for it."""
@@ -80,17 +98,14 @@ class Tombstones:
             del self.dates[event_id]
             waited = self.waiting.pop(event_id, None)
             if waited is not None:
-                record, offset = waited
-                unmet.append((record, offset, _unmet(record, event_id, dyad, lateness)))
+                ref, offset = waited
+                unmet.append((ref, offset, _unmet(ref, event_id, dyad, lateness)))
         return unmet
 
     def dump(self) -> dict[str, Any]:
         return {
             "retracted": dict(sorted((i, t.isoformat()) for i, t in self.dates.items())),
-            "waiting": {
-                i: {"record": encode_event(r).decode(), "offset": o}
-                for i, (r, o) in sorted(self.waiting.items())
-            },
+            "waiting": {i: {**r, "offset": o} for i, (r, o) in sorted(self.waiting.items())},
         }
 
     @classmethod
@@ -100,19 +115,22 @@ class Tombstones:
         tombs = cls()
         tombs.dates = {i: datetime.fromisoformat(t) for i, t in data["retracted"].items()}
         for act_id, waited in (data.get("waiting") or {}).items():
-            tombs.waiting[act_id] = (decode_event(waited["record"]), waited["offset"])
+            ref = dict(waited)
+            tombs.waiting[act_id] = (ref, ref.pop("offset"))
         return tombs
 
 
-def _unmet(record: DiplomaticEvent, act_id: str, dyad: str, lateness: timedelta) -> str:
-    field, did = ("retracts", "retracted") if record.retracts else ("corrects", "corrected")
+def _unmet(ref: dict[str, Any], act_id: str, dyad: str, lateness: timedelta) -> str:
+    retracts = "retracts" in ref
+    field, did = ("retracts", "retracted") if retracts else ("corrects", "corrected")
     days = f"{lateness.total_seconds() / 86_400:g}"
-    beside = "" if record.retracts else ", and this correction's act is counted beside it"
+    beside = "" if retracts else ", and this correction's act is counted beside it"
     return (
-        f"{field} {act_id!r}, which {dyad} did not hold when this came and which has not "
-        f"come within the allowed lateness ({days} days) of {record.occurred_at.date()}: "
+        f"{ref['event_id']!r} {field} {act_id!r}, which {dyad} did not hold when it came "
+        f"and which has not come within the allowed lateness ({days} days) of "
+        f"{ref['occurred_at'][:10]}: "
         f"nothing was {did}. If {act_id!r} is of another pair, or was settled before "
-        f"this came (dated more than the lateness before {dyad}'s latest event), it "
+        f"it came (dated more than the lateness before {dyad}'s latest event), it "
         f"stands, alerts and all{beside}; retract it in its own pair, dated as it, "
         "while it is within the lateness"
     )

@@ -35,8 +35,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Final
 
+import orjson
+
 from infra.logs import get_logger
-from schemas.codec import encode_alert, encode_event
+from schemas.codec import encode_alert
 
 if TYPE_CHECKING:  # (imported by the child only: Faust's process does not fold)
     from streams.processing import Partitions
@@ -97,8 +99,8 @@ def carried(outcome: Any, alert_topics: dict[str, str]) -> Carried | None:
         outcome.reason,
         outcome.kind,
         [
-            (e.dyad.encode(), encode_event(e), why, -1 if offset is None else offset)
-            for e, offset, why in outcome.set_aside
+            (ref["dyad"].encode(), orjson.dumps(ref), why, -1 if offset is None else offset)
+            for ref, offset, why in outcome.set_aside
         ],
     )
 

@@ -161,7 +161,7 @@ def through_the_worker(
             outcome = batch.process(*_args(record, until), partition, offset)
             raised.extend(outcome.alerts)
             if set_aside is not None:
-                set_aside.extend(e.event_id for e, _, _ in outcome.set_aside)
+                set_aside.extend(ref["event_id"] for ref, _, _ in outcome.set_aside)
         tables.commit(batch)
     return dict(tables.values), raised
 

@@ -131,7 +131,7 @@ def test_windows_modes_and_corrections_in_any_order_give_the_corrected_sorted_lo
     until = max(r.occurred_at for r in records)
     reference, expected = fold_offline(folds, meant, lateness_days=lateness, until=until)
     arrived = _arrival(records, lateness, rnd, since)
-    refused: list[tuple[DiplomaticEvent, str]] = []
+    refused: list[tuple[str, str]] = []
     state, alerts = fold_offline(
         folds, arrived, lateness_days=lateness, until=until, refused=refused
     )
@@ -161,7 +161,7 @@ def test_an_act_that_comes_after_its_correction_moved_it_earlier_is_skipped_when
     folds = build_folds(Settings())
     until = max(e.occurred_at for e in meant)
     reference, expected = fold_offline(folds, meant, lateness_days=lateness, until=until)
-    refused: list[tuple[DiplomaticEvent, str]] = []
+    refused: list[tuple[str, str]] = []
     state, alerts = fold_offline(
         folds, arrived, lateness_days=lateness, until=until, refused=refused
     )

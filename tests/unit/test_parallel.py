@@ -27,7 +27,7 @@ from tests.unit.test_event_time import _arrival, _log, acts
 
 
 def _serial(folds: list[Fold[Any]], events: list[DiplomaticEvent], **kw: Any) -> Any:
-    refused: list[tuple[DiplomaticEvent, str]] = []
+    refused: list[tuple[str, str]] = []
     state, alerts = fold_offline(folds, events, refused=refused, **kw)
     return state, [encode_alert(a) for a in alerts], [r for _, r in refused]
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from folds.dyadlog import DyadLog
 from folds.offline import fold_offline
+from folds.parallel import fold_parallel
 from folds.registry import build_folds
 from infra.settings import Settings
 from schemas.events import DiplomaticEvent
@@ -45,10 +46,10 @@ def _sorted(events: list[DiplomaticEvent]) -> list[DiplomaticEvent]:
 
 
 def _refused(log: list[DiplomaticEvent]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    refused: list[tuple[DiplomaticEvent, str]] = []
+    refused: list[tuple[str, str]] = []
     until = max(e.occurred_at for e in log)
     state, _ = fold_offline(FOLDS, log, lateness_days=LATENESS, until=until, refused=refused)
-    return state, [(e.event_id, why) for e, why in refused]
+    return state, refused
 
 
 def _worker(log: list[DiplomaticEvent], batch_size: int) -> list[str]:
@@ -68,9 +69,11 @@ def test_a_retraction_filed_under_another_pair_is_set_aside_once_the_lateness_ha
     state, refused = _refused(_sorted([act, wrong, *ukraine]))
     assert [i for i, _ in refused] == ["wrong"]
     reason = refused[0][1]
-    assert reason.startswith("retracts 'act', which KAZ:UKR did not hold when this came")
+    assert reason.startswith("'wrong' retracts 'act', which KAZ:UKR did not hold when it came")
     assert "nothing was retracted" in reason and "of another pair" in reason
     assert state["tension"]["KAZ:RUS"]["state"]["events"] == 1  # the act stands
+    shared = fold_parallel(FOLDS, _sorted([act, wrong, *ukraine]), jobs=2, lateness_days=LATENESS)
+    assert shared.refused == [reason]  # the same, folded in two processes
     # The worker: restored from its stored values between batches (even sizes) or not.
     for batch_size in (1, 4, 5):
         assert _worker(_sorted([act, wrong, *ukraine]), batch_size) == ["wrong"]
@@ -100,12 +103,21 @@ def test_a_correction_that_came_after_its_act_was_settled_is_set_aside() -> None
         assert _worker(in_time, batch_size) == []
 
 
-def test_a_value_written_before_tombstones_waited_loads_with_none_waiting() -> None:
+def test_a_waiting_tombstone_is_stored_as_a_reference_and_old_values_load() -> None:
     log = DyadLog(FOLDS, "KAZ:RUS", timedelta(days=LATENESS))
     log.add(_threat("act", 0))
     log.add(_event("r", 0, action="statement", cameo="010", retracts="gone"))
     value = log.dump()
-    assert list(value["waiting"]) == ["gone"]
+    assert value["waiting"] == {  # what names the record, not the record
+        "gone": {
+            "event_id": "r",
+            "dyad": "KAZ:RUS",
+            "retracts": "gone",
+            "occurred_at": T0.isoformat(),
+            "offset": None,
+        }
+    }
+    assert DyadLog.load(FOLDS, value, timedelta(days=LATENESS)).tombs.waiting == log.tombs.waiting
     del value["waiting"]
     restored = DyadLog.load(FOLDS, value, timedelta(days=LATENESS))
     assert "gone" in restored.tombs and restored.tombs.waiting == {}

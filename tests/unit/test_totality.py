@@ -73,7 +73,7 @@ _settings = st.builds(
 def test_the_folds_accept_every_event_the_contract_accepts(
     events: list[DiplomaticEvent], config: Settings
 ) -> None:
-    refused: list[tuple[DiplomaticEvent, str]] = []
+    refused: list[tuple[str, str]] = []
     state, _ = fold_offline(
         build_folds(config), events, lateness_days=config.allowed_lateness_days, refused=refused
     )
@@ -98,7 +98,7 @@ def test_the_latest_date_with_the_shortest_half_life_folds() -> None:
         )
         for i in range(3)
     ]
-    refused: list[tuple[DiplomaticEvent, str]] = []
+    refused: list[tuple[str, str]] = []
     state, alerts = fold_offline(build_folds(config), events, refused=refused)
     assert refused == [] and state["tension"]["KAZ:RUS"]["state"]["events"] == 3
     assert alerts, "a threat raises the level"
