@@ -10,7 +10,7 @@ from schemas.alerts import Alert
 from schemas.errors import InvalidRecord
 from schemas.events import DiplomaticEvent
 
-__all__ = ["Change", "FoldFailed", "SetAside", "TooLate"]
+__all__ = ["Change", "Crowded", "FoldFailed", "SetAside", "TooLate"]
 
 #: A record folded earlier that did not do what it says, to report: (what names it — its
 #: id, pair, what it does, its date —, its source offset if known, why). E.g. a retraction
@@ -31,6 +31,12 @@ class TooLate(InvalidRecord):
             f"{dyad}'s watermark ({wm.date()}), where its place is settled; "
             "it is not applied (raise DIPWATCH_ALLOWED_LATENESS_DAYS, or fold offline)"
         )
+
+
+class Crowded(InvalidRecord):
+    """A retraction or correction that would take a dyad's tombstones past what its value
+    may hold (folds/tombstones.py): refused, so that no write-back can outgrow the
+    changelog's record limit and stop the worker."""
 
 
 class FoldFailed(InvalidRecord):

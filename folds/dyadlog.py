@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from folds.base import Fold
-from folds.change import Change, FoldFailed, SetAside, TooLate
+from folds.change import Change, Crowded, FoldFailed, SetAside, TooLate
 from folds.clock import NO_WEEK, settle_floor, week_of
 from folds.dumps import Dumps
 from folds.run import Run
@@ -153,7 +153,7 @@ class DyadLog:
         stored = self.stored.copy()
         try:
             return self._place(event, gone, offset)
-        except FoldFailed:  # all or nothing: the log is as it was
+        except (FoldFailed, Crowded):  # all or nothing: the log is as it was
             self.events, self._keys, self.ids, self.tombs = saved
             self.stored = stored
             raise
@@ -166,7 +166,7 @@ class DyadLog:
             self.tombs.mark(gone, event.occurred_at, None if removed else event, self.dyad, offset)
         if event.retracts is not None:
             # Not an act: its id is remembered (a redelivery changes nothing), no more.
-            self.tombs.mark(event.event_id, event.occurred_at)
+            self.tombs.mark(event.event_id, event.occurred_at, None, self.dyad)
             return self._refold(self.wm) if removed else Change(moved=True)
         if not removed and self._follows(event):
             return self._append(event)

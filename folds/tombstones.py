@@ -26,12 +26,23 @@ is that reference, and the dead letter's source header says where the record is.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
-from folds.change import SetAside
+import orjson
+
+from folds.change import Crowded, SetAside
 from schemas.events import DiplomaticEvent
 
-__all__ = ["Tombstones", "reference"]
+__all__ = ["TOMBSTONE_BYTES", "Tombstones", "reference"]
+
+#: The most JSON a dyad's tombstones may take in its value (beside the value's 32 KiB of
+#: events not yet stored apart and its states: all well under Apache Kafka's 1 MiB record
+#: limit): of one pair within twice the lateness, some 3,500 retractions that found their
+#: act, or 1,400 whose act has not come (ids of 40 characters). One more is refused
+#: (:class:`~folds.change.Crowded`) rather than a write-back that would fail.
+TOMBSTONE_BYTES: Final = 512 * 1024
+#: A remembered id's JSON beyond the id: quotes, colon, an ISO date, a comma.
+_DATE_BYTES: Final = 34
 
 
 def reference(record: DiplomaticEvent, dyad: str) -> dict[str, Any]:
@@ -48,7 +59,7 @@ def reference(record: DiplomaticEvent, dyad: str) -> dict[str, Any]:
 class Tombstones:
     """The ids taken out of one dyad's log (see the module docstring)."""
 
-    __slots__ = ("dates", "waiting")
+    __slots__ = ("dates", "size", "waiting")
 
     def __init__(self) -> None:
         #: Ids retracted or corrected (and the retractions' own ids), with the date of the
@@ -57,6 +68,8 @@ class Tombstones:
         #: The acts not retained when a record named them: act id -> (the record's
         #: :func:`reference`, its source offset if known).
         self.waiting: dict[str, tuple[dict[str, Any], int | None]] = {}
+        #: About the JSON bytes of both, in the value (kept as they change).
+        self.size = 0
 
     def __contains__(self, event_id: str) -> bool:
         return event_id in self.dates
@@ -66,7 +79,7 @@ class Tombstones:
 
     def copy(self) -> Tombstones:
         copy = Tombstones()
-        copy.dates, copy.waiting = dict(self.dates), dict(self.waiting)
+        copy.dates, copy.waiting, copy.size = dict(self.dates), dict(self.waiting), self.size
         return copy
 
     def mark(
@@ -79,14 +92,29 @@ class Tombstones:
     ) -> None:
         """Remember ``event_id`` as taken out at ``at``; ``waiting``: the record of pair
         ``dyad`` (at ``offset``) that named it, if the act was not retained (the tombstone
-        waits for it)."""
+        waits for it). Raises :class:`~folds.change.Crowded` if that would take the
+        tombstones past :data:`TOMBSTONE_BYTES` (then nothing has changed)."""
+        ref = None if waiting is None else reference(waiting, dyad)
+        grows = (0 if event_id in self.dates else len(event_id) + _DATE_BYTES) + _bytes(ref)
+        if self.size + grows > TOMBSTONE_BYTES:
+            raise Crowded(
+                f"{dyad} holds {len(self.dates)} retracted or corrected ids within twice the "
+                f"allowed lateness, {self.size} bytes of its value: one more would pass "
+                f"the {TOMBSTONE_BYTES} its value may hold, so this record is not applied "
+                "(spread the retractions over time, or fold offline)"
+            )
         self.dates[event_id] = at
-        if waiting is not None:
-            self.waiting[event_id] = (reference(waiting, dyad), offset)
+        self.size += grows
+        if ref is not None:
+            self.waiting[event_id] = (ref, offset)
 
     def meet(self, act_id: str) -> bool:
         """The act ``act_id`` has come: whether a tombstone was waiting for it."""
-        return self.waiting.pop(act_id, None) is not None
+        waited = self.waiting.pop(act_id, None)
+        if waited is None:
+            return False
+        self.size -= _bytes(waited[0])
+        return True
 
     def sweep(self, base_at: datetime, lateness: timedelta, dyad: str) -> list[SetAside]:
         """Forget the ids no act can be placed against any more (the base is more than
@@ -96,9 +124,11 @@ class Tombstones:
         unmet: list[SetAside] = []
         for event_id in gone:
             del self.dates[event_id]
+            self.size -= len(event_id) + _DATE_BYTES
             waited = self.waiting.pop(event_id, None)
-            if waited is not None:
+            if waited is not None:  # the act never came
                 ref, offset = waited
+                self.size -= _bytes(ref)
                 unmet.append((ref, offset, _unmet(ref, event_id, dyad, lateness)))
         return unmet
 
@@ -117,7 +147,17 @@ class Tombstones:
         for act_id, waited in (data.get("waiting") or {}).items():
             ref = dict(waited)
             tombs.waiting[act_id] = (ref, ref.pop("offset"))
+        tombs.size = sum(len(i) + _DATE_BYTES for i in tombs.dates)
+        tombs.size += sum(_bytes(ref) for ref, _ in tombs.waiting.values())
         return tombs
+
+
+def _bytes(ref: dict[str, Any] | None) -> int:
+    """A waiting record's JSON in the value: its reference, keyed by the act's id, with
+    its offset."""
+    if ref is None:
+        return 0
+    return len(orjson.dumps(ref)) + len(ref.get("retracts") or ref["corrects"]) + 20
 
 
 def _unmet(ref: dict[str, Any], act_id: str, dyad: str, lateness: timedelta) -> str:

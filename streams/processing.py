@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Any
 
 from folds.base import Fold
-from folds.change import SetAside
+from folds.change import Crowded, SetAside
 from folds.dyadlog import DyadLog, FoldFailed, TooLate
 from folds.engine import Engine
 from schemas.alerts import Alert
@@ -32,6 +32,10 @@ __all__ = ["Batch", "Outcome", "Partitions", "Verdict", "Write", "watermark_key"
 
 #: A value to write back: (partition, table key, value; None deletes the key).
 Write = tuple[int, str, "DyadLog | dict[str, Any] | None"]
+
+
+#: The dead letters' kinds (a metrics label) of what the dyad log refuses.
+_KINDS: dict[type, str] = {TooLate: "too_late", Crowded: "crowded"}
 
 
 def watermark_key(partition: int) -> str:
@@ -60,7 +64,7 @@ class Outcome:
     duplicate: str = ""
     reason: str = ""
     #: For a dead letter, the kind of fault (a metrics label): ``invalid``, ``log_time``,
-    #: ``too_late``, ``fold_failed`` or ``unreadable``.
+    #: ``too_late``, ``crowded``, ``fold_failed`` or ``unreadable`` (``unmatched``: set aside).
     kind: str = ""
     #: Records folded earlier, found while this one was processed to have done nothing
     #: (in any dyad of its partition: folds/tombstones.py): dead-lettered too, as folded.
@@ -174,8 +178,8 @@ class Batch:
         alerts = engine.tick(event.occurred_at)
         try:
             change = engine.add(event, offset)
-        except (TooLate, FoldFailed) as exc:  # the record's fault as far as the worker can tell
-            kind = "too_late" if isinstance(exc, TooLate) else "fold_failed"
+        except (TooLate, Crowded, FoldFailed) as exc:  # the record's fault, as far as we know
+            kind = _KINDS.get(type(exc), "fold_failed")
             set_aside = engine.set_aside()
             return Outcome(Verdict.DEAD_LETTER, event, alerts, "", exc.reason, kind, set_aside)
         alerts.extend(change.alerts)

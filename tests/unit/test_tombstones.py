@@ -7,14 +7,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from folds.dyadlog import DyadLog
 from folds.offline import fold_offline
 from folds.parallel import fold_parallel
 from folds.registry import build_folds
+from folds.tombstones import TOMBSTONE_BYTES
 from infra.settings import Settings
 from schemas.events import DiplomaticEvent
+from streams.processing import Verdict
 from tests.helpers import make_event
 from tests.unit.test_event_time import through_the_worker
+from tests.unit.test_processing import Tables, _record
 
 T0 = datetime(2023, 1, 2, tzinfo=UTC)
 LATENESS = 30.0
@@ -121,3 +126,36 @@ def test_a_waiting_tombstone_is_stored_as_a_reference_and_old_values_load() -> N
     del value["waiting"]
     restored = DyadLog.load(FOLDS, value, timedelta(days=LATENESS))
     assert "gone" in restored.tombs and restored.tombs.waiting == {}
+
+
+def test_a_pair_crowded_with_tombstones_refuses_one_more_and_its_value_stays_bounded() -> None:
+    """A flood of retractions of acts that never come (ids of ~40 characters, as GDELT's
+    or UUIDs), through the worker's record processing: once the pair's tombstones would
+    pass what its value may hold, the next is refused, changing nothing, and dead-lettered
+    (kind ``crowded``); when the pair has moved on they expire, and there is room again."""
+    tables = Tables()
+    batch = tables.batch()
+    outcomes = []
+    for i in range(2_000):
+        name = f"gdelt-{i:06d}-0000-4000-8000-000000000000"
+        record = _event(f"r-{name}", 5, action="statement", cameo="010", retracts=name)
+        outcomes.append(batch.process(*_record(record), 0, i))
+    kinds = [o.kind for o in outcomes]
+    first = kinds.index("crowded")
+    assert kinds == [""] * first + ["crowded"] * (2_000 - first)  # all refused from there
+    assert outcomes[first].verdict is Verdict.DEAD_LETTER
+    assert outcomes[first].reason.startswith("KAZ:RUS holds ")
+    assert "is not applied" in outcomes[first].reason
+    log = tables.partitions(0).logs["KAZ:RUS"]
+    value = orjson.dumps(log.dump())
+    assert TOMBSTONE_BYTES * 0.9 < len(value) < TOMBSTONE_BYTES + 32 * 1024
+    restored = DyadLog.load(FOLDS, orjson.loads(value), timedelta(days=LATENESS))
+    assert restored.tombs.size == log.tombs.size  # the count kept as it changed
+    assert abs(log.tombs.size - len(orjson.dumps(log.tombs.dump()))) < 0.05 * log.tombs.size
+    set_aside = []
+    for week in range(1, 16):
+        weekly = _event(f"w{week}", 5 + 7 * week)
+        set_aside += batch.process(*_record(weekly), 0, 2_000 + week).set_aside
+    assert len(set_aside) == first and log.tombs.size == 0
+    again = _event("r-again", 5 + 7 * 15, action="statement", cameo="010", retracts="x")
+    assert batch.process(*_record(again), 0, 3_000).verdict is Verdict.FOLDED
