@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +63,12 @@ def make_event(**overrides: Any) -> DiplomaticEvent:
     return parse_event(event_dict(**overrides))
 
 
-def retraction(event_id: str, of: DiplomaticEvent) -> DiplomaticEvent:
-    """A retraction of ``of``, dated as the act it retracts (same dyad)."""
+def retraction(event_id: str, of: DiplomaticEvent, days_after: float = 0.0) -> DiplomaticEvent:
+    """A retraction of ``of``, dated as the act it retracts or ``days_after`` it (same
+    dyad)."""
     return make_event(
         event_id=event_id,
-        occurred_at=of.occurred_at.isoformat(),
+        occurred_at=(of.occurred_at + timedelta(days=days_after)).isoformat(),
         actor=of.actor.model_dump(),
         target={"country": of.target.country, "kind": "state"},
         action="statement",

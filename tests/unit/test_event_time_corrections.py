@@ -69,8 +69,8 @@ acts = st.lists(
     max_size=30,
 )
 #: What becomes of each act: kept, retracted, or corrected (re-coded within its pair:
-#: another kind of act, mode or window, and re-dated by this share of the lateness,
-#: earlier or later — the most ``check_replaces`` lets a correction move its act).
+#: another kind of act, mode or window); the retraction or correction dated this share
+#: of the lateness from the act, earlier or later (the most ``check_replaces`` allows).
 fates = st.lists(
     st.tuples(
         st.sampled_from(["keep", "keep", "retract", "correct"]),
@@ -87,8 +87,8 @@ Fate = tuple[str, int, int, int, float]
 def _log(
     spec: list[tuple[int, float, int, bool, int, int]], fate: list[Fate], lateness: float = 0
 ) -> tuple[list[DiplomaticEvent], list[DiplomaticEvent], dict[str, datetime]]:
-    """(every record, the sorted log they mean, the act's date of each correction
-    dated after its act: it must come while its act is within the lateness)."""
+    """(every record, the sorted log they mean, the act's date of each retraction or
+    correction dated after its act: it must come while its act is within the lateness)."""
     records, meant, since = [], [], {}
     for i, (pair, day, kind, flip, mode, span) in enumerate(spec):
         act = make_event(**_act(f"e{i}", pair, day, kind, flip, mode, span))
@@ -97,17 +97,16 @@ def _log(
             fate[i] if i < len(fate) else ("keep", 0, 0, 0, 0.0)
         )
         if what == "retract":
-            records.append(retraction(f"r{i}", act))
+            records.append(retraction(f"r{i}", act, shift * lateness))
         elif what == "correct":
             moved = day + shift * lateness
             fields = _act(f"c{i}", pair, moved, new_kind, flip, new_mode, new_span)
-            correction = make_event(**fields, corrects=act.event_id)
-            records.append(correction)
-            meant.append(correction)
-            if correction.occurred_at > act.occurred_at:
-                since[correction.event_id] = act.occurred_at
+            records.append(make_event(**fields, corrects=act.event_id))
+            meant.append(records[-1])
         else:
             meant.append(act)
+        if what != "keep" and records[-1].occurred_at > act.occurred_at:
+            since[records[-1].event_id] = act.occurred_at
     return records, sorted(meant, key=_sort_key), since
 
 
