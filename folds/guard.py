@@ -22,10 +22,16 @@ __all__ = [
     "DEDUP_HORIZON_DAYS",
     "Guarded",
     "TooLate",
+    "Undo",
     "event_digest",
 ]
 
 S = TypeVar("S", bound=StateModel)
+
+#: One change :meth:`Guarded.apply` made, to undo it: (digest, day, units). Units > 0 an
+#: act's term taken back (undone: put back), < 0 a term added (undone: taken back), 0 a
+#: digest marked seen as named by a retraction or correction (undone: forgotten).
+Undo = tuple[str, int, int]
 
 
 def event_digest(event_id: str) -> str:
@@ -140,9 +146,12 @@ class Guarded(Generic[S]):
                 self.named = {d for d in self.named if d in self.seen}
             self.swept = self.clock
 
-    def apply(self, fold: Fold[S], event: DiplomaticEvent) -> list[Alert] | None:
+    def apply(
+        self, fold: Fold[S], event: DiplomaticEvent, undo: list[Undo] | None = None
+    ) -> list[Alert] | None:
         """Fold ``event`` in unless seen (None); raise :class:`TooLate` past the horizon.
-        A retraction or correction first takes its act back (:meth:`_take_back`)."""
+        A retraction or correction first takes its act back (:meth:`_take_back`). What
+        changed goes to ``undo``, if given (:meth:`undo` reverts it)."""
         late = self.too_late(event)
         if late is not None:
             raise late
@@ -151,7 +160,7 @@ class Guarded(Generic[S]):
             return None
         gone = event.retracts or event.corrects
         if gone is not None:
-            self._take_back(fold, gone, event)
+            self._take_back(fold, gone, event, undo)
         term = getattr(fold, "term", None)
         if term is None:
             state, alerts = fold.apply(self.state, event)
@@ -162,9 +171,27 @@ class Guarded(Generic[S]):
         self.commit(event, fold.with_term(self.state, added), digest)  # type: ignore[attr-defined]
         if added is not None:
             self.terms[digest] = added[1]
+            if undo is not None:
+                undo.append((digest, _day(event.occurred_at), -added[1]))
         return []
 
-    def _take_back(self, fold: Fold[S], act_id: str, record: DiplomaticEvent) -> None:
+    def undo(self, fold: Fold[S], changes: list[Undo]) -> None:
+        """Revert what :meth:`apply` did for a record the worker refused (its id stays
+        seen: a copy of it comes later still, and the worker refuses that too)."""
+        for digest, day, units in reversed(changes):
+            if units < 0:  # the record's own term
+                self.terms.pop(digest, None)
+                self.state = fold.take_back(self.state, day, -units)  # type: ignore[attr-defined]
+            elif units > 0:  # an act it took back
+                self.terms[digest] = units
+                self.state = fold.with_term(self.state, (day // 7, units))  # type: ignore[attr-defined]
+            else:  # an act it named before the act came
+                self.named.discard(digest)
+                self.seen.pop(digest, None)
+
+    def _take_back(
+        self, fold: Fold[S], act_id: str, record: DiplomaticEvent, undo: list[Undo] | None
+    ) -> None:
         """The act ``act_id``, retracted or corrected by ``record``: taken back if held,
         else remembered as seen so that it is skipped when it comes (either order gives
         the history without it). A record of another pair than its act finds nothing
@@ -173,9 +200,13 @@ class Guarded(Generic[S]):
         units, day = self.terms.pop(digest, None), self.seen.get(digest)
         if units is not None and day is not None:
             self.state = fold.take_back(self.state, day, units)  # type: ignore[attr-defined]
+            if undo is not None:
+                undo.append((digest, day, units))
         elif day is None:
             self.seen[digest] = _day(record.occurred_at)  # dated as the act it names
             self.named.add(digest)
+            if undo is not None:
+                undo.append((digest, 0, 0))
 
     def day_of(self, event_id: str) -> int | None:
         """The day (since EPOCH) of the act ``event_id`` if this guard's pair has it

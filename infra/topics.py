@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEAD_LETTER_MAX_BYTES",
+    "KIND_HEADER",
     "REASON_HEADER",
     "SOURCE_HEADER",
     "TIMELINE_TABLE",
@@ -28,9 +29,13 @@ __all__ = [
 #: ``<app id>-timeline-state-changelog``.
 TIMELINE_TABLE: Final = "timeline"
 
-#: Headers of a dead-letter record; its key and value are the original bytes.
+#: Headers of a dead-letter record; its key and value are the original bytes (of a
+#: record set aside, what names it). The worker's name where the record was
+#: (``topic:partition:offset``) and its kind of fault (the metrics label: ``too_late``,
+#: ``unmatched``, …), which the read model's chart follows (query/chart.py).
 REASON_HEADER: Final = "dipwatch.reason"
 SOURCE_HEADER: Final = "dipwatch.source"
+KIND_HEADER: Final = "dipwatch.kind"
 
 _FOREVER: Final = MappingProxyType({"retention.ms": "-1", "retention.bytes": "-1"})
 

@@ -27,8 +27,8 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from folds.base import Fold, StateModel
-from folds.guard import DEDUP_HORIZON_DAYS, Guarded, TooLate
-from folds.history import ConflictHistory, HistoryState
+from folds.guard import DEDUP_HORIZON_DAYS
+from folds.history import ConflictHistory
 from folds.stored import is_chunk_key
 from folds.tension import TensionFold
 from infra import metrics
@@ -36,10 +36,11 @@ from infra.clients import plain_consumer
 from infra.connection import Connection
 from infra.logs import get_logger
 from infra.topics import Topics
+from query.chart import Chart
 from schemas.alerts import Alert
-from schemas.codec import decode_alert, decode_event
+from schemas.codec import decode_alert
 from schemas.errors import InvalidRecord
-from schemas.events import EPOCH, check_log_time
+from schemas.events import ALLOWED_LATENESS_DAYS, EPOCH
 
 __all__ = ["ReadModel"]
 
@@ -59,14 +60,15 @@ class ReadModel:
         app_id: str,
         max_alerts: int = 2000,
         horizon_days: int = DEDUP_HORIZON_DAYS,
+        lateness_days: float = ALLOWED_LATENESS_DAYS,
     ) -> None:
         self.folds = {f.name: f for f in folds}
         self.states: dict[str, dict[str, StateModel]] = {f.name: {} for f in folds}
         self.max_alerts = max_alerts
         tension = self.folds.get("tension")
-        self.history = ConflictHistory(tension.config if isinstance(tension, TensionFold) else None)
-        self._histories: dict[str, Guarded[HistoryState]] = {}
-        self._horizon_days = horizon_days
+        history = ConflictHistory(tension.config if isinstance(tension, TensionFold) else None)
+        #: Each pair's weekly conflict history, for the charts.
+        self.chart = Chart(history, horizon_days, lateness_days, topics.events)
         #: Records skipped because they could not be read, by topic.
         self.unreadable: dict[str, int] = {}
         self._alerts: OrderedDict[str, Alert] = OrderedDict()
@@ -75,7 +77,8 @@ class ReadModel:
         self._subscribers: set[asyncio.Queue[Alert | None]] = set()
         self._changelog = topics.changelog(app_id)
         self._events = topics.events
-        self._names = (self._changelog, *topics.all_alerts, topics.events)
+        self._dead_letter = topics.dead_letter
+        self._names = (self._changelog, *topics.all_alerts, topics.events, topics.dead_letter)
         self._ends: dict[TopicPartition, int] | None = None
         self.caught_up = asyncio.Event()
 
@@ -107,30 +110,22 @@ class ReadModel:
             else:
                 table.pop(dyad, None)
 
-    def on_event(self, key: bytes | None, value: bytes | None, timestamp_s: float | None) -> None:
-        """Fold an events-topic record into its dyad's chart history, as the worker
-        would fold it: invalid, mis-keyed (the worker re-sends those) and too-late records
-        are skipped; a redelivery counts once."""
-        try:
-            event = decode_event(value)
-            check_log_time(event, timestamp_s)
-        except InvalidRecord:
-            return
-        dyad = event.dyad
-        if key != dyad.encode():
-            return
-        guard = Guarded.of(self.history, dyad, self._histories.get(dyad), self._horizon_days)
-        try:
-            guard.apply(self.history, event)
-        except TooLate:
-            return
-        self._histories[dyad] = guard
+    def on_event(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        timestamp_s: float | None,
+        partition: int = 0,
+        offset: int | None = None,
+    ) -> None:
+        """Fold an events-topic record into its pair's chart history (query/chart.py)."""
+        self.chart.on_event(key, value, timestamp_s, partition, offset)
 
     def act_of(self, event_id: str) -> tuple[str, datetime, datetime] | None:
         """The pair and day of the act ``event_id`` and the day of its pair's latest
         event, if this model has read the act from the events topic (within the chart's
         dedup horizon, ``DIPWATCH_DEDUP_HORIZON_DAYS``)."""
-        for dyad, guard in self._histories.items():
+        for dyad, guard in self.chart.histories.items():
             day = guard.day_of(event_id)
             if day is not None:
                 return dyad, EPOCH + timedelta(days=day), EPOCH + timedelta(days=guard.clock or day)
@@ -139,8 +134,8 @@ class ReadModel:
     def history_points(self, dyad: str, until: datetime | None = None) -> list[tuple[Any, float]]:
         """The dyad's conflict score sampled weekly in event time, decay included, up to
         ``until`` (the dyad's tension state's time, i.e. its watermark)."""
-        guard = self._histories.get(dyad)
-        return self.history.points(guard.state, until) if guard is not None else []
+        guard = self.chart.histories.get(dyad)
+        return self.chart.history.points(guard.state, until) if guard is not None else []
 
     def _unreadable(self, topic: str, reason: str) -> None:
         self.unreadable[topic] = self.unreadable.get(topic, 0) + 1
@@ -245,7 +240,10 @@ class ReadModel:
             return
         for record in records:
             if topic == self._events:
-                self.on_event(record.key, record.value, record.timestamp / 1000)
+                at_s = record.timestamp / 1000
+                self.on_event(record.key, record.value, at_s, record.partition, record.offset)
+            elif topic == self._dead_letter:
+                self.chart.on_dead_letter(record.headers)
             else:
                 self.on_alert(record.value)
 

@@ -54,6 +54,7 @@ def register_web(
                 settings.app_id,
                 settings.recent_alerts,
                 settings.dedup_horizon_days,
+                settings.allowed_lateness_days,
             )
             self.follower = asyncio.create_task(self._follow())
             self.producer = event_producer(connection)

@@ -17,7 +17,7 @@ from infra.connection import Connection
 from infra.logs import get_logger
 from infra.progress import Progress
 from infra.settings import Settings
-from infra.topics import REASON_HEADER, SOURCE_HEADER, TIMELINE_TABLE, Topics
+from infra.topics import KIND_HEADER, REASON_HEADER, SOURCE_HEADER, TIMELINE_TABLE, Topics
 from streams.compat import (
     ChangelogWriter,
     CommitWhenCaughtUp,
@@ -69,7 +69,11 @@ class Outlets:
             await self.dead_letter.send(
                 key=key,
                 value=value,
-                headers=[(REASON_HEADER, reason.encode()), (SOURCE_HEADER, source.encode())],
+                headers=[
+                    (REASON_HEADER, reason.encode()),
+                    (SOURCE_HEADER, source.encode()),
+                    (KIND_HEADER, b"unmatched"),
+                ],
             )
             bound.warning("record_set_aside", source=source, reason=reason)
         verdict = Verdict(outcome.verdict)
@@ -78,7 +82,11 @@ class Outlets:
             await self.dead_letter.send(
                 key=message.key,
                 value=message.value,
-                headers=[(REASON_HEADER, outcome.reason.encode()), (SOURCE_HEADER, where.encode())],
+                headers=[
+                    (REASON_HEADER, outcome.reason.encode()),
+                    (SOURCE_HEADER, where.encode()),
+                    (KIND_HEADER, outcome.kind.encode()),
+                ],
             )
             bound.warning("record_dead_lettered", reason=outcome.reason)
         elif verdict is Verdict.REKEY:

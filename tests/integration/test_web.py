@@ -11,7 +11,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,12 @@ from folds.summons import SummonsState
 from folds.tension import TensionState
 from infra.brokers.tansu import free_port
 from infra.settings import Settings
+from infra.topics import Topics
 from query.views import envoy_rows, open_summons, tension_view
 from replay.loader import bundled_corpus, load_paths
-from tests.helpers import summons_now, worker_process
+from schemas.codec import encode_event
+from tests.helpers import summons_now, threat, worker_process
+from tests.integration.kafka_io import consume, produce
 
 TOKEN = "s3cret-token-for-tests"
 AT = "2026-01-01T00:00:00Z"
@@ -222,3 +225,38 @@ async def _stream_delay(port: int, isolated: dict[str, str]) -> float:
     finally:
         writer.close()
         await consumer.stop()
+
+
+def test_the_chart_leaves_out_what_the_worker_refused_as_too_late(
+    isolated: dict[str, str], topics: Topics, tmp_path: Path
+) -> None:
+    """A threat published straight to the events topic 98 days behind its pair: the
+    worker dead-letters it as too late, and the chart the API serves, which the read
+    model folds from the events topic, takes it back out (it follows the dead letters)."""
+    port = free_port()
+    start = datetime(2023, 1, 2, tzinfo=UTC)
+    pair = [threat(f"n{d}", (start + timedelta(days=d)).isoformat()) for d in range(0, 200, 9)]
+    late = threat("late", (start + timedelta(days=100)).isoformat())
+    records = [(e.dyad.encode(), encode_event(e)) for e in [*pair, late]]
+    history = ConflictHistory()
+    with worker_process(web_env(isolated, port), tmp_path / "worker.log"):
+        wait_ready(port)
+        bootstrap = isolated["DIPWATCH_BOOTSTRAP_SERVERS"]
+        asyncio.run(produce(bootstrap, topics.events, records))
+        dead = asyncio.run(consume(bootstrap, topics.dead_letter, min_count=1))
+        assert [json.loads(r.value)["event_id"] for r in dead] == ["late"]
+        until = start + timedelta(days=198)  # the pair's watermark: its latest event
+
+        def chart(events: list[Any]) -> list[dict[str, Any]]:
+            points = history.points(_history_of("KAZ:RUS", events), until)
+            return [{"at": at.isoformat(), "conflict": v} for at, v in points]
+
+        want = chart(pair)
+        assert chart(sorted([*pair, late], key=lambda e: e.occurred_at)) != want  # in time
+        deadline, got = time.monotonic() + 60, None
+        while time.monotonic() < deadline:
+            got = call(port, f"/api/tension/KAZ:RUS?at={AT}")[1]["history"]
+            if got == want:
+                break
+            time.sleep(1)
+        assert got == want
