@@ -29,8 +29,8 @@ __all__ = [
 S = TypeVar("S", bound=StateModel)
 
 #: One change :meth:`Guarded.apply` made, to undo it: (digest, day, units). Units > 0 an
-#: act's term taken back (undone: put back), < 0 a term added (undone: taken back), 0 a
-#: digest marked seen as named by a retraction or correction (undone: forgotten).
+#: act's term taken back, < 0 the record's own term added, 0 a digest marked seen as
+#: named by a retraction or correction.
 Undo = tuple[str, int, int]
 
 
@@ -151,7 +151,8 @@ class Guarded(Generic[S]):
     ) -> list[Alert] | None:
         """Fold ``event`` in unless seen (None); raise :class:`TooLate` past the horizon.
         A retraction or correction first takes its act back (:meth:`_take_back`). What
-        changed goes to ``undo``, if given (:meth:`undo` reverts it)."""
+        changed goes to ``undo``, if given (``query.chart`` reverts it for a record the
+        worker refused)."""
         late = self.too_late(event)
         if late is not None:
             raise late
@@ -174,20 +175,6 @@ class Guarded(Generic[S]):
             if undo is not None:
                 undo.append((digest, _day(event.occurred_at), -added[1]))
         return []
-
-    def undo(self, fold: Fold[S], changes: list[Undo]) -> None:
-        """Revert what :meth:`apply` did for a record the worker refused (its id stays
-        seen: a copy of it comes later still, and the worker refuses that too)."""
-        for digest, day, units in reversed(changes):
-            if units < 0:  # the record's own term
-                self.terms.pop(digest, None)
-                self.state = fold.take_back(self.state, day, -units)  # type: ignore[attr-defined]
-            elif units > 0:  # an act it took back
-                self.terms[digest] = units
-                self.state = fold.with_term(self.state, (day // 7, units))  # type: ignore[attr-defined]
-            else:  # an act it named before the act came
-                self.named.discard(digest)
-                self.seen.pop(digest, None)
 
     def _take_back(
         self, fold: Fold[S], act_id: str, record: DiplomaticEvent, undo: list[Undo] | None

@@ -9,14 +9,17 @@ the tombstones it would have added (``crowded``), or because a fold failed on it
 taken back out of the chart (:meth:`Guarded.undo`), or skipped if the chart reads the
 refusal first. Only a record read more than the lateness behind its partition's
 watermark (the worker's is never ahead of it), or a retraction or correction, can be
-refused so; what the chart did for those is kept, by source offset, until the refusal
-comes or the horizon passes. The chart therefore ends as the worker's log, in any
-order of reading the two topics (tests/unit/test_chart.py).
+refused so; what the chart did for those is kept, by source offset, until its refusal
+comes or a refusal of a later record of the same partition does (the worker refuses a
+partition's records in their order), at most ``MAYBE_KEPT`` a partition. The chart
+therefore ends as the worker's log, in any order of reading the two topics
+(tests/unit/test_chart.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Final
@@ -29,13 +32,25 @@ from schemas.errors import InvalidRecord
 from schemas.events import check_log_time
 from schemas.ticks import TICK_KEY, parse_tick
 
-__all__ = ["NOT_FOLDED", "Chart"]
+__all__ = ["MAYBE_KEPT", "NOT_FOLDED", "Chart", "chart_horizon"]
 
 #: The dead letters' kinds of records the worker did not fold though the chart could
 #: read them (``unmatched`` ones were folded; invalid ones the chart skips too).
 NOT_FOLDED: Final = frozenset({"too_late", "crowded", "fold_failed"})
 
+#: The most records a partition may hold that the worker could still refuse (the oldest
+#: forgotten first: its refusal, if it comes, then finds nothing to take back).
+MAYBE_KEPT: Final = 100_000
+
 Where = tuple[int, int]  #: (partition, offset) of an events-topic record
+
+
+def chart_horizon(setting_days: int, lateness_days: float) -> int:
+    """The days of event time the chart's guard keeps ids for: ``setting_days``, but at
+    least what keeps the chart equal to the worker's fold — twice the lateness (a
+    retraction may be dated that far from its act, and the act come the lateness after
+    it) and a week (the worker's base moves a week at a time)."""
+    return max(setting_days, math.ceil(2 * lateness_days) + 8)
 
 
 class Chart:
@@ -46,17 +61,22 @@ class Chart:
     ) -> None:
         self.history = history
         self.histories: dict[str, Guarded[HistoryState]] = {}
-        self.horizon_days = horizon_days
+        self.horizon_days = chart_horizon(horizon_days, lateness_days)
         self.lateness = timedelta(days=lateness_days)
         self.events = events
         #: Each partition's watermark as the worker's engine moves it: events and ticks.
         self._wm: dict[int, datetime] = {}
         #: The next offset to read of each partition.
         self._next: dict[int, int] = {}
-        #: What the chart did for each record the worker may refuse: (pair, date, undo).
-        self._maybe: dict[Where, tuple[str, datetime, list[Undo]]] = {}
+        #: What the chart did for each record the worker may refuse, by partition and
+        #: offset (in offset order): (pair, undo).
+        self._maybe: dict[int, dict[int, tuple[str, list[Undo]]]] = {}
         #: Records the worker refused, not read yet: skipped when they come.
         self._refused: set[Where] = set()
+        #: Acts a retraction still in ``_maybe`` took back: act digest -> its offset.
+        self._taken: dict[str, Where] = {}
+        #: Of those, the acts the worker refused too: its refusal must not put them back.
+        self._gone: set[str] = set()
 
     def on_event(
         self,
@@ -101,7 +121,11 @@ class Chart:
         self.histories[dyad] = guard
         if undo:
             assert offset is not None
-            self._maybe[partition, offset] = (dyad, at, undo)
+            kept = self._maybe.setdefault(partition, {})
+            kept[offset] = (dyad, undo)
+            self._taken.update((d, (partition, offset)) for d, _, units in undo if units > 0)
+            if len(kept) > MAYBE_KEPT:
+                self._settled(partition, next(iter(kept)))
 
     def on_dead_letter(self, headers: Iterable[tuple[str, bytes]]) -> None:
         """Take out of the chart an events-topic record the worker refused (by the dead
@@ -116,17 +140,46 @@ class Chart:
             return
         if topic != self.events:
             return
-        did = self._maybe.pop(where, None)
+        maybe = self._maybe.get(where[0], {})
+        while maybe and (first := next(iter(maybe))) < where[1]:
+            self._settled(where[0], first)  # read before it, not refused: the worker kept it
+        did = maybe.pop(where[1], None)
         if did is not None:
-            guard = self.histories[did[0]]
-            guard.undo(self.history, did[2])
+            self._undo(where, *did)
         elif where[1] >= self._next.get(where[0], 0):
             self._refused.add(where)  # not read yet: skipped when it comes
+
+    def _undo(self, where: Where, dyad: str, changes: list[Undo]) -> None:
+        """Revert what the chart did for the record at ``where``, which the worker refused
+        (its id stays seen: a copy of it comes later still, and is refused too)."""
+        guard, history = self.histories[dyad], self.history
+        for digest, day, units in reversed(changes):
+            if units < 0:  # its own term, unless a retraction took it back since
+                if digest in self._taken:
+                    self._gone.add(digest)
+                else:
+                    guard.terms.pop(digest, None)
+                    guard.state = history.take_back(guard.state, day, -units)
+            elif units > 0:  # an act it took back: put back, unless refused as well
+                self._taken.pop(digest, None)
+                if digest in self._gone:
+                    self._gone.discard(digest)
+                else:
+                    guard.terms[digest] = units
+                    guard.state = history.with_term(guard.state, (day // 7, units))
+            else:  # an act it named before the act came: forgotten
+                guard.named.discard(digest)
+                guard.seen.pop(digest, None)
+
+    def _settled(self, partition: int, offset: int) -> None:
+        """The record at (``partition``, ``offset``) was not refused: forget what it did."""
+        _, changes = self._maybe[partition].pop(offset)
+        for digest, _, units in changes:
+            if units > 0 and self._taken.get(digest) == (partition, offset):
+                del self._taken[digest]
+                self._gone.discard(digest)
 
     def _advance(self, partition: int, at: datetime) -> None:
         wm = self._wm.get(partition)
         if wm is None or at > wm:
             self._wm[partition] = at
-            horizon = at - timedelta(days=self.horizon_days)
-            if self._maybe and (wm is None or at.toordinal() // 30 != wm.toordinal() // 30):
-                self._maybe = {w: d for w, d in self._maybe.items() if d[1] >= horizon}

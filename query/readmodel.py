@@ -124,7 +124,7 @@ class ReadModel:
     def act_of(self, event_id: str) -> tuple[str, datetime, datetime] | None:
         """The pair and day of the act ``event_id`` and the day of its pair's latest
         event, if this model has read the act from the events topic (within the chart's
-        dedup horizon, ``DIPWATCH_DEDUP_HORIZON_DAYS``)."""
+        dedup horizon, ``query.chart.chart_horizon``)."""
         for dyad, guard in self.chart.histories.items():
             day = guard.day_of(event_id)
             if day is not None:

@@ -230,13 +230,13 @@ async def _stream_delay(port: int, isolated: dict[str, str]) -> float:
 def test_the_chart_leaves_out_what_the_worker_refused_as_too_late(
     isolated: dict[str, str], topics: Topics, tmp_path: Path
 ) -> None:
-    """A threat published straight to the events topic 98 days behind its pair: the
+    """A threat published straight to the events topic 48 days behind its pair: the
     worker dead-letters it as too late, and the chart the API serves, which the read
     model folds from the events topic, takes it back out (it follows the dead letters)."""
     port = free_port()
     start = datetime(2023, 1, 2, tzinfo=UTC)
     pair = [threat(f"n{d}", (start + timedelta(days=d)).isoformat()) for d in range(0, 200, 9)]
-    late = threat("late", (start + timedelta(days=100)).isoformat())
+    late = threat("late", (start + timedelta(days=150)).isoformat())  # 48 days behind
     records = [(e.dyad.encode(), encode_event(e)) for e in [*pair, late]]
     history = ConflictHistory()
     with worker_process(web_env(isolated, port), tmp_path / "worker.log"):

@@ -49,10 +49,14 @@ def _chart(
     dead: list[tuple[int, list[Any]]],
     lateness: float,
     rnd: random.Random | None = None,
+    horizon: int = 730,
 ) -> dict[str, list[Any]]:
     """Each pair's chart after the read model has read ``records`` (partition 0) and the
-    dead letters, the two topics interleaved at random (``rnd``) or the letters last."""
-    model = ReadModel(build_folds(Settings()), TOPICS, "app", lateness_days=lateness)
+    dead letters, the two topics interleaved at random (``rnd``) or the letters last;
+    its guard keeps ids for ``horizon`` days (at least ``chart_horizon``'s least)."""
+    model = ReadModel(
+        build_folds(Settings()), TOPICS, "app", horizon_days=horizon, lateness_days=lateness
+    )
     reads: list[tuple[str, int]] = [("event", i) for i in range(len(records))]
     letters = [("dead", i) for i in range(len(dead))]
     if rnd is None:
@@ -90,7 +94,8 @@ def _threat(event_id: str, day: float) -> DiplomaticEvent:
 
 def test_a_threat_the_worker_refused_as_too_late_is_not_in_the_chart() -> None:
     pair = [_threat(f"n{d}", d) for d in range(0, 200, 9)]
-    late = _threat("late", 100)  # 98 days behind the pair: past the 30 days' lateness
+    # 48 days behind the pair: past the worker's 30 days' lateness, within the chart's 68.
+    late = _threat("late", 150)
     records = [_record(e) for e in [*pair, late]]
     dead = _worker(records, 30.0)
     assert [o for o, _ in dead] == [len(pair)]  # the worker refused it
@@ -118,18 +123,21 @@ dense = st.lists(
 @given(
     dense,
     st.lists(st.booleans(), max_size=40),
-    st.sampled_from([1.0, 7.0]),
+    st.sampled_from([1.0, 7.0, 30.0]),
     st.randoms(use_true_random=False),
+    st.sampled_from([1, 730]),
 )
 def test_any_log_gives_the_chart_of_what_the_worker_folded(
     spec: list[tuple[int, float, int, bool]],
     retract: list[bool],
     lateness: float,
     rnd: random.Random,
+    horizon: int,
 ) -> None:
     """Records delayed by up to four times the lateness (many refused as too late),
     retractions among them, some published twice: read with the dead letters in any
-    interleaving, the chart is the chart of the records the worker did not refuse."""
+    interleaving, the chart is the chart of the records the worker did not refuse —
+    with the guard's horizon of two years, or the least that holds (``chart_horizon``)."""
     events = [_event(i, *s) for i, s in enumerate(spec)]
     retractions = [
         retraction(f"r{i}", e) for i, (e, r) in enumerate(zip(events, retract, strict=False)) if r
@@ -144,4 +152,5 @@ def test_any_log_gives_the_chart_of_what_the_worker_folded(
     dead = _worker(records, lateness)
     refused = {o for o, _ in dead}
     kept = [r for o, r in enumerate(records) if o not in refused]
-    assert _chart(records, dead, lateness, rnd) == _chart(kept, [], lateness)
+    got = _chart(records, dead, lateness, rnd, horizon)
+    assert got == _chart(kept, [], lateness, None, horizon)
