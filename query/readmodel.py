@@ -110,17 +110,6 @@ class ReadModel:
             else:
                 table.pop(dyad, None)
 
-    def on_event(
-        self,
-        key: bytes | None,
-        value: bytes | None,
-        timestamp_s: float | None,
-        partition: int = 0,
-        offset: int | None = None,
-    ) -> None:
-        """Fold an events-topic record into its pair's chart history (query/chart.py)."""
-        self.chart.on_event(key, value, timestamp_s, partition, offset)
-
     def act_of(self, event_id: str) -> tuple[str, datetime, datetime] | None:
         """The pair and day of the act ``event_id`` and the day of its pair's latest
         event, if this model has read the act from the events topic (within the chart's
@@ -241,7 +230,7 @@ class ReadModel:
         for record in records:
             if topic == self._events:
                 at_s = record.timestamp / 1000
-                self.on_event(record.key, record.value, at_s, record.partition, record.offset)
+                self.chart.on_event(record.key, record.value, at_s, record.partition, record.offset)
             elif topic == self._dead_letter:
                 self.chart.on_dead_letter(record.headers)
             else:

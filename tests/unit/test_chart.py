@@ -15,20 +15,15 @@ from folds.registry import build_folds
 from infra.settings import Settings
 from infra.topics import KIND_HEADER, SOURCE_HEADER, Topics
 from query.readmodel import ReadModel
-from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
 from streams.processing import Verdict
-from tests.helpers import make_event, retraction
-from tests.unit.test_event_time import KINDS, PAIRS, _event
-from tests.unit.test_processing import Tables
+from tests.helpers import retraction, threat
+from tests.unit.test_event_time import PAIRS, _event, acts_within
+from tests.unit.test_processing import Tables, _record
 
 T0 = datetime(2023, 1, 2, tzinfo=UTC)
 TOPICS = Topics()
 Record = tuple[bytes, bytes, float]
-
-
-def _record(event: DiplomaticEvent) -> Record:
-    return event.dyad.encode(), encode_event(event), event.occurred_at.timestamp()
 
 
 def _worker(records: list[Record], lateness: float) -> list[tuple[int, list[Any]]]:
@@ -67,7 +62,7 @@ def _chart(
         reads = _in_order(reads)
     for what, i in reads:
         if what == "event":
-            model.on_event(*records[i], 0, i)
+            model.chart.on_event(*records[i], 0, i)
         else:
             model.chart.on_dead_letter(dead[i][1])
     charts = {":".join(sorted(p)): model.history_points(":".join(sorted(p))) for p in PAIRS}
@@ -82,14 +77,7 @@ def _in_order(reads: list[tuple[str, int]]) -> list[tuple[str, int]]:
 
 
 def _threat(event_id: str, day: float) -> DiplomaticEvent:
-    return make_event(
-        event_id=event_id,
-        occurred_at=(T0 + timedelta(days=day)).isoformat(),
-        action="threaten",
-        cameo="138",
-        envoy=None,
-        target={"country": "KAZ", "kind": "state"},
-    )
+    return threat(event_id, (T0 + timedelta(days=day)).isoformat())
 
 
 def test_a_threat_the_worker_refused_as_too_late_is_not_in_the_chart() -> None:
@@ -107,16 +95,7 @@ def test_a_threat_the_worker_refused_as_too_late_is_not_in_the_chart() -> None:
 
 
 #: Acts within 60 days: dense enough that records delayed past the lateness are refused.
-dense = st.lists(
-    st.tuples(
-        st.integers(0, len(PAIRS) - 1),
-        st.floats(0, 60),
-        st.integers(0, len(KINDS) - 1),
-        st.booleans(),
-    ),
-    min_size=1,
-    max_size=40,
-)
+dense = acts_within(60)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -60,16 +60,21 @@ def _retraction(i: int, of: DiplomaticEvent) -> DiplomaticEvent:
     return retraction(f"r{i}", of)
 
 
-acts = st.lists(
-    st.tuples(
-        st.integers(0, len(PAIRS) - 1),
-        st.floats(0, 400),
-        st.integers(0, len(KINDS) - 1),
-        st.booleans(),
-    ),
-    min_size=1,
-    max_size=40,
-)
+def acts_within(days: float) -> st.SearchStrategy[list[tuple[int, float, int, bool]]]:
+    """Up to 40 acts (pair, day, kind, flipped) within ``days`` of event time."""
+    return st.lists(
+        st.tuples(
+            st.integers(0, len(PAIRS) - 1),
+            st.floats(0, days),
+            st.integers(0, len(KINDS) - 1),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+
+
+acts = acts_within(400)
 
 
 def _log(spec: list[tuple[int, float, int, bool]], retract: list[bool]):  # type: ignore[no-untyped-def]

@@ -181,7 +181,7 @@ def _charts(records: list[DiplomaticEvent]) -> dict[str, list[Any]]:
     # Any order, with no lateness: the guard's own horizon, two years, holds it all.
     model = ReadModel(build_folds(Settings()), Topics(), "app", horizon_days=730)
     for record in records:
-        model.on_event(record.dyad.encode(), encode_event(record), None)
+        model.chart.on_event(record.dyad.encode(), encode_event(record), None)
     charts = {"-".join(p): model.history_points(":".join(sorted(p))) for p in PAIRS}
     return {pair: points for pair, points in charts.items() if points}
 

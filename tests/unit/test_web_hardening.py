@@ -39,7 +39,7 @@ def _serve(
     settings = Settings(api_token=TOKEN, **overrides)
     model = ReadModel(build_folds(settings), Topics(), settings.app_id)
     for event in read:
-        model.on_event(event.dyad.encode(), encode_event(event), None)
+        model.chart.on_event(event.dyad.encode(), encode_event(event), None)
 
     async def run() -> Any:
         app = build_web_app(settings, model, None, "events", progress=progress)
@@ -208,7 +208,7 @@ def test_a_correction_the_worker_could_not_place_over_an_act_already_read_is_ref
         "corrects 'act', an act of KAZ:RUS, but is itself of KGZ:RUS"
     )
     model = ReadModel(build_folds(Settings()), Topics(), "app")
-    model.on_event(b"KAZ:RUS", encode_event(act), None)
+    model.chart.on_event(b"KAZ:RUS", encode_event(act), None)
     same = make_event(event_id="act.r1", corrects="act", summary="Russia summoned him again.")
     unknown = make_event(**{**moved, "corrects": "not-read"})
     assert misplaced(model, [same, unknown], 30) == []  # the act's pair, an act not read
@@ -220,7 +220,7 @@ def test_a_correction_the_worker_could_not_place_over_an_act_already_read_is_ref
     )
     assert misplaced(model, [later], 40) == []
     # An act more than the lateness behind its pair's latest event: maybe settled.
-    model.on_event(
+    model.chart.on_event(
         b"KAZ:RUS",
         encode_event(make_event(event_id="next", occurred_at="2022-12-01T00:00:00Z")),
         None,
