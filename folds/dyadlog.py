@@ -15,9 +15,9 @@ event at or after it. Whatever the arrival order, :class:`DyadLog` keeps that pr
   or retraction dated before the base can no longer be placed: :class:`TooLate`.
 
 Redeliveries are caught by the source offset (exact, O(1)); re-published copies by the
-event ids retained. What retractions and corrections took out, and the acts they wait
-for, are its tombstones (folds/tombstones.py); the retained events are stored apart from
-the log's value, in chunks (folds/stored.py).
+event ids retained. What retractions and corrections took out, the acts they wait for,
+and the acts settled that they may still name are its tombstones (folds/tombstones.py);
+the retained events are stored apart from the log's value, in chunks (folds/stored.py).
 """
 
 from __future__ import annotations
@@ -120,9 +120,8 @@ class DyadLog:
     def add(self, event: DiplomaticEvent, offset: int | None = None) -> Change:
         """Fold ``event`` (an act, a retraction or a correction) in its event-time place.
 
-        Raises :class:`TooLate` if it is past the allowed lateness and
-        :class:`FoldFailed` if a fold fails on it; then nothing has moved.
-        """
+        Raises :class:`TooLate` if it (or the act it takes back) is past the allowed
+        lateness, :class:`FoldFailed` if a fold fails on it; then nothing has moved."""
         if offset is not None and offset <= self.offset:
             return Change(duplicate=f"offset {offset} already folded (a redelivery)")
         change = self._add(event, offset)
@@ -147,8 +146,8 @@ class DyadLog:
         gone = event.retracts or event.corrects
         if gone is None and self._follows(event):
             return self._append(event)  # the common case: nothing to undo if it fails
-        if gone is not None and gone in self.tombs:
-            return Change(duplicate=f"event {gone!r} already retracted or corrected")
+        if gone is not None and (taken := self.tombs.taken(event, gone, self.dyad, self.ids)):
+            return Change(duplicate=taken)  # (TooLate if its act has settled)
         saved = (list(self.events), list(self._keys), set(self.ids), self.tombs.copy())
         stored = self.stored.copy()
         try:
@@ -277,6 +276,7 @@ class DyadLog:
             for event in self.events[:cut]:
                 self.ids.discard(event.event_id)
                 self.stored.dropped(event.event_id)
+            self.tombs.settle(self.events[:cut])
             del self.events[:cut], keys[:cut]
         if self.tombs:
             self._unmet.extend(self.tombs.sweep(at, self.lateness, self.dyad))

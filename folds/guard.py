@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Generic, TypeVar
 
 from folds.base import Fold, StateModel
-from folds.dyadlog import TooLate
+from folds.change import TooLate
 from schemas.alerts import Alert
 from schemas.events import EPOCH, DiplomaticEvent
 

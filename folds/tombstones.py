@@ -8,14 +8,21 @@ dated up to the allowed lateness from its act (``schemas.events.check_replaces``
 the act can be placed while it is at or after the dyad's base, so a tombstone is kept
 until the base is more than the lateness past its date.
 
+The acts that **settled** into the base are remembered too, by id, for as long as a
+placeable record may name them (an act dated up to the lateness before the
+base): a retraction or correction that names one comes too late to take it back, and is
+refused as such (:class:`~folds.change.TooLate`) — a correction that went ahead would count
+its new act beside the settled one. At most :data:`SETTLED_BYTES` of ids a pair, the
+oldest days forgotten first.
+
 A tombstone the act never meets in that time **retracted nothing**: its act is of another
-pair, does not exist, or was settled before the record came (a record dated after its act
-that came more than the lateness after it). The worker cannot tell these apart from an
-act still to come when the record arrives — it folds one pair at a time and keeps no
-settled act's id — but it can when the tombstone expires: the record is then **set aside**
-with the reason (the worker sends it to the dead-letter topic, the offline fold lists it
-as refused). An entry that sees the act and the record together refuses such a record
-before it is published (``check_replaces``).
+pair, does not exist, or settled before the pair's settled acts were remembered (the
+busiest pairs, past :data:`SETTLED_BYTES`, or a value written before they were). The
+worker cannot tell these apart from an act still to come when the record arrives — it
+folds one pair at a time — but it can when the tombstone expires: the record is then
+**set aside** with the reason (the worker sends it to the dead-letter topic, the offline
+fold lists it as refused). An entry that sees the act and the record together refuses
+such a record before it is published (``check_replaces``).
 
 A waiting tombstone keeps, in the dyad's value, what names the record — its id, what it
 does, its date, its offset on the events topic (kept for ever) — not the record: a value
@@ -25,24 +32,28 @@ is that reference, and the dead letter's source header says where the record is.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Collection, Iterable
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 import orjson
 
-from folds.change import Crowded, SetAside
+from folds.change import Crowded, SetAside, TooLate
 from schemas.events import DiplomaticEvent
 
-__all__ = ["TOMBSTONE_BYTES", "Tombstones", "reference"]
+__all__ = ["SETTLED_BYTES", "TOMBSTONE_BYTES", "Tombstones", "reference"]
 
 #: The most JSON a dyad's tombstones may take in its value (beside the value's 32 KiB of
-#: events not yet stored apart and its states: all well under Apache Kafka's 1 MiB record
-#: limit): of one pair within twice the lateness, some 3,500 retractions that found their
+#: events not yet stored apart, its settled acts' ids and its states: all well under
+#: Apache Kafka's 1 MiB record limit): of one pair within twice the lateness, some 3,500 retractions that found their
 #: act, or 1,400 whose act has not come (ids of 40 characters). One more is refused
 #: (:class:`~folds.change.Crowded`) rather than a write-back that would fail.
 TOMBSTONE_BYTES: Final = 512 * 1024
 #: A remembered id's JSON beyond the id: quotes, colon, an ISO date, a comma.
 _DATE_BYTES: Final = 34
+#: The most JSON the ids of a pair's remembered settled acts may take in its value: some
+#: 4,500 GDELT acts (ids of 26 characters), 150 a day over a lateness of 30 days.
+SETTLED_BYTES: Final = 128 * 1024
 
 
 def reference(record: DiplomaticEvent, dyad: str) -> dict[str, Any]:
@@ -59,7 +70,7 @@ def reference(record: DiplomaticEvent, dyad: str) -> dict[str, Any]:
 class Tombstones:
     """The ids taken out of one dyad's log (see the module docstring)."""
 
-    __slots__ = ("dates", "size", "waiting")
+    __slots__ = ("dates", "settled", "settled_size", "size", "waiting")
 
     def __init__(self) -> None:
         #: Ids retracted or corrected (and the retractions' own ids), with the date of the
@@ -70,17 +81,52 @@ class Tombstones:
         self.waiting: dict[str, tuple[dict[str, Any], int | None]] = {}
         #: About the JSON bytes of both, in the value (kept as they change).
         self.size = 0
+        #: The ids of the acts settled into the base, by the day they are dated; and about
+        #: their JSON bytes in the value.
+        self.settled: dict[date, set[str]] = {}
+        self.settled_size = 0
 
     def __contains__(self, event_id: str) -> bool:
         return event_id in self.dates
 
     def __bool__(self) -> bool:
-        return bool(self.dates)
+        return bool(self.dates or self.settled)
 
     def copy(self) -> Tombstones:
+        """A copy to restore if a record fails (the settled days' sets are shared: only
+        :meth:`settle` changes them, after a record's folds have run)."""
         copy = Tombstones()
         copy.dates, copy.waiting, copy.size = dict(self.dates), dict(self.waiting), self.size
+        copy.settled, copy.settled_size = dict(self.settled), self.settled_size
         return copy
+
+    def taken(self, record: DiplomaticEvent, act_id: str, dyad: str, held: Collection[str]) -> str:
+        """Why ``record``, a retraction or correction of ``act_id``, changes nothing: its
+        act was taken out already ("" if not, or if ``held`` holds it). Raises
+        :class:`~folds.change.TooLate` if the act has settled into the base."""
+        if act_id in held:
+            return ""
+        if act_id in self.dates:
+            return f"event {act_id!r} already retracted or corrected"
+        for day, ids in self.settled.items():
+            if act_id in ids:
+                raise _settled(record, act_id, day, dyad)
+        return ""
+
+    def settle(self, acts: Iterable[DiplomaticEvent]) -> None:
+        """Remember ``acts``, settled into the base (the oldest days forgotten past
+        :data:`SETTLED_BYTES`)."""
+        settled, size = self.settled, self.settled_size
+        for act in acts:
+            day = act.occurred_at.date()
+            ids = settled.get(day)
+            if ids is None:
+                ids = settled[day] = set()
+            ids.add(act.event_id)
+            size += len(act.event_id) + 3
+        while size > SETTLED_BYTES:  # (the days come in order: an act settles after those
+            size -= _size(settled.pop(next(iter(settled))))  # dated before it)
+        self.settled_size = size
 
     def mark(
         self,
@@ -120,8 +166,13 @@ class Tombstones:
         """Forget the ids no act can be placed against any more (the base is more than
         the lateness past their date); return the records whose act never came."""
         kept = base_at - lateness
-        gone = [i for i, t in self.dates.items() if t < kept]
+        settled, first = self.settled, kept.date()
+        while settled and (day := next(iter(settled))) < first:  # (in order, as they came)
+            self.settled_size -= _size(settled.pop(day))  # no record can name them any more
         unmet: list[SetAside] = []
+        if not self.dates:
+            return unmet
+        gone = [i for i, t in self.dates.items() if t < kept]
         for event_id in gone:
             del self.dates[event_id]
             self.size -= len(event_id) + _DATE_BYTES
@@ -136,13 +187,17 @@ class Tombstones:
         return {
             "retracted": dict(sorted((i, t.isoformat()) for i, t in self.dates.items())),
             "waiting": {i: {**r, "offset": o} for i, (r, o) in sorted(self.waiting.items())},
+            "settled": {d.isoformat(): sorted(s) for d, s in sorted(self.settled.items())},
         }
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Tombstones:
-        """From :meth:`dump`'s keys of a value (one written before the waiting acts were
-        kept has none: nothing waits)."""
+        """From :meth:`dump`'s keys of a value (one written before the waiting acts or
+        the settled ones were kept has none: nothing waits, none is remembered)."""
         tombs = cls()
+        for day, ids in (data.get("settled") or {}).items():
+            tombs.settled[date.fromisoformat(day)] = set(ids)  # (sorted by day)
+        tombs.settled_size = sum(map(_size, tombs.settled.values()))
         tombs.dates = {i: datetime.fromisoformat(t) for i, t in data["retracted"].items()}
         for act_id, waited in (data.get("waiting") or {}).items():
             ref = dict(waited)
@@ -160,6 +215,23 @@ def _bytes(ref: dict[str, Any] | None) -> int:
     return len(orjson.dumps(ref)) + len(ref.get("retracts") or ref["corrects"]) + 20
 
 
+def _size(ids: set[str]) -> int:
+    """The JSON bytes of a day's settled ids in the value (quotes and a comma each)."""
+    return sum(map(len, ids)) + 3 * len(ids)
+
+
+def _settled(record: DiplomaticEvent, act_id: str, day: date, dyad: str) -> TooLate:
+    field, kind = ("retracts", "retraction") if record.retracts else ("corrects", "correction")
+    beside = "" if record.retracts else " (its new act would be counted beside the old one)"
+    return TooLate(
+        f"{kind} {record.event_id!r} of {record.occurred_at.date()} {field} {act_id!r}, "
+        f"an act of {dyad} of {day} that has settled: it came more than the allowed "
+        f"lateness after its act, which stands as first recorded, alerts and all; it "
+        f"is not applied{beside}. Take an act back while it is within the lateness "
+        "(to review older acts, raise DIPWATCH_ALLOWED_LATENESS_DAYS, or fold offline)"
+    )
+
+
 def _unmet(ref: dict[str, Any], act_id: str, dyad: str, lateness: timedelta) -> str:
     retracts = "retracts" in ref
     field, did = ("retracts", "retracted") if retracts else ("corrects", "corrected")
@@ -170,7 +242,7 @@ def _unmet(ref: dict[str, Any], act_id: str, dyad: str, lateness: timedelta) -> 
         f"and which has not come within the allowed lateness ({days} days) of "
         f"{ref['occurred_at'][:10]}: "
         f"nothing was {did}. If {act_id!r} is of another pair, or was settled before "
-        f"it came (dated more than the lateness before {dyad}'s latest event), it "
-        f"stands, alerts and all{beside}; retract it in its own pair, dated as it, "
-        "while it is within the lateness"
+        f"it came (dated more than the lateness before {dyad}'s latest event, among "
+        f"more settled acts than its value remembers), it stands, alerts and all{beside}; "
+        "retract it in its own pair, dated as it, while it is within the lateness"
     )

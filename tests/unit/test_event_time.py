@@ -149,11 +149,13 @@ def through_the_worker(
     lateness: float,
     batch_size: int,
     set_aside: list[str] | None = None,
+    kinds: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[Alert]]:
     """``arrived`` through the worker's record processing: batches of ``batch_size``,
     restarts from the stored JSON (even sizes), two partitions (a dyad's records stay in
     one), and a closing tick to each. Returns the table values and the alerts raised;
-    the ids of the records set aside (dead-lettered as folded) go to ``set_aside``."""
+    the ids of the records set aside (dead-lettered as folded) go to ``set_aside``, the
+    kind of each record dead-lettered to ``kinds``."""
     tables, raised = Tables(restart=batch_size % 2 == 0, lateness=lateness), []
     lanes: dict[int, list[bytes | DiplomaticEvent]] = {}
     for record in arrived:
@@ -167,6 +169,8 @@ def through_the_worker(
             raised.extend(outcome.alerts)
             if set_aside is not None:
                 set_aside.extend(ref["event_id"] for ref, _, _ in outcome.set_aside)
+            if kinds is not None and outcome.kind and isinstance(record, DiplomaticEvent):
+                kinds[record.event_id] = outcome.kind
         tables.commit(batch)
     return dict(tables.values), raised
 

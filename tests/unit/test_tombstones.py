@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import pytest
 
+from folds.change import TooLate
 from folds.dyadlog import DyadLog
 from folds.offline import fold_offline
 from folds.parallel import fold_parallel
 from folds.registry import build_folds
-from folds.tombstones import TOMBSTONE_BYTES
+from folds.tombstones import SETTLED_BYTES, TOMBSTONE_BYTES, Tombstones
 from infra.settings import Settings
 from schemas.events import DiplomaticEvent
 from streams.processing import Verdict
@@ -85,27 +87,73 @@ def test_a_retraction_filed_under_another_pair_is_set_aside_once_the_lateness_ha
         assert _worker(early, batch_size) == []
 
 
-def test_a_correction_that_came_after_its_act_was_settled_is_set_aside() -> None:
-    """A correction dated after its act that comes once the act has left the lateness
-    cannot find it: its act is counted beside the old one, and it is set aside with that
-    reason when its tombstone expires. Had it come in time, nothing is set aside."""
+def test_a_record_that_takes_back_an_act_after_it_settled_is_refused_as_too_late() -> None:
+    """A correction (or retraction) dated after its act that comes once the act has
+    settled into the base cannot take it out: it is refused at once as too late, naming
+    the settled act, and the act stands once (a correction that went ahead would count
+    its new act beside the old one). Had it come in time, it replaces the act. The same
+    in two processes and through the worker's record processing, restored from its
+    stored values between batches or not."""
     act = _threat("act", 0)
     fix = _threat("fix", 20, corrects="act")
+    undo = _event("undo", 20, action="statement", cameo="010", retracts="act")
     pair = [_event(f"n{d}", d) for d in range(2, 121, 2)]
     in_time = _sorted([act, fix, *pair])
-    late = [e for e in in_time if e is not fix and e.occurred_at <= T0 + timedelta(days=44)]
-    late += [fix, *(e for e in in_time if e not in late and e is not fix)]
     state, refused = _refused(in_time)
     assert refused == []
     assert state["tension"]["KAZ:RUS"]["state"]["events"] == 61
-    state, refused = _refused(late)
-    assert state["tension"]["KAZ:RUS"]["state"]["events"] == 62  # what is set aside
-    assert [i for i, _ in refused] == ["fix"]
-    assert "nothing was corrected" in refused[0][1]
-    assert "this correction's act is counted beside it" in refused[0][1]
-    for batch_size in (3, 6):
-        assert _worker(late, batch_size) == ["fix"]
-        assert _worker(in_time, batch_size) == []
+    for record, field in ((fix, "corrects"), (undo, "retracts")):
+        late = [e for e in _sorted([act, *pair]) if e.occurred_at <= T0 + timedelta(days=44)]
+        late += [record, *(e for e in pair if e not in late)]
+        state, refused = _refused(late)
+        assert state["tension"]["KAZ:RUS"]["state"]["events"] == 61  # the act, once
+        assert [i for i, _ in refused] == [record.event_id]
+        assert refused[0][1].startswith(
+            f"{'correction' if record is fix else 'retraction'} {record.event_id!r} of "
+            f"2023-01-22 {field} 'act', an act of KAZ:RUS of 2023-01-02 that has settled"
+        )
+        assert "is not applied" in refused[0][1]
+        shared = fold_parallel(FOLDS, late, jobs=2, lateness_days=LATENESS)
+        assert shared.refused == [refused[0][1]]
+        for batch_size in (3, 6):  # (even sizes restart from the stored values)
+            kinds: dict[str, str] = {}
+            values, _ = through_the_worker(
+                late, late[-1].occurred_at, LATENESS, batch_size, kinds=kinds
+            )
+            assert kinds == {record.event_id: "too_late"}
+            assert values["tension"]["KAZ:RUS"]["state"]["events"] == 61
+
+
+def test_the_settled_acts_a_pair_remembers_are_bounded_and_stored() -> None:
+    """The ids of settled acts are kept by day while a placeable record may name them
+    (the base less the lateness), at most SETTLED_BYTES of them (the oldest days first),
+    and a value stores and restores them (one written before they were kept has none)."""
+    tombs = Tombstones()
+    days, per_day = 40, 160  # ids of 40 characters: ~20 days fit
+    tombs.settle(
+        _event(f"gdelt-{d:03d}-{i:05d}-0000-0000-00000000", d)
+        for d in range(days)
+        for i in range(per_day)
+    )
+    dumped = orjson.loads(orjson.dumps(tombs.dump()))
+    assert SETTLED_BYTES * 0.9 < len(orjson.dumps(dumped["settled"])) <= SETTLED_BYTES
+    assert abs(tombs.settled_size - len(orjson.dumps(dumped["settled"]))) < 0.01 * SETTLED_BYTES
+    kept = sorted(tombs.settled)
+    assert kept == [(T0 + timedelta(days=d)).date() for d in range(days - len(kept), days)]
+    newest, oldest = "gdelt-039-00000-0000-0000-00000000", "gdelt-000-00000-0000-0000-00000000"
+    with pytest.raises(
+        TooLate, match=f"'{newest}', an act of KAZ:RUS of 2023-02-10 that has settled"
+    ):
+        tombs.taken(_threat("fix", 39, corrects=newest), newest, "KAZ:RUS", ())
+    assert tombs.taken(_threat("fix", 39, corrects=oldest), oldest, "KAZ:RUS", ()) == ""
+    assert tombs.taken(_threat("fix", 39, corrects=newest), newest, "KAZ:RUS", (newest,)) == ""
+    restored = Tombstones.load(dumped)
+    assert restored.settled == tombs.settled and restored.settled_size == tombs.settled_size
+    del dumped["settled"]
+    assert Tombstones.load(dumped).settled == {}
+    tombs.sweep(T0 + timedelta(days=days + LATENESS - 5), timedelta(days=LATENESS), "KAZ:RUS")
+    assert sorted(tombs.settled) == [(T0 + timedelta(days=d)).date() for d in range(days - 5, days)]
+    assert tombs.settled_size == sum(len(i) + 3 for ids in tombs.settled.values() for i in ids)
 
 
 def test_a_waiting_tombstone_is_stored_as_a_reference_and_old_values_load() -> None:
