@@ -45,9 +45,10 @@ __all__ = ["SETTLED_BYTES", "TOMBSTONE_BYTES", "Tombstones", "reference"]
 
 #: The most JSON a dyad's tombstones may take in its value (beside the value's 32 KiB of
 #: events not yet stored apart, its settled acts' ids and its states: all well under
-#: Apache Kafka's 1 MiB record limit): of one pair within twice the lateness, some 3,500 retractions that found their
-#: act, or 1,400 whose act has not come (ids of 40 characters). One more is refused
-#: (:class:`~folds.change.Crowded`) rather than a write-back that would fail.
+#: Apache Kafka's 1 MiB record limit): of one pair within twice the lateness, some 3,500
+#: retractions that found their act, or 1,400 whose act has not come (ids of 40
+#: characters). One more is refused (:class:`~folds.change.Crowded`) rather than a
+#: write-back that would fail.
 TOMBSTONE_BYTES: Final = 512 * 1024
 #: A remembered id's JSON beyond the id: quotes, colon, an ISO date, a comma.
 _DATE_BYTES: Final = 34
