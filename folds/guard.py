@@ -66,7 +66,7 @@ class Guarded(Generic[S]):
     digest map is updated in place by its single writer, the dyad's agent.
     """
 
-    __slots__ = ("clock", "horizon", "named", "seen", "state", "swept", "terms")
+    __slots__ = ("clock", "horizon", "seen", "state", "swept", "terms")
 
     def __init__(self, seen: dict[str, int], clock: int | None, state: S, horizon: int) -> None:
         self.seen = seen
@@ -78,8 +78,6 @@ class Guarded(Generic[S]):
         #: ``seen``), by digest: what a retraction or correction of it takes back. Only
         #: for folds that say (``term``).
         self.terms: dict[str, int] = {}
-        #: Digests seen only as named by a retraction or correction (the act not held).
-        self.named: set[str] = set()
 
     @classmethod
     def of(
@@ -142,8 +140,6 @@ class Guarded(Generic[S]):
             # terms than digests (a retraction dated so old is refused anyway).
             if len(self.terms) > len(self.seen):
                 self.terms = {d: t for d, t in self.terms.items() if d in self.seen}
-            if self.named:
-                self.named = {d for d in self.named if d in self.seen}
             self.swept = self.clock
 
     def apply(
@@ -191,12 +187,5 @@ class Guarded(Generic[S]):
                 undo.append((digest, day, units))
         elif day is None:
             self.seen[digest] = _day(record.occurred_at)  # dated as the act it names
-            self.named.add(digest)
             if undo is not None:
                 undo.append((digest, 0, 0))
-
-    def day_of(self, event_id: str) -> int | None:
-        """The day (since EPOCH) of the act ``event_id`` if this guard's pair has it
-        (read, within the horizon; not only named by a retraction or correction)."""
-        digest = event_digest(event_id)
-        return None if digest in self.named else self.seen.get(digest)

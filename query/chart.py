@@ -27,6 +27,7 @@ from typing import Final
 from folds.guard import Guarded, TooLate, Undo
 from folds.history import ConflictHistory, HistoryState
 from infra.topics import KIND_HEADER, SOURCE_HEADER
+from query.acts import ActIndex
 from schemas.codec import decode_event
 from schemas.errors import InvalidRecord
 from schemas.events import check_log_time
@@ -45,12 +46,13 @@ MAYBE_KEPT: Final = 100_000
 Where = tuple[int, int]  #: (partition, offset) of an events-topic record
 
 
-def chart_horizon(setting_days: int, lateness_days: float) -> int:
-    """The days of event time the chart's guard keeps ids for: ``setting_days``, but at
-    least what keeps the chart equal to the worker's fold — twice the lateness (a
-    retraction may be dated that far from its act, and the act come the lateness after
-    it) and a week (the worker's base moves a week at a time)."""
-    return max(setting_days, math.ceil(2 * lateness_days) + 8)
+def chart_horizon(lateness_days: float) -> int:
+    """The days of event time the chart's guard keeps ids for: what keeps the chart equal
+    to the worker's fold — twice the lateness (a retraction may be dated that far from its
+    act, and the act come the lateness after it) and a week (the worker's base moves a
+    week at a time). Older copies the worker refuses, and its refusal reaches the chart;
+    the acts ``POST /events`` checks against are kept longer, compactly (query/acts.py)."""
+    return math.ceil(2 * lateness_days) + 8
 
 
 class Chart:
@@ -61,7 +63,9 @@ class Chart:
     ) -> None:
         self.history = history
         self.histories: dict[str, Guarded[HistoryState]] = {}
-        self.horizon_days = chart_horizon(horizon_days, lateness_days)
+        self.horizon_days = chart_horizon(lateness_days)
+        #: The pair and day of each act read, for ``horizon_days`` (the setting).
+        self.acts = ActIndex(horizon_days)
         self.lateness = timedelta(days=lateness_days)
         self.events = events
         #: Each partition's watermark as the worker's engine moves it: events and ticks.
@@ -113,12 +117,14 @@ class Chart:
         undo: list[Undo] | None = [] if maybe else None
         guard = Guarded.of(self.history, dyad, self.histories.get(dyad), self.horizon_days)
         try:
-            guard.apply(self.history, event, undo)
+            done = guard.apply(self.history, event, undo)
         except TooLate:
             return
         finally:
             self._advance(partition, at)
         self.histories[dyad] = guard
+        if done is not None and event.retracts is None:  # an act, not a redelivery
+            self.acts.add(event.event_id, dyad, at)
         if undo:
             assert offset is not None
             kept = self._maybe.setdefault(partition, {})
@@ -168,7 +174,6 @@ class Chart:
                     guard.terms[digest] = units
                     guard.state = history.with_term(guard.state, (day // 7, units))
             else:  # an act it named before the act came: forgotten
-                guard.named.discard(digest)
                 guard.seen.pop(digest, None)
 
     def _settled(self, partition: int, offset: int) -> None:

@@ -112,13 +112,15 @@ class ReadModel:
 
     def act_of(self, event_id: str) -> tuple[str, datetime, datetime] | None:
         """The pair and day of the act ``event_id`` and the day of its pair's latest
-        event, if this model has read the act from the events topic (within the chart's
-        dedup horizon, ``query.chart.chart_horizon``)."""
-        for dyad, guard in self.chart.histories.items():
-            day = guard.day_of(event_id)
-            if day is not None:
-                return dyad, EPOCH + timedelta(days=day), EPOCH + timedelta(days=guard.clock or day)
-        return None
+        event, if this model has read the act from the events topic (within
+        ``DIPWATCH_DEDUP_HORIZON_DAYS`` of the latest act read: query/acts.py)."""
+        found = self.chart.acts.get(event_id)
+        if found is None:
+            return None
+        dyad, day = found
+        guard = self.chart.histories.get(dyad)
+        latest = max(day, guard.clock or day) if guard is not None else day
+        return dyad, EPOCH + timedelta(days=day), EPOCH + timedelta(days=latest)
 
     def history_points(self, dyad: str, until: datetime | None = None) -> list[tuple[Any, float]]:
         """The dyad's conflict score sampled weekly in event time, decay included, up to

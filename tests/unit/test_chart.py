@@ -44,14 +44,11 @@ def _chart(
     dead: list[tuple[int, list[Any]]],
     lateness: float,
     rnd: random.Random | None = None,
-    horizon: int = 730,
 ) -> dict[str, list[Any]]:
     """Each pair's chart after the read model has read ``records`` (partition 0) and the
     dead letters, the two topics interleaved at random (``rnd``) or the letters last;
-    its guard keeps ids for ``horizon`` days (at least ``chart_horizon``'s least)."""
-    model = ReadModel(
-        build_folds(Settings()), TOPICS, "app", horizon_days=horizon, lateness_days=lateness
-    )
+    its guard keeps ids for ``chart_horizon(lateness)`` days."""
+    model = ReadModel(build_folds(Settings()), TOPICS, "app", lateness_days=lateness)
     reads: list[tuple[str, int]] = [("event", i) for i in range(len(records))]
     letters = [("dead", i) for i in range(len(dead))]
     if rnd is None:
@@ -104,19 +101,17 @@ dense = acts_within(60)
     st.lists(st.booleans(), max_size=40),
     st.sampled_from([1.0, 7.0, 30.0]),
     st.randoms(use_true_random=False),
-    st.sampled_from([1, 730]),
 )
 def test_any_log_gives_the_chart_of_what_the_worker_folded(
     spec: list[tuple[int, float, int, bool]],
     retract: list[bool],
     lateness: float,
     rnd: random.Random,
-    horizon: int,
 ) -> None:
     """Records delayed by up to four times the lateness (many refused as too late),
     retractions among them, some published twice: read with the dead letters in any
-    interleaving, the chart is the chart of the records the worker did not refuse —
-    with the guard's horizon of two years, or the least that holds (``chart_horizon``)."""
+    interleaving, the chart is the chart of the records the worker did not refuse (the
+    guard keeping ids for ``chart_horizon(lateness)`` days)."""
     events = [_event(i, *s) for i, s in enumerate(spec)]
     retractions = [
         retraction(f"r{i}", e) for i, (e, r) in enumerate(zip(events, retract, strict=False)) if r
@@ -131,5 +126,5 @@ def test_any_log_gives_the_chart_of_what_the_worker_folded(
     dead = _worker(records, lateness)
     refused = {o for o, _ in dead}
     kept = [r for o, r in enumerate(records) if o not in refused]
-    got = _chart(records, dead, lateness, rnd, horizon)
-    assert got == _chart(kept, [], lateness, None, horizon)
+    got = _chart(records, dead, lateness, rnd)
+    assert got == _chart(kept, [], lateness, None)

@@ -178,8 +178,8 @@ def test_an_act_that_comes_after_its_correction_moved_it_earlier_is_skipped_when
 def _charts(records: list[DiplomaticEvent]) -> dict[str, list[Any]]:
     """Each pair's chart (``/api/tension/{dyad}``'s history) after the read model has
     read ``records`` from the events topic, in that order."""
-    # Any order, with no lateness: the guard's own horizon, two years, holds it all.
-    model = ReadModel(build_folds(Settings()), Topics(), "app", horizon_days=730)
+    # Any order, as with no lateness: a year's lateness keeps the guard's ids for two.
+    model = ReadModel(build_folds(Settings()), Topics(), "app", lateness_days=365)
     for record in records:
         model.chart.on_event(record.dyad.encode(), encode_event(record), None)
     charts = {"-".join(p): model.history_points(":".join(sorted(p))) for p in PAIRS}
