@@ -147,8 +147,8 @@ class Settings(BaseSettings):
     armed_conflict_lapse_days: float = Field(
         default=_TENSION.armed_conflict_lapse_days, gt=0, le=36_500
     )
-    #: Days of event time behind the latest act read for which the read model keeps the
-    #: acts it has read, for `POST /events` to check a retraction or correction against
+    #: Days of event time behind its pair's latest act for which the read model keeps each
+    #: act it has read, for `POST /events` to check a retraction or correction against
     #: (query/acts.py: ~16 bytes an act). The chart's own dedup keeps twice the allowed
     #: lateness and a week (query/chart.py), whatever is set.
     dedup_horizon_days: int = Field(default=DEDUP_HORIZON_DAYS, gt=0, le=36_500)

@@ -1,13 +1,15 @@
 """The acts the read model has read from the events topic, by id: each one's pair and day,
 which ``POST /events`` checks a retraction or correction against (``ReadModel.act_of``).
 
-They are kept for ``DIPWATCH_DEDUP_HORIZON_DAYS`` of event time behind the latest act read:
-two years by default, some 16 million acts of GDELT's whole feed. So a week of acts, once
-the latest act read is :data:`RECENT_DAYS` past its end, is **packed**: three arrays
+They are kept for ``DIPWATCH_DEDUP_HORIZON_DAYS`` of event time behind their pair's latest
+act: two years by default, some 16 million acts of GDELT's whole feed. So a week of acts,
+once the latest act read is :data:`RECENT_DAYS` past its end, is **packed**: three arrays
 sorted by the id's 64-bit digest (16 bytes an act, where a dict entry of the chart's guard
-takes about 170), searched by bisection. A week wholly past the horizon is dropped. An act
-that comes for a packed week (a late one) waits in a small dict of that week, which is
-packed in with the rest once it holds a quarter as many.
+takes about 170), searched by bisection. An act that comes for a packed week (a late one)
+waits in a small dict of that week, which is packed in with the rest once it holds a
+quarter as many. A week the horizon has passed (behind the latest act read) is dropped,
+but for the acts of pairs quiet since, still within their own pair's horizon: those are
+kept in a dict of their own until their pair moves on.
 
 A digest of 64 bits names one act of 16 million with odds of about one in a trillion of
 naming another: a check against the wrong act's pair and day, at worst.
@@ -73,34 +75,43 @@ class ActIndex:
         self.latest: int | None = None
         self._dyads: list[str] = []
         self._numbers: dict[str, int] = {}
+        #: The latest day of an act read of each pair (by its number).
+        self._latest: list[int] = []
         #: Acts of weeks not packed yet, by week (days since EPOCH // 7) and digest.
         self._open: dict[int, dict[int, Held]] = {}
         self._packed: dict[int, _Packed] = {}
         #: Acts that came for a packed week, by week and digest.
         self._late: dict[int, dict[int, Held]] = {}
+        #: Acts of weeks dropped, of pairs quiet since (within their horizon), by digest.
+        self._quiet: dict[int, Held] = {}
 
     def __len__(self) -> int:
         stores = (self._open, self._packed, self._late)
-        return sum(len(acts) for store in stores for acts in store.values())
+        return sum(len(acts) for store in stores for acts in store.values()) + len(self._quiet)
 
     def add(self, event_id: str, dyad: str, at: datetime) -> None:
         """Hold the act ``event_id`` of ``dyad`` at ``at``."""
+        day = (at - EPOCH).days
         number = self._numbers.get(dyad)
         if number is None:
             number = self._numbers[dyad] = len(self._dyads)
             self._dyads.append(dyad)
-        day = (at - EPOCH).days
+            self._latest.append(day)
+        elif day < self._latest[number] - self.horizon:
+            return  # past its pair's horizon already
+        self._latest[number] = max(self._latest[number], day)
         week = day // 7
-        if self.latest is not None and day < self.latest - self.horizon:
-            return  # past the horizon already
-        packed = self._packed.get(week)
-        if packed is None:
+        packed, latest = self._packed.get(week), self.latest
+        if latest is not None and (week + 1) * 7 <= latest - self.horizon:
+            self._quiet[_digest(event_id)] = (day, number)  # a week dropped already
+        elif week in self._open or latest is None or (week + 1) * 7 > latest - RECENT_DAYS:
             self._open.setdefault(week, {})[_digest(event_id)] = (day, number)
-        else:
+        else:  # a week packed, or old enough to be
             late = self._late.setdefault(week, {})
             late[_digest(event_id)] = (day, number)
-            if len(late) > max(_LATE_KEPT, len(packed) // 4):
-                self._packed[week] = _Packed({**packed.held(), **self._late.pop(week)})
+            if len(late) > max(_LATE_KEPT, len(packed or ()) // 4):
+                earlier = packed.held() if packed is not None else {}
+                self._packed[week] = _Packed({**earlier, **self._late.pop(week)})
         if self.latest is None or day > self.latest:
             self.latest = day
             self._age(day)
@@ -108,12 +119,12 @@ class ActIndex:
     def get(self, event_id: str) -> tuple[str, int] | None:
         """The pair and day (since EPOCH) of the act ``event_id``, if held."""
         found = self._find(_digest(event_id))
-        if found is None or (self.latest is not None and found[0] < self.latest - self.horizon):
+        if found is None or found[0] < self._latest[found[1]] - self.horizon:
             return None
         return self._dyads[found[1]], found[0]
 
     def _find(self, digest: int) -> Held | None:
-        for store in (self._open, self._late):
+        for store in (self._open, self._late, {0: self._quiet}):
             for acts in store.values():
                 if (held := acts.get(digest)) is not None:
                     return held
@@ -123,10 +134,19 @@ class ActIndex:
         return None
 
     def _age(self, latest: int) -> None:
-        """Pack the weeks :data:`RECENT_DAYS` behind ``latest``; drop those past the horizon."""
-        floor = latest - self.horizon
+        """Pack the weeks :data:`RECENT_DAYS` behind ``latest``; drop those past the
+        horizon, but for the acts of pairs quiet since (kept in :attr:`_quiet`)."""
+        floor, kept = latest - self.horizon, self._kept
         for store in (self._open, self._packed, self._late):
             for week in [w for w in store if (w + 1) * 7 <= floor]:
-                del store[week]
+                gone = store.pop(week)
+                acts = gone.held() if isinstance(gone, _Packed) else gone
+                self._quiet.update((d, held) for d, held in acts.items() if kept(held))
+        if self._quiet:
+            self._quiet = {d: held for d, held in self._quiet.items() if kept(held)}
         for week in [w for w in self._open if (w + 1) * 7 <= latest - RECENT_DAYS]:
             self._packed[week] = _Packed(self._open.pop(week))
+
+    def _kept(self, held: Held) -> bool:
+        """Whether an act is within its pair's horizon."""
+        return held[0] >= self._latest[held[1]] - self.horizon

@@ -113,7 +113,7 @@ class ReadModel:
     def act_of(self, event_id: str) -> tuple[str, datetime, datetime] | None:
         """The pair and day of the act ``event_id`` and the day of its pair's latest
         event, if this model has read the act from the events topic (within
-        ``DIPWATCH_DEDUP_HORIZON_DAYS`` of the latest act read: query/acts.py)."""
+        ``DIPWATCH_DEDUP_HORIZON_DAYS`` of its pair's latest act: query/acts.py)."""
         found = self.chart.acts.get(event_id)
         if found is None:
             return None

@@ -30,32 +30,46 @@ reads = st.lists(st.tuples(st.integers(0, 400), st.integers(0, 2)), max_size=300
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(reads, st.sampled_from([10, 30, 90, 730]), st.booleans())
-def test_the_index_answers_as_a_dict_of_the_acts_within_the_horizon(
+def test_the_index_answers_as_a_dict_of_the_acts_within_their_pairs_horizon(
     spec: list[tuple[int, int]], horizon: int, forward: bool
 ) -> None:
     """Whatever the order of reading (forward, or any), the index finds each act read
-    within ``horizon`` days of the latest act read, with its pair and day, and no other:
-    as a plain dict of them would, though most of its weeks are packed."""
+    within ``horizon`` days of its pair's latest act, with its pair and day, and no
+    other: as a plain dict of them would, though most of its weeks are packed and those
+    past the horizon of the latest act read are dropped."""
     if forward:
         spec = sorted(spec)
     index = ActIndex(horizon)
     held: dict[str, tuple[str, int]] = {}
-    latest: int | None = None
+    latest: dict[str, int] = {}
     for i, (day, pair) in enumerate(spec):
         at = T0 + timedelta(days=day, hours=i % 24)
         index.add(f"act-{i}", PAIRS[pair], at)
-        number = (at - EPOCH).days
-        if latest is None or number >= latest - horizon:
-            held[f"act-{i}"] = (PAIRS[pair], number)
-        latest = number if latest is None else max(latest, number)
-    assert index.latest == latest
+        held[f"act-{i}"] = (PAIRS[pair], (at - EPOCH).days)
+        latest[PAIRS[pair]] = max(latest.get(PAIRS[pair], 0), (at - EPOCH).days)
     for i in range(len(spec) + 5):
         want = held.get(f"act-{i}")
-        if want is not None and latest is not None and want[1] < latest - horizon:
+        if want is not None and want[1] < latest[want[0]] - horizon:
             want = None
         assert index.get(f"act-{i}") == want
-    if forward and spec:  # every week RECENT_DAYS behind the latest act is packed
-        assert all((w + 1) * 7 > latest - RECENT_DAYS for w in index._open)  # type: ignore[operator]
+    if spec:
+        assert index.latest == max(latest.values())
+        # Every week RECENT_DAYS behind the latest act is packed; none past the horizon.
+        assert all((w + 1) * 7 > index.latest - RECENT_DAYS for w in index._open)
+        assert all((w + 1) * 7 > index.latest - horizon for w in index._packed)
+
+
+def test_an_old_act_of_a_quiet_pair_is_kept_while_its_pair_has_nothing_newer() -> None:
+    index = ActIndex(730)
+    index.add("old", "KAZ:UKR", T0)
+    for week in range(200):  # four years of another pair
+        index.add(f"w{week}", "KAZ:RUS", T0 + timedelta(weeks=week))
+    assert index.get("old") == ("KAZ:UKR", (T0 - EPOCH).days)
+    assert index.get("w0") is None and index.get("w199") is not None
+    held = len(index)  # the quiet act, two years of weeks, the rest of a week at most
+    assert 1 + 730 // 7 <= held <= 1 + 730 // 7 + 2 and len(index._quiet) == 1
+    index.add("new", "KAZ:UKR", T0 + timedelta(weeks=200))  # the quiet pair moves on
+    assert index.get("old") is None and index._quiet == {} and len(index) <= held
 
 
 def test_late_acts_of_a_packed_week_are_packed_in_once_they_are_many() -> None:
