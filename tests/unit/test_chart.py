@@ -17,7 +17,7 @@ from infra.topics import KIND_HEADER, SOURCE_HEADER, Topics
 from query.readmodel import ReadModel
 from schemas.events import DiplomaticEvent
 from streams.processing import Verdict
-from tests.helpers import retraction, threat
+from tests.helpers import make_event, retraction, threat
 from tests.unit.test_event_time import PAIRS, _event, acts_within
 from tests.unit.test_processing import Tables, _record
 
@@ -91,6 +91,38 @@ def test_a_threat_the_worker_refused_as_too_late_is_not_in_the_chart() -> None:
         assert _chart(records, dead, 30.0, random.Random(seed)) == folded
 
 
+def test_a_correction_refused_after_its_act_settled_leaves_the_act_in_the_chart() -> None:
+    """A correction dated 20 days after its act, re-coding a threat as a use of force,
+    that comes once the act has settled: the worker refuses it (the act stands, once),
+    and the chart, which had put the correction in the act's place, puts the act back."""
+    act = _threat("act", 10)
+    fields = {**act.model_dump(mode="json"), "event_id": "fix", "corrects": "act"}
+    fields.update(occurred_at=(T0 + timedelta(days=30)).isoformat(), action="military_action")
+    fix = make_event(**{**fields, "cameo": "190", "goldstein": -10.0})
+    pair = [_threat(f"n{d}", d) for d in range(12, 60, 9)]  # the base passes day 10
+    records = [_record(e) for e in [act, *pair, fix]]
+    dead = _worker(records, 30.0)
+    assert [o for o, _ in dead] == [len(records) - 1]  # the correction, as too late
+    assert _worker(records[:1] + records[-1:] + records[1:-1], 30.0) == []  # in time
+    without = _chart(records[:-1], [], 30.0)
+    assert _chart(records, [], 30.0) != without  # the chart alone took the act out
+    assert _chart(records, dead, 30.0) == without
+    for seed in range(5):
+        assert _chart(records, dead, 30.0, random.Random(seed)) == without
+
+
+def _replacing(i: int, act: DiplomaticEvent, fate: str, days: float) -> DiplomaticEvent:
+    """A retraction (dated up to the lateness after its act) or a correction (re-dated
+    by up to the lateness) of ``act``."""
+    if fate == "retract":
+        return retraction(f"r{i}", act, days_after=abs(days))
+    at = (act.occurred_at + timedelta(days=days)).isoformat()
+    fields = act.model_dump(mode="json")
+    return make_event(
+        **{**fields, "event_id": f"c{i}", "corrects": act.event_id, "occurred_at": at}
+    )
+
+
 #: Acts within 60 days: dense enough that records delayed past the lateness are refused.
 dense = acts_within(60)
 
@@ -98,25 +130,29 @@ dense = acts_within(60)
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     dense,
-    st.lists(st.booleans(), max_size=40),
+    st.lists(st.sampled_from(["", "", "retract", "correct"]), max_size=40),
     st.sampled_from([1.0, 7.0, 30.0]),
     st.randoms(use_true_random=False),
 )
 def test_any_log_gives_the_chart_of_what_the_worker_folded(
     spec: list[tuple[int, float, int, bool]],
-    retract: list[bool],
+    fates: list[str],
     lateness: float,
     rnd: random.Random,
 ) -> None:
     """Records delayed by up to four times the lateness (many refused as too late),
-    retractions among them, some published twice: read with the dead letters in any
-    interleaving, the chart is the chart of the records the worker did not refuse (the
-    guard keeping ids for ``chart_horizon(lateness)`` days)."""
+    retractions and corrections among them (dated up to the lateness from their act:
+    some come after their act settled, and are refused), some published twice: read
+    with the dead letters in any interleaving, the chart is the chart of the records
+    the worker did not refuse (the guard keeping ids for ``chart_horizon(lateness)``
+    days)."""
     events = [_event(i, *s) for i, s in enumerate(spec)]
-    retractions = [
-        retraction(f"r{i}", e) for i, (e, r) in enumerate(zip(events, retract, strict=False)) if r
+    replacing = [
+        _replacing(i, e, fate, rnd.uniform(-lateness, lateness))
+        for i, (e, fate) in enumerate(zip(events, fates, strict=False))
+        if fate
     ]
-    log = events + retractions
+    log = events + replacing
     log += rnd.sample(log, k=len(log) // 4)  # copies
     delayed = sorted(
         (e.occurred_at + timedelta(days=rnd.uniform(0, 4 * lateness)), i, e)
