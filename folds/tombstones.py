@@ -71,7 +71,7 @@ def reference(record: DiplomaticEvent, dyad: str) -> dict[str, Any]:
 class Tombstones:
     """The ids taken out of one dyad's log (see the module docstring)."""
 
-    __slots__ = ("dates", "settled", "settled_size", "size", "waiting")
+    __slots__ = ("_dumped", "dates", "settled", "settled_size", "size", "waiting")
 
     def __init__(self) -> None:
         #: Ids retracted or corrected (and the retractions' own ids), with the date of the
@@ -86,6 +86,9 @@ class Tombstones:
         #: their JSON bytes in the value.
         self.settled: dict[date, set[str]] = {}
         self.settled_size = 0
+        #: Each settled day's JSON as last dumped (a day's set only grows: its size says
+        #: whether it changed), so that a write-back sorts only the days that did.
+        self._dumped: dict[date, tuple[str, list[str]]] = {}
 
     def __contains__(self, event_id: str) -> bool:
         return event_id in self.dates
@@ -99,6 +102,7 @@ class Tombstones:
         copy = Tombstones()
         copy.dates, copy.waiting, copy.size = dict(self.dates), dict(self.waiting), self.size
         copy.settled, copy.settled_size = dict(self.settled), self.settled_size
+        copy._dumped = dict(self._dumped)
         return copy
 
     def taken(self, record: DiplomaticEvent, act_id: str, dyad: str, held: Collection[str]) -> str:
@@ -188,8 +192,19 @@ class Tombstones:
         return {
             "retracted": dict(sorted((i, t.isoformat()) for i, t in self.dates.items())),
             "waiting": {i: {**r, "offset": o} for i, (r, o) in sorted(self.waiting.items())},
-            "settled": {d.isoformat(): sorted(s) for d, s in sorted(self.settled.items())},
+            "settled": dict(self._settled_json()),
         }
+
+    def _settled_json(self) -> list[tuple[str, list[str]]]:
+        """Each settled day's (ISO date, sorted ids), made again only for days that grew."""
+        dumped: dict[date, tuple[str, list[str]]] = {}
+        for day in sorted(self.settled):
+            ids, was = self.settled[day], self._dumped.get(day)
+            if was is None or len(was[1]) != len(ids):
+                was = (day.isoformat(), sorted(ids))
+            dumped[day] = was
+        self._dumped = dumped
+        return list(dumped.values())
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Tombstones:

@@ -149,6 +149,10 @@ def test_the_settled_acts_a_pair_remembers_are_bounded_and_stored() -> None:
     assert tombs.taken(_threat("fix", 39, corrects=newest), newest, "KAZ:RUS", (newest,)) == ""
     restored = Tombstones.load(dumped)
     assert restored.settled == tombs.settled and restored.settled_size == tombs.settled_size
+    restored.dump()
+    restored.settle([_event("one-more", days - 1)])  # a day dumped before grows
+    again = Tombstones.load(orjson.loads(orjson.dumps(restored.dump())))
+    assert "one-more" in again.settled[(T0 + timedelta(days=days - 1)).date()]
     del dumped["settled"]
     assert Tombstones.load(dumped).settled == {}
     tombs.sweep(T0 + timedelta(days=days + LATENESS - 5), timedelta(days=LATENESS), "KAZ:RUS")
