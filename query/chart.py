@@ -59,13 +59,14 @@ class Chart:
     """Each pair's :class:`HistoryState` behind its dedup guard (see the module docstring)."""
 
     def __init__(
-        self, history: ConflictHistory, horizon_days: int, lateness_days: float, events: str
+        self, history: ConflictHistory, acts_days: int, lateness_days: float, events: str
     ) -> None:
         self.history = history
         self.histories: dict[str, Guarded[HistoryState]] = {}
         self.horizon_days = chart_horizon(lateness_days)
-        #: The pair and day of each act read, for ``horizon_days`` (the setting).
-        self.acts = ActIndex(horizon_days)
+        #: The pair and day of each act read, for ``acts_days`` behind its pair's latest
+        #: (``DIPWATCH_DEDUP_HORIZON_DAYS``).
+        self.acts = ActIndex(acts_days)
         self.lateness = timedelta(days=lateness_days)
         self.events = events
         #: Each partition's watermark as the worker's engine moves it: events and ticks.
