@@ -56,18 +56,23 @@ def _act(
     return fields
 
 
-acts = st.lists(
-    st.tuples(
-        st.integers(0, len(PAIRS) - 1),
-        st.floats(0, 300),
-        st.integers(0, len(KINDS) - 1),
-        st.booleans(),
-        st.integers(0, len(MODES) - 1),
-        st.sampled_from(SPANS),
-    ),
-    min_size=1,
-    max_size=30,
-)
+def acts_over(days: float, min_size: int) -> st.SearchStrategy[list[Any]]:
+    """Up to 30 acts (pair, day, kind, flipped, mode, window span) within ``days``."""
+    return st.lists(
+        st.tuples(
+            st.integers(0, len(PAIRS) - 1),
+            st.floats(0, days),
+            st.integers(0, len(KINDS) - 1),
+            st.booleans(),
+            st.integers(0, len(MODES) - 1),
+            st.sampled_from(SPANS),
+        ),
+        min_size=min_size,
+        max_size=30,
+    )
+
+
+acts = acts_over(300, 1)
 #: What becomes of each act: kept, retracted, or corrected (re-coded within its pair:
 #: another kind of act, mode or window); the retraction or correction dated this share
 #: of the lateness from the act, earlier or later (the most ``check_replaces`` allows).
@@ -203,18 +208,7 @@ def test_the_chart_takes_back_retracted_and_corrected_acts_in_any_order(
 
 #: Acts within 90 days, a pair's often a few days apart: its base passes an act while a
 #: record dated after it may still come.
-dense = st.lists(
-    st.tuples(
-        st.integers(0, len(PAIRS) - 1),
-        st.floats(0, 90),
-        st.integers(0, len(KINDS) - 1),
-        st.booleans(),
-        st.integers(0, len(MODES) - 1),
-        st.sampled_from(SPANS),
-    ),
-    min_size=10,
-    max_size=30,
-)
+dense = acts_over(90, 10)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
