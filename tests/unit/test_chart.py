@@ -141,11 +141,11 @@ def test_any_log_gives_the_chart_of_what_the_worker_folded(
     rnd: random.Random,
 ) -> None:
     """Records delayed by up to four times the lateness (many refused as too late),
-    retractions and corrections among them (dated up to the lateness from their act:
-    some come after their act settled, and are refused), some published twice: read
-    with the dead letters in any interleaving, the chart is the chart of the records
-    the worker did not refuse (the guard keeping ids for ``chart_horizon(lateness)``
-    days)."""
+    retractions and corrections among them (dated up to the lateness from their act),
+    some published twice: read with the dead letters in any interleaving, the chart is
+    the chart of the records the worker did not refuse (the guard keeping ids for
+    ``chart_horizon(lateness)`` days). A correction refused because its act had
+    settled is rare here: the case above shows it."""
     events = [_event(i, *s) for i, s in enumerate(spec)]
     replacing = [
         _replacing(i, e, fate, rnd.uniform(-lateness, lateness))
