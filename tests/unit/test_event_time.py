@@ -60,17 +60,21 @@ def _retraction(i: int, of: DiplomaticEvent) -> DiplomaticEvent:
     return retraction(f"r{i}", of)
 
 
-def acts_within(days: float) -> st.SearchStrategy[list[tuple[int, float, int, bool]]]:
-    """Up to 40 acts (pair, day, kind, flipped) within ``days`` of event time."""
+def acts_within(
+    days: float, *more: st.SearchStrategy[Any], min_size: int = 1, max_size: int = 40
+) -> st.SearchStrategy[list[Any]]:
+    """Up to ``max_size`` acts (pair, day, kind, flipped, then one of each of ``more``)
+    within ``days`` of event time."""
     return st.lists(
         st.tuples(
             st.integers(0, len(PAIRS) - 1),
             st.floats(0, days),
             st.integers(0, len(KINDS) - 1),
             st.booleans(),
+            *more,
         ),
-        min_size=1,
-        max_size=40,
+        min_size=min_size,
+        max_size=max_size,
     )
 
 

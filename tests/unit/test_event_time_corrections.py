@@ -20,7 +20,15 @@ from query.readmodel import ReadModel
 from schemas.codec import encode_event
 from schemas.events import DiplomaticEvent
 from tests.helpers import make_event, retraction, standing
-from tests.unit.test_event_time import KINDS, PAIRS, T0, _arrival, _sort_key, through_the_worker
+from tests.unit.test_event_time import (
+    KINDS,
+    PAIRS,
+    T0,
+    _arrival,
+    _sort_key,
+    acts_within,
+    through_the_worker,
+)
 
 MODES = ("done", "done", "announced", "threatened", "demanded", "denied")
 #: Days an act's window spans (0: the sources give the day).
@@ -58,18 +66,8 @@ def _act(
 
 def acts_over(days: float, min_size: int) -> st.SearchStrategy[list[Any]]:
     """Up to 30 acts (pair, day, kind, flipped, mode, window span) within ``days``."""
-    return st.lists(
-        st.tuples(
-            st.integers(0, len(PAIRS) - 1),
-            st.floats(0, days),
-            st.integers(0, len(KINDS) - 1),
-            st.booleans(),
-            st.integers(0, len(MODES) - 1),
-            st.sampled_from(SPANS),
-        ),
-        min_size=min_size,
-        max_size=30,
-    )
+    modes, spans = st.integers(0, len(MODES) - 1), st.sampled_from(SPANS)
+    return acts_within(days, modes, spans, min_size=min_size, max_size=30)
 
 
 acts = acts_over(300, 1)
