@@ -14,6 +14,7 @@ import asyncio
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,10 +46,13 @@ async def latency_probe(
     seconds: float,
     base: datetime,
     fetch_wait_ms: int = 10,
+    others: Callable[[], dict[str, float]] | None = None,
 ) -> dict[str, Any]:
     """Offer summonses and closes at ``rate``/s from ``base`` on in event time; time
     each one's alert from send to receipt. The figures carry ``probe_cpu_pct``, the
-    share of a core the probe took while sending, and ``until``, where the probe left
+    share of a core the probe took while sending, ``cpu_pct``, the same share of each
+    process ``others`` reads the CPU seconds of (the worker, its fold process, the
+    broker: bench/run.py), and ``until``, where the probe left
     event time (a later probe on the same topics starts after it). The alert
     reader's own fetch wait is short (aiokafka's default 500 ms would add up to 250 ms
     on the embedded broker, which sleeps half the remaining wait)."""
@@ -89,6 +93,7 @@ async def latency_probe(
     first_ms = await _first_alone(producer, topics.events, planned[0], sent, got)
     t0 = time.perf_counter()
     cpu0 = time.process_time()
+    others0 = others() if others is not None else {}
     for i, (event_id, key, value, timestamp_ms) in enumerate(planned[1:]):
         target_t = t0 + i / rate
         delay = target_t - time.perf_counter()
@@ -99,7 +104,12 @@ async def latency_probe(
     await producer.flush()
     # The share of a core the probe itself took while offering the load (this process
     # only: the broker and the worker are others), taken from what the worker could use.
-    cpu_pct = round((time.process_time() - cpu0) / (time.perf_counter() - t0) * 100, 1)
+    elapsed = time.perf_counter() - t0
+    cpu_pct = round((time.process_time() - cpu0) / elapsed * 100, 1)
+    others1 = others() if others is not None else {}
+    shares = {
+        k: round((others1[k] - v) / elapsed * 100, 1) for k, v in others0.items() if k in others1
+    }
     deadline = time.perf_counter() + 60
     while len(got) < len(sent) and time.perf_counter() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.2)
@@ -115,6 +125,7 @@ async def latency_probe(
         "trace": trace,
         "first_ms": first_ms,
         "probe_cpu_pct": cpu_pct,
+        "cpu_pct": shares,
         "until": (base + STEP * total).isoformat(),
     }
 

@@ -18,7 +18,8 @@ import orjson
 
 from bench.generate import Shape
 from bench.latency import latency_probe, probe_pairs
-from bench.run import BenchOptions, _broker, _stop_worker, _worker_run
+from bench.report import cpu_line
+from bench.run import BenchOptions, _broker, _stop_worker, _worker_run, cpu_of
 
 __all__ = ["run_latency_rows"]
 
@@ -53,6 +54,7 @@ async def _rows(
                             rate,
                             seconds,
                             start,
+                            others=cpu_of(worker.proc.pid, bootstrap),
                         )
                         start = datetime.fromisoformat(lat.pop("until")) + timedelta(days=1)
                         row = {"fetch_wait_ms": wait, "batch_within_s": window, "linger_ms": linger}
@@ -79,7 +81,7 @@ def _line(row: dict[str, Any]) -> str:
         f"linger {row['linger_ms']:>3g} ms  "
         f"{row['offered_eps']:>6g}/s: p50 {row['p50']} ms, p95 {row['p95']} ms, "
         f"p99 {row['p99']} ms, max {row['max']} ms ({row['alerted']}/{row['sent']} alerted; "
-        f"first alone {row['first_ms']} ms; probe {row['probe_cpu_pct']} % of a core; "
+        f"first alone {row['first_ms']} ms; {cpu_line(row)}; "
         f"latency growth {row['growth_ms_per_s']} ms per s: folded ~{row['kept_pace_eps']:g}/s)"
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["render"]
+__all__ = ["cpu_line", "render"]
 
 
 def render(summary: dict[str, Any]) -> str:
@@ -36,7 +36,7 @@ def render(summary: dict[str, Any]) -> str:
             f"(d) latency at {lat['offered_eps']:g}/s",
             f"p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms, max {lat['max']} "
             f"ms ({lat['alerted']}/{lat['sent']} alerted; the first alone {lat['first_ms']} ms; "
-            f"the probe took {lat['probe_cpu_pct']} % of a core; latency growth "
+            f"{cpu_line(lat)}; latency growth "
             f"{lat['growth_ms_per_s']} ms per s: folded ~{lat['kept_pace_eps']:g}/s)",
         ),
         ("(e) worker peak RSS", f"{summary['peak_rss_mb']} MiB"),
@@ -56,3 +56,11 @@ def render(summary: dict[str, Any]) -> str:
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def cpu_line(figures: dict[str, Any]) -> str:
+    """The shares of a core each process took while the probe offered its load: the
+    probe's own, and the worker's, its fold process's and the broker's where measured."""
+    shares = {"probe": figures["probe_cpu_pct"], **figures.get("cpu_pct", {})}
+    named = ", ".join(f"{name} {pct:g}" for name, pct in shares.items())
+    return f"% of a core: {named} (sum {sum(shares.values()):.0f})"

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -118,6 +118,33 @@ def _children(pid: int) -> list[int]:
     except OSError:
         return []
     return [int(child) for child in listed]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user and system, /proc/<pid>/stat), 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(worker_pid: int, bootstrap: str) -> Callable[[], dict[str, float]]:
+    """What reads the CPU seconds of the worker's process, of its children (the fold
+    process) and of the broker this bench started (if it did): where a latency probe's
+    cores went (bench/latency.py)."""
+    broker = _BROKER_PIDS.get(bootstrap)
+
+    def read() -> dict[str, float]:
+        shares = {
+            "worker": _cpu_seconds(worker_pid),
+            "fold": sum(_cpu_seconds(child) for child in _children(worker_pid)),
+        }
+        if broker is not None:
+            shares["broker"] = _cpu_seconds(broker)
+        return shares
+
+    return read
 
 
 def _broker_rss_mb(bootstrap: str) -> float | None:
@@ -306,6 +333,7 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
                     options.rate,
                     options.latency_seconds,
                     shape.end + timedelta(days=1),  # after every generated event
+                    others=cpu_of(worker.proc.pid, bootstrap),
                 )
                 latency.pop("trace")  # (``bench latency --trace`` keeps it)
                 main["peak_rss_mb"] = _rss_mb(worker.proc.pid)

@@ -8,7 +8,12 @@ import gc
 import math
 import os
 import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -23,6 +28,7 @@ from bench.memory import _line, _resident
 from bench.micro import fold_parts, shared_rates
 from bench.probe_path import _records, probe_path
 from bench.report import render
+from bench.run import cpu_of
 from bench.soak import _line as soak_line
 from bench.soak import summary as soak_summary
 from schemas.codec import decode_event
@@ -134,10 +140,13 @@ def test_the_latency_figures_carry_the_longest_wait_beside_the_quantiles() -> No
     # before the clock starts, apart from the quantiles.
     row = {"fetch_wait_ms": 10, "batch_within_s": 0.005, "linger_ms": 1.0, **figures}
     pace = {"growth_ms_per_s": 0.3, "kept_pace_eps": 100}
-    assert latency_line({**row, **pace, "first_ms": 201.7, "probe_cpu_pct": 24.1}) == (
+    # And where the cores went while the probe offered its load.
+    cpu = {"probe_cpu_pct": 24.1, "cpu_pct": {"worker": 42.3, "fold": 50.4, "broker": 75.0}}
+    assert latency_line({**row, **pace, "first_ms": 201.7, **cpu}) == (
         "fetch wait    10 ms  batch window  0.005 s  linger   1 ms     100/s: p50 10.0 ms, "
         "p95 10.0 ms, p99 10.0 ms, max 250.0 ms (200/200 alerted; first alone 201.7 ms; "
-        "probe 24.1 % of a core; latency growth 0.3 ms per s: folded ~100/s)"
+        "% of a core: probe 24.1, worker 42.3, fold 50.4, broker 75 (sum 192); "
+        "latency growth 0.3 ms per s: folded ~100/s)"
     )
 
 
@@ -201,3 +210,33 @@ def test_bench_all_s_summary_renders_the_latency_row_with_the_rate_folded() -> N
     text = render(summary)
     assert "calibration loop 12.00 ms" in text
     assert "latency growth 44.0 ms per s: folded ~958/s)" in text, text
+    # A broker the bench did not start has no share to report.
+    assert "% of a core: probe 29.1 (sum 29); latency growth" in text, text
+
+
+def test_the_cpu_reader_sees_a_busy_child_and_not_an_idle_parent(tmp_path: Path) -> None:
+    # The worker's fold process is its child: a parent that waits beside a child that
+    # spins shows the child's CPU time under "fold", not its own under "worker".
+    stop = tmp_path / "stop"
+    spin = f"import os\nwhile not os.path.exists({str(stop)!r}): pass"
+    script = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {spin!r}])"
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        read = cpu_of(parent.pid, "no-broker-started-here:0")
+        first = _until(read, lambda r: r["fold"] > 0)
+        then = _until(read, lambda r: r["fold"] >= first["fold"] + 0.3)
+    finally:
+        stop.touch()
+        parent.wait(30)
+    assert set(first) == {"worker", "fold"}  # no broker: this bench did not start one
+    assert then["worker"] - first["worker"] < 0.1  # the parent only waits
+
+
+def _until(
+    read: Callable[[], dict[str, float]], done: Callable[[dict[str, float]], bool]
+) -> dict[str, float]:
+    deadline = time.monotonic() + 30
+    while not done(figures := read()):
+        assert time.monotonic() < deadline, figures
+        time.sleep(0.02)
+    return figures
