@@ -153,6 +153,25 @@ def latency(
 
 
 @cli.command()
+def reads(
+    held: Annotated[
+        str, typer.Option(help="Records the read topic holds before each timed window.")
+    ] = "0,20000,40000,80000",
+    rate: Annotated[float, typer.Option(help="Records/s written and read back.")] = 100.0,
+    seconds: Annotated[float, typer.Option(help="Length of each timed window.")] = 6.0,
+    broker_kind: Annotated[
+        str, typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka).")
+    ] = "embedded",
+) -> None:
+    """The broker's CPU while a consumer follows a live topic, as the topic fills."""
+    from bench.reads import run_reads
+
+    options = _options(broker_kind)
+    typer.echo(machine_line())
+    run_reads(options, [int(h) for h in held.split(",")], rate, seconds)
+
+
+@cli.command()
 def memory(
     events: Annotated[
         str, typer.Option(help="Event counts, comma-separated: a fresh worker for each.")
