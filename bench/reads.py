@@ -93,15 +93,16 @@ async def _rows(
                 raise SystemExit("bench reads: needs a broker it starts (its CPU is read)")
             topic = f"bench-reads-{uuid.uuid4().hex[:8]}"
             await ensure_topics(bootstrap, [TopicSpec(topic, "str", "bytes", PARTITIONS)])
-            held = 0
+            held = 0  # records in the topic: the fills' and the timed windows'
             for step in steps:
-                await _fill(bootstrap, topic, step - held)
-                held = step
+                await _fill(bootstrap, topic, max(0, step - held))
+                held = max(step, held)
                 row = {
                     "held": held,
                     "rate": rate,
                     **await _followed(bootstrap, topic, rate, seconds),
                 }
+                held += row["offered"]
                 rows.append(row)
                 print(_line(row), flush=True)
     return rows
