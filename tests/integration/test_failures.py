@@ -63,6 +63,7 @@ def test_dipwatch_broker_says_its_memory_is_unbounded_when_it_starts() -> None:
         assert ready.startswith("embedded broker ready: DIPWATCH_BOOTSTRAP_SERVERS=127.0.0.1:")
         assert "keeps every record in memory until it stops" in note
         assert "MiB" in note and "Apache Kafka" in note
+        assert "its reads slow as its topics fill" in note
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
