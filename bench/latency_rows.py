@@ -1,8 +1,11 @@
 """``python -m bench latency``: publish-to-alert latency, a row per worker setting.
 
-For each (fetch wait, batch window, producer linger) a fresh worker on fresh topics folds a small
-warm-up log, then summonses and closes are offered at each rate and each one's alert
-is timed from send to receipt (bench/latency.py). 1,500 ms is the fetch wait Faust hard-codes.
+For each (fetch wait, batch window, producer linger) and each rate a fresh worker on fresh
+topics folds a small warm-up log, then summonses and closes are offered at the rate and
+each one's alert is timed from send to receipt (bench/latency.py). 1,500 ms is the fetch
+wait Faust hard-codes. Fresh topics for every row: the embedded broker's reads slow as
+a topic fills (``python -m bench reads``), so rows that shared topics depended on the
+rows run before them (a 100/s row after a 1,000/s one: p99 28.7 → 86.2 ms, session 25).
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ async def _rows(
     with tempfile.TemporaryDirectory(prefix="dipwatch-latency-") as tmp:
         async with _broker(options, Path(tmp)) as bootstrap:
             start = warmup.end + timedelta(days=1)  # each probe after the one before
-            for wait, window, linger in itertools.product(fetch_waits, windows, lingers):
+            settings = itertools.product(fetch_waits, windows, lingers, rates)
+            for wait, window, linger, rate in settings:
                 env = {
                     "DIPWATCH_FETCH_WAIT_MS": str(wait),
                     "DIPWATCH_BATCH_WITHIN_S": str(window),
@@ -46,25 +50,24 @@ async def _rows(
                 }
                 _, worker, topics, _ = await _worker_run(bootstrap, warmup, Path(tmp), "l", env)
                 try:
-                    for rate in rates:
-                        lat = await latency_probe(
-                            bootstrap,
-                            topics,
-                            probe_pairs(),
-                            rate,
-                            seconds,
-                            start,
-                            others=cpu_of(worker.proc.pid, bootstrap),
-                        )
-                        start = datetime.fromisoformat(lat.pop("until")) + timedelta(days=1)
-                        row = {"fetch_wait_ms": wait, "batch_within_s": window, "linger_ms": linger}
-                        sends = lat.pop("trace")
-                        rows.append({**row, **lat})
-                        print(_line(rows[-1]), flush=True)
-                        if trace is not None:
-                            _append_trace(trace, {**rows[-1], "trace": sends})
+                    lat = await latency_probe(
+                        bootstrap,
+                        topics,
+                        probe_pairs(),
+                        rate,
+                        seconds,
+                        start,
+                        others=cpu_of(worker.proc.pid, bootstrap),
+                    )
                 finally:
                     _stop_worker(worker)
+                start = datetime.fromisoformat(lat.pop("until")) + timedelta(days=1)
+                row = {"fetch_wait_ms": wait, "batch_within_s": window, "linger_ms": linger}
+                sends = lat.pop("trace")
+                rows.append({**row, **lat})
+                print(_line(rows[-1]), flush=True)
+                if trace is not None:
+                    _append_trace(trace, {**rows[-1], "trace": sends})
     return rows
 
 
