@@ -1,4 +1,4 @@
-"""``python -m bench latency``: publish-to-alert latency, a row per worker setting.
+"""``python -m bench latency``: publish-to-alert latency, a row per worker setting and rate.
 
 For each (fetch wait, batch window, producer linger) and each rate a fresh worker on fresh
 topics folds a small warm-up log, then summonses and closes are offered at the rate and
