@@ -21,8 +21,9 @@ import orjson
 
 from bench.generate import Shape
 from bench.latency import latency_probe, probe_pairs
+from bench.procs import cpu_of
 from bench.report import cpu_line
-from bench.run import BenchOptions, _broker, _stop_worker, _worker_run, cpu_of
+from bench.run import BenchOptions, _broker, _stop_worker, _worker_run
 
 __all__ = ["run_latency_rows"]
 

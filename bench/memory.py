@@ -15,21 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.generate import Shape
-from bench.run import (
-    BenchOptions,
-    _broker,
-    _children,
-    _status_mib,
-    _stop_worker,
-    _worker_run,
-)
+from bench.procs import children, status_mib
+from bench.run import BenchOptions, _broker, _stop_worker, _worker_run
 
 __all__ = ["memory_rows", "run_memory_rows"]
 
 
 def _resident(pid: int) -> tuple[float, float]:
     """A process's (VmHWM, VmRSS) in MiB."""
-    return round(_status_mib(pid, "VmHWM"), 1), round(_status_mib(pid, "VmRSS"), 1)
+    return round(status_mib(pid, "VmHWM"), 1), round(status_mib(pid, "VmRSS"), 1)
 
 
 async def memory_rows(
@@ -44,7 +38,7 @@ async def memory_rows(
                 shape = Shape(count, dyads, years, seed=7)
                 figures, worker, _, _ = await _worker_run(bootstrap, shape, Path(tmp), "r")
                 try:
-                    pids = [worker.proc.pid, *_children(worker.proc.pid)]
+                    pids = [worker.proc.pid, *children(worker.proc.pid)]
                     row = {
                         "events": count,
                         "dyads": dyads,

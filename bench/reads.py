@@ -20,7 +20,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.run import _BROKER_PIDS, PARTITIONS, BenchOptions, _broker, _cpu_seconds
+from bench.procs import BROKER_PIDS, cpu_seconds
+from bench.run import PARTITIONS, BenchOptions, _broker
 from infra.admin import ensure_topics
 from infra.topics import TopicSpec
 
@@ -53,13 +54,13 @@ async def _followed(bootstrap: str, topic: str, rate: float, seconds: float) -> 
             await consumer.getmany(timeout_ms=100)
         await consumer.seek_to_end()
         reader = asyncio.create_task(follow())
-        broker = _BROKER_PIDS[bootstrap]
-        cpu0, t0 = _cpu_seconds(broker), time.perf_counter()
+        broker = BROKER_PIDS[bootstrap]
+        cpu0, t0 = cpu_seconds(broker), time.perf_counter()
         for i in range(int(rate * seconds)):
             await asyncio.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
             await producer.send(topic, key=b"w%d" % (i % 100), value=_VALUE)
         await producer.flush()
-        share = (_cpu_seconds(broker) - cpu0) / (time.perf_counter() - t0) * 100
+        share = (cpu_seconds(broker) - cpu0) / (time.perf_counter() - t0) * 100
         offered, deadline = int(rate * seconds), time.perf_counter() + 10
         while read < offered and time.perf_counter() < deadline:  # noqa: ASYNC110 - last fetches
             await asyncio.sleep(0.05)
@@ -91,7 +92,7 @@ async def _rows(
     rows = []
     with tempfile.TemporaryDirectory(prefix="dipwatch-reads-") as tmp:
         async with _broker(options, Path(tmp)) as bootstrap:
-            if bootstrap not in _BROKER_PIDS:
+            if bootstrap not in BROKER_PIDS:
                 raise SystemExit("bench reads: needs a broker it starts (its CPU is read)")
             topic = f"bench-reads-{uuid.uuid4().hex[:8]}"
             await ensure_topics(bootstrap, [TopicSpec(topic, "str", "bytes", PARTITIONS)])

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from bench.generate import Shape, dyads, generate
 from bench.latency import latency_probe
 from bench.machine import calibration_ms
+from bench.procs import BROKER_PIDS, broker_rss_mb, cpu_of, rss_mb
 from bench.report import render
 from infra.admin import ensure_topics
 from infra.brokers.probe import wait_until_ready
@@ -59,10 +60,6 @@ class BenchOptions:
     json_path: Path | None = None
 
 
-#: The broker process a bench started, by its address (for its memory figures).
-_BROKER_PIDS: dict[str, int] = {}
-
-
 @asynccontextmanager
 async def _broker(options: BenchOptions, workdir: Path) -> AsyncIterator[str]:
     if options.bootstrap:
@@ -73,7 +70,7 @@ async def _broker(options: BenchOptions, workdir: Path) -> AsyncIterator[str]:
         embedded = EmbeddedBroker()
         address = await embedded.start()
         if embedded.pid is not None:
-            _BROKER_PIDS[address] = embedded.pid
+            BROKER_PIDS[address] = embedded.pid
         try:
             yield address
         finally:
@@ -88,69 +85,13 @@ async def _broker(options: BenchOptions, workdir: Path) -> AsyncIterator[str]:
     )
     try:
         address = f"127.0.0.1:{port}"
-        _BROKER_PIDS[address] = proc.pid  # the script execs the JVM
+        BROKER_PIDS[address] = proc.pid  # the script execs the JVM
         await wait_until_ready(address, 180)
         yield address
     finally:
         proc.terminate()
         proc.wait(60)
         log.close()
-
-
-def _rss_mb(pid: int, field: str = "VmHWM") -> float:
-    """Return a process's peak resident set size (VmHWM), or its current one (VmRSS), in
-    MiB, with its children's (the worker's fold process): the sum of their peaks."""
-    total = sum(_status_mib(one, field) for one in (pid, *_children(pid)))
-    return total or float("nan")
-
-
-def _status_mib(pid: int, field: str) -> float:
-    """One process's ``field`` of /proc/<pid>/status (VmHWM, VmRSS …), in MiB (0 if absent)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return []
-    return [int(child) for child in listed]
-
-
-def _cpu_seconds(pid: int) -> float:
-    """A process's CPU time so far (user and system, /proc/<pid>/stat), 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_of(worker_pid: int, bootstrap: str) -> Callable[[], dict[str, float]]:
-    """What reads the CPU seconds of the worker's process, of its children (the fold
-    process) and of the broker this bench started (if it did): where a latency probe's
-    cores went (bench/latency.py)."""
-    broker = _BROKER_PIDS.get(bootstrap)
-
-    def read() -> dict[str, float]:
-        shares = {
-            "worker": _cpu_seconds(worker_pid),
-            "fold": sum(_cpu_seconds(child) for child in _children(worker_pid)),
-        }
-        if broker is not None:
-            shares["broker"] = _cpu_seconds(broker)
-        return shares
-
-    return read
-
-
-def _broker_rss_mb(bootstrap: str) -> float | None:
-    """The resident set of the broker this bench started (None for one it did not)."""
-    pid = _BROKER_PIDS.get(bootstrap)
-    return round(_rss_mb(pid, "VmRSS"), 1) if pid is not None else None
 
 
 async def committed_offsets(
@@ -313,7 +254,7 @@ async def _worker_run(
     publish_eps = await _publish(bootstrap, topics, events)
     worker = _start_worker(bootstrap, topics, workdir, extra_env)
     drained = await _drain(bootstrap, topics, worker, len(events))
-    figures = {"publish_eps": publish_eps, **drained, "peak_rss_mb": _rss_mb(worker.proc.pid)}
+    figures = {"publish_eps": publish_eps, **drained, "peak_rss_mb": rss_mb(worker.proc.pid)}
     return figures, worker, topics, events
 
 
@@ -322,9 +263,9 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="dipwatch-bench-") as tmp:
         workdir = Path(tmp)
         async with _broker(options, workdir) as bootstrap:
-            broker_before = _broker_rss_mb(bootstrap)
+            broker_before = broker_rss_mb(bootstrap)
             main, worker, topics, events = await _worker_run(bootstrap, shape, workdir, "m")
-            broker_after = _broker_rss_mb(bootstrap)
+            broker_after = broker_rss_mb(bootstrap)
             try:
                 latency = await latency_probe(
                     bootstrap,
@@ -336,7 +277,7 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
                     others=cpu_of(worker.proc.pid, bootstrap),
                 )
                 latency.pop("trace")  # (``bench latency --trace`` keeps it)
-                main["peak_rss_mb"] = _rss_mb(worker.proc.pid)
+                main["peak_rss_mb"] = rss_mb(worker.proc.pid)
             finally:
                 _stop_worker(worker)
             raw_eps = await _raw_consume(bootstrap, topics.events, len(events))

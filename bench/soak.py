@@ -22,14 +22,12 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from bench.generate import Shape, generate
+from bench.procs import BROKER_PIDS, children, status_mib
 from bench.run import (
-    _BROKER_PIDS,
     PARTITIONS,
     BenchOptions,
     _broker,
-    _children,
     _start_worker,
-    _status_mib,
     _stop_worker,
     _Worker,
     committed_offsets,
@@ -137,8 +135,8 @@ async def _row(
     if code is not None:
         raise RuntimeError(f"the worker exited with {code} (its log: {worker.log_path})")
     committed = await committed_offsets(bootstrap, worker.app_id, topics.events)
-    pids = [worker.proc.pid, *_children(worker.proc.pid)]
-    broker = _BROKER_PIDS.get(bootstrap)
+    pids = [worker.proc.pid, *children(worker.proc.pid)]
+    broker = BROKER_PIDS.get(bootstrap)
     return {
         "minutes": round((time.monotonic() - worker.started) / 60, 1),
         "sent": sent["events"],
@@ -147,9 +145,9 @@ async def _row(
         "dyads": shape.dyads,
         # Each of the worker's processes: (VmRSS, VmHWM), MiB.
         "processes": [
-            (round(_status_mib(p, "VmRSS"), 1), round(_status_mib(p, "VmHWM"), 1)) for p in pids
+            (round(status_mib(p, "VmRSS"), 1), round(status_mib(p, "VmHWM"), 1)) for p in pids
         ],
-        "broker_mib": round(_status_mib(broker, "VmRSS"), 1) if broker else None,
+        "broker_mib": round(status_mib(broker, "VmRSS"), 1) if broker else None,
         "final": final,
     }
 

@@ -27,8 +27,8 @@ from bench.machine import _loop, machine_line
 from bench.memory import _line, _resident
 from bench.micro import fold_parts, shared_rates
 from bench.probe_path import _records, probe_path
+from bench.procs import cpu_of
 from bench.report import render
-from bench.run import cpu_of
 from bench.soak import _line as soak_line
 from bench.soak import summary as soak_summary
 from schemas.codec import decode_event
