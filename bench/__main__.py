@@ -15,6 +15,11 @@ from infra.settings import Settings
 
 cli = typer.Typer(add_completion=False, help=__doc__)
 
+#: The ``--broker`` option of the commands that start a broker of either kind.
+BrokerKind = Annotated[
+    str, typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka).")
+]
+
 
 @cli.command("all")
 def bench(
@@ -125,9 +130,7 @@ def latency(
         typer.Option(help="Worker producer lingers (ms) to compare."),
     ] = "5",
     seconds: Annotated[float, typer.Option(help="Length of each probe.")] = 15.0,
-    broker_kind: Annotated[
-        str, typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka).")
-    ] = "embedded",
+    broker_kind: BrokerKind = "embedded",
     trace: Annotated[
         Path | None,
         typer.Option(
@@ -159,9 +162,7 @@ def reads(
     ] = "0,20000,40000,80000",
     rate: Annotated[float, typer.Option(help="Records/s written and read back.")] = 100.0,
     seconds: Annotated[float, typer.Option(help="Length of each timed window.")] = 6.0,
-    broker_kind: Annotated[
-        str, typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka).")
-    ] = "embedded",
+    broker_kind: BrokerKind = "embedded",
 ) -> None:
     """The broker's CPU while a consumer follows a live topic, as the topic fills."""
     from bench.reads import run_reads
@@ -180,9 +181,7 @@ def memory(
     years_per_10k: Annotated[
         float, typer.Option(help="Years of event time per 10,000 events (the event rate).")
     ] = 1.25,
-    broker_kind: Annotated[
-        str, typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka).")
-    ] = "embedded",
+    broker_kind: BrokerKind = "embedded",
 ) -> None:
     """The worker's resident set, per process, as history grows at the same pairs."""
     from bench.memory import run_memory_rows
@@ -218,9 +217,7 @@ def soak(
 @cli.command()
 def gdelt(
     rows: Annotated[int, typer.Option(help="Rows of the synthetic GDELT 2.0 day.")] = 300_000,
-    broker_kind: Annotated[
-        str, typer.Option("--broker", help="embedded (Tansu) or kafka (Apache Kafka).")
-    ] = "embedded",
+    broker_kind: BrokerKind = "embedded",
 ) -> None:
     """A synthetic GDELT day: read+filter+map rate, publish rate, first row to folded."""
     from bench.gdelt_run import run_gdelt_bench
