@@ -52,7 +52,7 @@ async def latency_probe(
     each one's alert from send to receipt. The figures carry ``probe_cpu_pct``, the
     share of a core the probe took while sending, ``cpu_pct``, the same share of each
     process ``others`` reads the CPU seconds of (the worker, its fold process, the
-    broker: bench/run.py), and ``until``, where the probe left
+    broker: bench/procs.py), and ``until``, where the probe left
     event time (a later probe on the same topics starts after it). The alert
     reader's own fetch wait is short (aiokafka's default 500 ms would add up to 250 ms
     on the embedded broker, which sleeps half the remaining wait)."""
