@@ -40,6 +40,14 @@ def bench(
     scale_out: Annotated[
         bool, typer.Option(help="Also time two workers in one group against the one.")
     ] = True,
+    rounds: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Rounds of the worker, ceiling and two-worker drains, each round back to "
+            "back; the medians of the rates and of each round's ratios are reported.",
+        ),
+    ] = 3,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the summary here.")
     ] = None,
@@ -58,6 +66,7 @@ def bench(
         latency_seconds=latency_seconds,
         growth=growth,
         scale_out=scale_out,
+        rounds=rounds,
         json_path=json_path,
     )
     typer.echo(machine_line())

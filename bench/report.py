@@ -7,8 +7,21 @@ from typing import Any
 __all__ = ["cpu_line", "render"]
 
 
+def _each(summary: dict[str, Any], key: str, spec: str = ",.0f") -> str:
+    """Each round's figure after the median, when there was more than one round."""
+    rounds = summary["rounds"]
+    if len(rounds) < 2:
+        return ""
+    return (
+        f" (median of {len(rounds)} rounds: "
+        + " · ".join(format(r[key], spec) for r in rounds)
+        + ")"
+    )
+
+
 def render(summary: dict[str, Any]) -> str:
-    """Return the summary as a plain-text table."""
+    """Return the summary as a plain-text table (a rate or ratio measured in rounds is
+    the rounds' median, each round's figure after it)."""
     lat = summary["latency_ms"]
     rows = [
         ("broker", summary["broker"]),
@@ -18,18 +31,32 @@ def render(summary: dict[str, Any]) -> str:
             f"{summary['events']} / {summary['dyads']} / {summary['years']}",
         ),
         ("(a) replay publish", f"{summary['publish_eps']:,} events/s"),
-        ("(b) worker, full topic", f"{summary['worker_eps']:,} events/s"),
+        ("(b) worker, full topic", f"{summary['worker_eps']:,} events/s{_each(summary, 'worker')}"),
         ("(c) raw aiokafka consume", f"{summary['raw_consume_eps']:,} events/s"),
         ("(b)/(c)", f"{summary['ratio']:.4f}"),
-        ("(f) Faust + decode ceiling", f"{summary['ceiling_eps']:,} events/s"),
-        ("(b)/(f)", f"{summary['ceiling_ratio']:.3f}"),
-        ("(f2) … + one table write per dyad/batch", f"{summary['ceiling_writes_eps']:,} events/s"),
-        ("(b)/(f2)", f"{summary['ceiling_writes_ratio']:.3f}"),
+        (
+            "(f) Faust + decode ceiling",
+            f"{summary['ceiling_eps']:,} events/s{_each(summary, 'ceiling')}",
+        ),
+        ("(b)/(f)", f"{summary['ceiling_ratio']:.3f}{_each(summary, 'ceiling_ratio', '.3f')}"),
+        (
+            "(f2) … + one table write per dyad/batch",
+            f"{summary['ceiling_writes_eps']:,} events/s{_each(summary, 'ceiling_writes')}",
+        ),
+        (
+            "(b)/(f2)",
+            f"{summary['ceiling_writes_ratio']:.3f}{_each(summary, 'ceiling_writes_ratio', '.3f')}",
+        ),
         (
             "(g) two workers, one group",
             f"{summary['two_workers_eps']:,} events/s, {summary['two_workers_ratio']}x (b)"
+            f"{_each(summary, 'two_workers_ratio', '.2f')}"
             if summary["two_workers_eps"]
             else "not measured (--no-scale-out)",
+        ),
+        (
+            "calibration loop at each round",
+            " · ".join(f"{r['calibration_ms']:.1f}" for r in summary["rounds"]) + " ms",
         ),
         ("worker start to first commit", f"{summary['worker_startup_s']} s"),
         (

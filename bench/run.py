@@ -31,6 +31,7 @@ from bench.latency import latency_probe
 from bench.machine import calibration_ms
 from bench.procs import BROKER_PIDS, broker_rss_mb, cpu_of, rss_mb
 from bench.report import render
+from bench.rounds import KINDS, order, summarise
 from infra.admin import ensure_topics
 from infra.brokers.probe import wait_until_ready
 from infra.brokers.tansu import EmbeddedBroker, free_port
@@ -57,6 +58,8 @@ class BenchOptions:
     growth: bool = True
     #: Also time two workers in one group on the topic against the one.
     scale_out: bool = True
+    #: Rounds of (b), (f), (f2), (g) drained in turn (bench/rounds.py): medians reported.
+    rounds: int = 3
     json_path: Path | None = None
 
 
@@ -258,14 +261,51 @@ async def _worker_run(
     return figures, worker, topics, events
 
 
+async def _rounds(
+    options: BenchOptions, bootstrap: str, topics: Topics, workdir: Path, count: int
+) -> tuple[list[dict[str, float]], _Worker, float | None]:
+    """(b), (f), (f2) and (g) drained ``options.rounds`` times on the topic (bench/rounds.py);
+    return each round's rates, the last worker (left running) and the broker's RSS after
+    the first worker's drain."""
+    kinds = KINDS if options.scale_out else KINDS[:3]
+    modules = {"ceiling": CEILING, "ceiling_writes": (*CEILING, "--writes")}
+    rounds: list[dict[str, float]] = []
+    kept: _Worker | None = None
+    broker_after: float | None = None
+    for number in range(options.rounds):
+        rates = {"calibration_ms": calibration_ms()}
+        for kind in order(number, options.rounds, kinds):
+            if kind == "worker":
+                worker = _start_worker(bootstrap, topics, workdir)
+                drained = await _drain(bootstrap, topics, worker, count)
+                rates |= {"worker": drained["worker_eps"], "startup_s": drained["startup_s"]}
+                if number == 0:
+                    broker_after = broker_rss_mb(bootstrap)
+                if number < options.rounds - 1:
+                    _stop_worker(worker)
+                else:
+                    kept = worker  # the last drain of the last round: kept for the probe
+            elif kind == "two_workers":
+                rates[kind] = await _pair_rate(bootstrap, topics, workdir, count)
+            else:
+                rates[kind] = await _ceiling_rate(bootstrap, topics, workdir, count, modules[kind])
+        rounds.append(rates)
+    assert kept is not None
+    return rounds, kept, broker_after
+
+
 async def _bench(options: BenchOptions) -> dict[str, Any]:
     shape = options.shape
     with tempfile.TemporaryDirectory(prefix="dipwatch-bench-") as tmp:
         workdir = Path(tmp)
         async with _broker(options, workdir) as bootstrap:
             broker_before = broker_rss_mb(bootstrap)
-            main, worker, topics, events = await _worker_run(bootstrap, shape, workdir, "m")
-            broker_after = broker_rss_mb(bootstrap)
+            topics = Topics(f"benchm{uuid.uuid4().hex[:6]}", PARTITIONS)
+            events = list(generate(shape))
+            publish_eps = await _publish(bootstrap, topics, events)
+            rounds, worker, broker_after = await _rounds(
+                options, bootstrap, topics, workdir, len(events)
+            )
             try:
                 latency = await latency_probe(
                     bootstrap,
@@ -277,19 +317,10 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
                     others=cpu_of(worker.proc.pid, bootstrap),
                 )
                 latency.pop("trace")  # (``bench latency --trace`` keeps it)
-                main["peak_rss_mb"] = rss_mb(worker.proc.pid)
+                peak_rss_mb = rss_mb(worker.proc.pid)
             finally:
                 _stop_worker(worker)
             raw_eps = await _raw_consume(bootstrap, topics.events, len(events))
-            ceiling_eps, writes_eps = [
-                await _ceiling_rate(bootstrap, topics, workdir, len(events), module)
-                for module in (CEILING, (*CEILING, "--writes"))
-            ]
-            pair_eps = (
-                await _pair_rate(bootstrap, topics, workdir, len(events))
-                if options.scale_out
-                else None
-            )
             growth = []
             if options.growth:
                 n, d = max(shape.events // 4, 1000), max(shape.dyads // 2, 10)
@@ -312,6 +343,8 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
                             "peak_rss_mb": round(figs["peak_rss_mb"], 1),
                         }
                     )
+    rated = summarise(rounds)
+    median = rated["median"]
     return {
         "broker": options.bootstrap or options.broker,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, "
@@ -319,19 +352,20 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
         "events": shape.events,
         "dyads": shape.dyads,
         "years": shape.years,
-        "publish_eps": round(main["publish_eps"]),
-        "worker_eps": round(main["worker_eps"]),
+        "publish_eps": round(publish_eps),
+        "worker_eps": round(median["worker"]),
         "raw_consume_eps": round(raw_eps),
-        "ratio": round(main["worker_eps"] / raw_eps, 4),
-        "ceiling_eps": round(ceiling_eps),
-        "two_workers_eps": round(pair_eps) if pair_eps else None,
-        "two_workers_ratio": round(pair_eps / main["worker_eps"], 2) if pair_eps else None,
-        "ceiling_ratio": round(main["worker_eps"] / ceiling_eps, 3),
-        "ceiling_writes_eps": round(writes_eps),
-        "ceiling_writes_ratio": round(main["worker_eps"] / writes_eps, 3),
-        "worker_startup_s": round(main["startup_s"], 1),
+        "ratio": round(median["worker"] / raw_eps, 4),
+        "ceiling_eps": round(median["ceiling"]),
+        "two_workers_eps": round(median["two_workers"]) if options.scale_out else None,
+        "two_workers_ratio": round(median["two_workers_ratio"], 2) if options.scale_out else None,
+        "ceiling_ratio": round(median["ceiling_ratio"], 3),
+        "ceiling_writes_eps": round(median["ceiling_writes"]),
+        "ceiling_writes_ratio": round(median["ceiling_writes_ratio"], 3),
+        "worker_startup_s": round(median["startup_s"], 1),
+        "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rated["rounds"]],
         "latency_ms": latency,
-        "peak_rss_mb": round(main["peak_rss_mb"], 1),
+        "peak_rss_mb": round(peak_rss_mb, 1),
         "broker_rss_mb": {"before": broker_before, "after_worker": broker_after},
         "growth": growth,
     }
