@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.gdelt import synthetic_day, write_file
-from bench.run import PARTITIONS, BenchOptions, _broker, _drain, _start_worker, _stop_worker
+from bench.run import BenchOptions, _broker
+from bench.workers import PARTITIONS, drain, start_worker, stop_worker
 from infra.admin import ensure_topics
 from infra.topics import Topics
 from replay.gdelt.mapping import GdeltFilter
@@ -39,13 +40,13 @@ async def _through(options: BenchOptions, path: Path, workdir: Path) -> dict[str
     async with _broker(options, workdir) as bootstrap:
         topics = Topics(f"benchg{uuid.uuid4().hex[:6]}", PARTITIONS)
         await ensure_topics(bootstrap, topics)
-        worker = _start_worker(bootstrap, topics, workdir)
+        worker = start_worker(bootstrap, topics, workdir)
         try:
             # Ready = it folded a first probe event; the clock starts after that.
             probe_report = read_gdelt([path], GdeltFilter(countries=frozenset({"KAZ", "RUS"})))
             probe = [Loaded(probe_report.acts[0], "probe", 0)]
             await publish_events(bootstrap, topics.events, probe)
-            await _drain(bootstrap, topics, worker, 1)
+            await drain(bootstrap, topics, worker, 1)
             first_row = time.perf_counter()
             report = read_gdelt([path], GdeltFilter())
             acts = sorted(report.acts, key=lambda e: (e.occurred_at, e.event_id))
@@ -53,10 +54,10 @@ async def _through(options: BenchOptions, path: Path, workdir: Path) -> dict[str
             published_at = time.perf_counter()
             await publish_events(bootstrap, topics.events, loaded)
             publish_s = time.perf_counter() - published_at
-            await _drain(bootstrap, topics, worker, len(loaded) + 1)
+            await drain(bootstrap, topics, worker, len(loaded) + 1)
             folded_s = time.perf_counter() - first_row
         finally:
-            _stop_worker(worker)
+            stop_worker(worker)
     return {
         "acts": len(loaded),
         "publish_acts_per_s": round(len(loaded) / publish_s),

@@ -23,7 +23,8 @@ from bench.generate import Shape
 from bench.latency import latency_probe, probe_pairs
 from bench.procs import cpu_of
 from bench.report import cpu_line
-from bench.run import BenchOptions, _broker, _stop_worker, _worker_run
+from bench.run import BenchOptions, _broker, _worker_run
+from bench.workers import stop_worker
 
 __all__ = ["run_latency_rows"]
 
@@ -58,10 +59,10 @@ async def _rows(
                         rate,
                         seconds,
                         start,
-                        others=cpu_of(worker.proc.pid, bootstrap),
+                        others=cpu_of(bootstrap, worker.proc.pid),
                     )
                 finally:
-                    _stop_worker(worker)
+                    stop_worker(worker)
                 start = datetime.fromisoformat(lat.pop("until")) + timedelta(days=1)
                 row = {"fetch_wait_ms": wait, "batch_within_s": window, "linger_ms": linger}
                 sends = lat.pop("trace")

@@ -16,7 +16,8 @@ from typing import Any
 
 from bench.generate import Shape
 from bench.procs import children, status_mib
-from bench.run import BenchOptions, _broker, _stop_worker, _worker_run
+from bench.run import BenchOptions, _broker, _worker_run
+from bench.workers import stop_worker
 
 __all__ = ["memory_rows", "run_memory_rows"]
 
@@ -47,7 +48,7 @@ async def memory_rows(
                         "processes": [_resident(pid) for pid in pids],
                     }
                 finally:
-                    _stop_worker(worker)
+                    stop_worker(worker)
                 rows.append(row)
                 print(_line(row), flush=True)
     return rows

@@ -54,16 +54,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_of(worker_pid: int, bootstrap: str) -> Callable[[], dict[str, float]]:
-    """What reads the CPU seconds of the worker's process, of its children (the fold
-    process) and of the broker this bench started (if it did): where a latency probe's
-    cores went (bench/latency.py)."""
+def cpu_of(bootstrap: str, *worker_pids: int) -> Callable[[], dict[str, float]]:
+    """What reads the CPU seconds of the workers' processes, of their children (the fold
+    processes) and of the broker this bench started (if it did), each summed: where a
+    latency probe's or a drain's cores went (bench/latency.py, bench/run.py)."""
     broker = BROKER_PIDS.get(bootstrap)
 
     def read() -> dict[str, float]:
         shares = {
-            "worker": cpu_seconds(worker_pid),
-            "fold": sum(cpu_seconds(child) for child in children(worker_pid)),
+            "worker": sum(cpu_seconds(pid) for pid in worker_pids),
+            "fold": sum(cpu_seconds(child) for pid in worker_pids for child in children(pid)),
         }
         if broker is not None:
             shares["broker"] = cpu_seconds(broker)

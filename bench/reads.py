@@ -21,7 +21,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.procs import BROKER_PIDS, cpu_seconds
-from bench.run import PARTITIONS, BenchOptions, _broker
+from bench.run import BenchOptions, _broker
+from bench.workers import PARTITIONS
 from infra.admin import ensure_topics
 from infra.topics import TopicSpec
 

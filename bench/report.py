@@ -8,15 +8,28 @@ __all__ = ["cpu_line", "render"]
 
 
 def _each(summary: dict[str, Any], key: str, spec: str = ",.0f") -> str:
-    """Each round's figure after the median, when there was more than one round."""
+    """Each round's figure after the median, when there was more than one round ("-"
+    for a round without it: a ratio whose round did not measure both sides)."""
     rounds = summary["rounds"]
     if len(rounds) < 2:
         return ""
-    return (
-        f" (median of {len(rounds)} rounds: "
-        + " · ".join(format(r[key], spec) for r in rounds)
-        + ")"
-    )
+    each = (format(r[key], spec) if key in r else "-" for r in rounds)
+    return f" (median of {len(rounds)} rounds: " + " · ".join(each) + ")"
+
+
+_LABELS = {"worker": "(b)", "ceiling": "(f)", "ceiling_writes": "(f2)", "two_workers": "(g)"}
+
+
+def _cpu_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """Per kind of drain, the CPU each event cost each process (medians of the rounds),
+    and the rate the machine's cores would allow at that cost if nothing else ran."""
+    rows = []
+    for kind, shares in summary.get("cpu_us", {}).items():
+        total = sum(shares.values())
+        each = ", ".join(f"{proc} {us:,.1f}" for proc, us in shares.items())
+        bound = f"; {summary['cores']} cores at most {summary['cores'] * 1e6 / total:,.0f}/s"
+        rows.append((f"{_LABELS[kind]} CPU µs an event", f"{each}: {total:,.1f}{bound}"))
+    return rows
 
 
 def render(summary: dict[str, Any]) -> str:
@@ -58,6 +71,7 @@ def render(summary: dict[str, Any]) -> str:
             "calibration loop at each round",
             " · ".join(f"{r['calibration_ms']:.1f}" for r in summary["rounds"]) + " ms",
         ),
+        *_cpu_rows(summary),
         ("worker start to first commit", f"{summary['worker_startup_s']} s"),
         (
             f"(d) latency at {lat['offered_eps']:g}/s",

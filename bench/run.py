@@ -2,7 +2,9 @@
 
 Each phase talks to a real broker (the embedded one or Apache Kafka, started here) and
 a real worker process — the same ``dipwatch worker`` users run. Figures are rates and
-ratios within one run: these machines are noisy, so compare within a run.
+ratios within one run: these machines are noisy, so compare within a run. The worker,
+ceiling and two-worker drains run in rounds, each ratio taken within its round
+(bench/rounds.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import logging
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -22,9 +23,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from bench.generate import Shape, dyads, generate
 from bench.latency import latency_probe
@@ -32,6 +33,14 @@ from bench.machine import calibration_ms
 from bench.procs import BROKER_PIDS, broker_rss_mb, cpu_of, rss_mb
 from bench.report import render
 from bench.rounds import KINDS, order, summarise
+from bench.workers import (
+    CEILING,
+    PARTITIONS,
+    Worker,
+    drain,
+    start_worker,
+    stop_worker,
+)
 from infra.admin import ensure_topics
 from infra.brokers.probe import wait_until_ready
 from infra.brokers.tansu import EmbeddedBroker, free_port
@@ -40,10 +49,9 @@ from replay.loader import Loaded
 from replay.publish import publish_events
 from schemas.events import DiplomaticEvent
 
-__all__ = ["BenchOptions", "committed_offsets", "run_bench"]
+__all__ = ["BenchOptions", "run_bench"]
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTITIONS = 4
 
 
 @dataclass(frozen=True)
@@ -97,77 +105,6 @@ async def _broker(options: BenchOptions, workdir: Path) -> AsyncIterator[str]:
         log.close()
 
 
-async def committed_offsets(
-    bootstrap: str, group: str, topic: str, partitions: int = PARTITIONS
-) -> int:
-    """Return the sum of a consumer group's committed offsets on ``topic``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
-    await consumer.start()
-    try:
-        total = 0
-        for p in range(partitions):
-            total += await consumer.committed(TopicPartition(topic, p)) or 0
-        return total
-    finally:
-        await consumer.stop()
-
-
-@dataclass
-class _Worker:
-    proc: subprocess.Popen[bytes]
-    app_id: str
-    started: float
-    log_path: Path
-
-
-#: The worker users run, and Faust's own ceiling with the project's decode (bench/ceiling.py).
-WORKER: Final = ("dipwatch", "worker")
-CEILING: Final = ("bench.ceiling",)
-
-
-def _start_worker(
-    bootstrap: str,
-    topics: Topics,
-    workdir: Path,
-    extra_env: dict[str, str] | None = None,
-    module: tuple[str, ...] = WORKER,
-    app_id: str | None = None,
-) -> _Worker:
-    app_id = app_id or f"bench-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        **(extra_env or {}),
-        "DIPWATCH_BOOTSTRAP_SERVERS": bootstrap,
-        "DIPWATCH_TOPIC_PREFIX": topics.prefix,
-        "DIPWATCH_PARTITIONS": str(PARTITIONS),
-        "DIPWATCH_APP_ID": app_id,
-        "DIPWATCH_DATA_DIR": str(workdir / "data"),
-        "DIPWATCH_WEB_ENABLED": "false",
-        "DIPWATCH_LOG_FORMAT": "json",
-        "DIPWATCH_LOG_LEVEL": "warning",
-        # Every rate is timed from a worker's commits: under load every 10 s or 100,000
-        # records (the defaults, which decide how often values are written back), and
-        # within 0.25 s of catching up (DIPWATCH_CAUGHT_UP_COMMIT_S), which ends a drain.
-    }
-    log_path = workdir / f"{app_id}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", *module],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return _Worker(proc, app_id, time.monotonic(), log_path)
-
-
-def _stop_worker(worker: _Worker) -> None:
-    worker.proc.terminate()
-    try:
-        worker.proc.wait(60)
-    except subprocess.TimeoutExpired:
-        worker.proc.kill()
-
-
 async def _publish(bootstrap: str, topics: Topics, events: list[DiplomaticEvent]) -> float:
     await ensure_topics(bootstrap, topics, 1)
     loaded = [Loaded(event=e, path="bench", line=i) for i, e in enumerate(events)]
@@ -200,49 +137,28 @@ async def _raw_consume(bootstrap: str, topic: str, count: int) -> float:
         await consumer.stop()
 
 
-async def _drain(bootstrap: str, topics: Topics, worker: _Worker, count: int) -> dict[str, float]:
-    """Wait until the worker has committed ``count`` events; return its rate and startup."""
-    first: tuple[float, int] | None = None
-    while True:
-        if worker.proc.poll() is not None:
-            lines = worker.log_path.read_text(errors="replace").splitlines()
-            at = next((i for i, x in enumerate(lines) if "Traceback" in x), len(lines) - 15)
-            tail = lines[max(at - 5, 0) : at + 40]
-            raise RuntimeError(f"worker exited with {worker.proc.returncode}:\n" + "\n".join(tail))
-        done = await committed_offsets(bootstrap, worker.app_id, topics.events)
-        now = time.monotonic()
-        if done and first is None:
-            first = (now, done)
-        if done >= count:
-            break
-        await asyncio.sleep(0.25)
-    assert first is not None
-    span = now - first[0]
-    eps = (count - first[1]) / span if span > 0 and count > first[1] else float("nan")
-    return {"worker_eps": eps, "startup_s": first[0] - worker.started}
-
-
 async def _ceiling_rate(
     bootstrap: str, topics: Topics, workdir: Path, count: int, module: tuple[str, ...]
-) -> float:
+) -> dict[str, float]:
     """A Faust null worker (bench/ceiling.py) on the full topic, in its own group."""
-    ceiling = _start_worker(bootstrap, topics, workdir, module=module)
+    ceiling = start_worker(bootstrap, topics, workdir, module=module)
     try:
-        return (await _drain(bootstrap, topics, ceiling, count))["worker_eps"]
+        return await drain(bootstrap, topics, ceiling, count, cpu_of(bootstrap, ceiling.proc.pid))
     finally:
-        _stop_worker(ceiling)
+        stop_worker(ceiling)
 
 
-async def _pair_rate(bootstrap: str, topics: Topics, workdir: Path, count: int) -> float:
+async def _pair_rate(bootstrap: str, topics: Topics, workdir: Path, count: int) -> dict[str, float]:
     """Two workers in one new group, started together on the full topic; events/s from
     the group's first commit to its last (their join and split included)."""
     app_id = f"bench-{uuid.uuid4().hex[:8]}"
-    pair = [_start_worker(bootstrap, topics, workdir, app_id=app_id) for _ in range(2)]
+    pair = [start_worker(bootstrap, topics, workdir, app_id=app_id) for _ in range(2)]
     try:
-        return (await _drain(bootstrap, topics, pair[0], count))["worker_eps"]
+        cpu = cpu_of(bootstrap, *(w.proc.pid for w in pair))
+        return await drain(bootstrap, topics, pair[0], count, cpu)
     finally:
         for worker in pair:
-            _stop_worker(worker)
+            stop_worker(worker)
 
 
 async def _worker_run(
@@ -251,44 +167,47 @@ async def _worker_run(
     workdir: Path,
     tag: str,
     extra_env: dict[str, str] | None = None,
-) -> tuple[dict[str, float], _Worker, Topics, list[DiplomaticEvent]]:
+) -> tuple[dict[str, float], Worker, Topics, list[DiplomaticEvent]]:
     topics = Topics(f"bench{tag}{uuid.uuid4().hex[:6]}", PARTITIONS)
     events = list(generate(shape))
     publish_eps = await _publish(bootstrap, topics, events)
-    worker = _start_worker(bootstrap, topics, workdir, extra_env)
-    drained = await _drain(bootstrap, topics, worker, len(events))
+    worker = start_worker(bootstrap, topics, workdir, extra_env)
+    drained = await drain(bootstrap, topics, worker, len(events))
     figures = {"publish_eps": publish_eps, **drained, "peak_rss_mb": rss_mb(worker.proc.pid)}
     return figures, worker, topics, events
 
 
 async def _rounds(
     options: BenchOptions, bootstrap: str, topics: Topics, workdir: Path, count: int
-) -> tuple[list[dict[str, float]], _Worker, float | None]:
+) -> tuple[list[dict[str, float]], Worker, float | None]:
     """(b), (f), (f2) and (g) drained ``options.rounds`` times on the topic (bench/rounds.py);
     return each round's rates, the last worker (left running) and the broker's RSS after
     the first worker's drain."""
     kinds = KINDS if options.scale_out else KINDS[:3]
     modules = {"ceiling": CEILING, "ceiling_writes": (*CEILING, "--writes")}
     rounds: list[dict[str, float]] = []
-    kept: _Worker | None = None
+    kept: Worker | None = None
     broker_after: float | None = None
     for number in range(options.rounds):
         rates = {"calibration_ms": calibration_ms()}
         for kind in order(number, options.rounds, kinds):
             if kind == "worker":
-                worker = _start_worker(bootstrap, topics, workdir)
-                drained = await _drain(bootstrap, topics, worker, count)
-                rates |= {"worker": drained["worker_eps"], "startup_s": drained["startup_s"]}
+                worker = start_worker(bootstrap, topics, workdir)
+                drained = await drain(
+                    bootstrap, topics, worker, count, cpu_of(bootstrap, worker.proc.pid)
+                )
                 if number == 0:
                     broker_after = broker_rss_mb(bootstrap)
                 if number < options.rounds - 1:
-                    _stop_worker(worker)
+                    stop_worker(worker)
                 else:
                     kept = worker  # the last drain of the last round: kept for the probe
             elif kind == "two_workers":
-                rates[kind] = await _pair_rate(bootstrap, topics, workdir, count)
+                drained = await _pair_rate(bootstrap, topics, workdir, count)
             else:
-                rates[kind] = await _ceiling_rate(bootstrap, topics, workdir, count, modules[kind])
+                drained = await _ceiling_rate(bootstrap, topics, workdir, count, modules[kind])
+            rates[kind] = drained.pop("worker_eps")
+            rates |= {f"{kind}.{k}": v for k, v in drained.items()}
         rounds.append(rates)
     assert kept is not None
     return rounds, kept, broker_after
@@ -314,12 +233,12 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
                     options.rate,
                     options.latency_seconds,
                     shape.end + timedelta(days=1),  # after every generated event
-                    others=cpu_of(worker.proc.pid, bootstrap),
+                    others=cpu_of(bootstrap, worker.proc.pid),
                 )
                 latency.pop("trace")  # (``bench latency --trace`` keeps it)
                 peak_rss_mb = rss_mb(worker.proc.pid)
             finally:
-                _stop_worker(worker)
+                stop_worker(worker)
             raw_eps = await _raw_consume(bootstrap, topics.events, len(events))
             growth = []
             if options.growth:
@@ -333,7 +252,7 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
                     ("2x dyads", Shape(n, 2 * d, years, shape.zipf, shape.seed)),
                 ):
                     figs, w, _, _ = await _worker_run(bootstrap, sub, workdir, "g")
-                    _stop_worker(w)
+                    stop_worker(w)
                     growth.append(
                         {
                             "run": label,
@@ -362,7 +281,17 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
         "ceiling_ratio": round(median["ceiling_ratio"], 3),
         "ceiling_writes_eps": round(median["ceiling_writes"]),
         "ceiling_writes_ratio": round(median["ceiling_writes_ratio"], 3),
-        "worker_startup_s": round(median["startup_s"], 1),
+        "worker_startup_s": round(median["worker.startup_s"], 1),
+        "cpu_us": {
+            kind: {
+                proc: round(median[key], 1)
+                for proc in ("worker", "fold", "broker")
+                if (key := f"{kind}.cpu_us.{proc}") in median
+            }
+            for kind in KINDS
+            if f"{kind}.cpu_us.worker" in median
+        },
+        "cores": os.cpu_count(),
         "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rated["rounds"]],
         "latency_ms": latency,
         "peak_rss_mb": round(peak_rss_mb, 1),

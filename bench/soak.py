@@ -23,15 +23,8 @@ from aiokafka import AIOKafkaProducer
 
 from bench.generate import Shape, generate
 from bench.procs import BROKER_PIDS, children, status_mib
-from bench.run import (
-    PARTITIONS,
-    BenchOptions,
-    _broker,
-    _start_worker,
-    _stop_worker,
-    _Worker,
-    committed_offsets,
-)
+from bench.run import BenchOptions, _broker
+from bench.workers import PARTITIONS, Worker, committed_offsets, start_worker, stop_worker
 from infra.admin import ensure_topics
 from infra.clients import send_event
 from infra.topics import Topics
@@ -56,7 +49,7 @@ async def soak_rows(
         async with _broker(options, Path(tmp)) as bootstrap:
             topics = Topics(f"soak{uuid.uuid4().hex[:6]}", PARTITIONS)
             await ensure_topics(bootstrap, topics, 1)
-            worker = _start_worker(bootstrap, topics, Path(tmp))
+            worker = start_worker(bootstrap, topics, Path(tmp))
             producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
             await producer.start()
             try:
@@ -76,7 +69,7 @@ async def soak_rows(
                 print(_line(rows[-1]), flush=True)
             finally:
                 await producer.stop()
-                _stop_worker(worker)
+                stop_worker(worker)
     return rows
 
 
@@ -111,7 +104,7 @@ async def _send(
 async def _sample(
     bootstrap: str,
     topics: Topics,
-    worker: _Worker,
+    worker: Worker,
     sent: dict[str, Any],
     every_s: float,
     rows: list[dict[str, Any]],
@@ -126,7 +119,7 @@ async def _sample(
 async def _row(
     bootstrap: str,
     topics: Topics,
-    worker: _Worker,
+    worker: Worker,
     sent: dict[str, Any],
     shape: Shape,
     final: bool = False,

@@ -115,7 +115,7 @@ async def all_committed(
     worker writes its values back before each commit (streams/agents.py), so after this
     the changelog holds the state of every record — alerts alone may come earlier, e.g.
     all raised before a crash, the state only once the restarted worker has folded again."""
-    from bench.run import committed_offsets
+    from bench.workers import committed_offsets
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()

@@ -45,6 +45,12 @@ def test_bench_all_drains_every_kind_in_each_round_and_reports_the_rounds_median
     assert summary["two_workers_ratio"] == pytest.approx(
         statistics.median(r["two_workers_ratio"] for r in rounds), abs=1e-2
     )
+    # Each event's CPU, by process: the worker folds in a process of its own, Faust's
+    # null worker in none.
+    cpu = summary["cpu_us"]
+    assert cpu["worker"]["fold"] > 0
+    assert cpu["ceiling"]["fold"] == 0
+    assert cpu["two_workers"]["fold"] > 0
     # The worker kept for the probe had drained the topic: it alerts on every summons.
     assert summary["latency_ms"]["alerted"] == summary["latency_ms"]["sent"] > 0
     assert json.loads(options.json_path.read_text()) == summary  # type: ignore[union-attr]

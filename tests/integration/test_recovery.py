@@ -21,7 +21,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from bench.generate import Shape, generate
-from bench.run import committed_offsets
+from bench.workers import committed_offsets
 from folds.offline import fold_offline
 from folds.registry import build_folds
 from infra.admin import ensure_topics

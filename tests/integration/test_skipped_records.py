@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from bench.run import committed_offsets
+from bench.workers import committed_offsets
 from infra.admin import ensure_topics
 from infra.topics import Topics
 from schemas.codec import encode_event

@@ -206,9 +206,23 @@ def test_bench_all_s_summary_renders_the_latency_row_with_the_rate_folded() -> N
         **{"ceiling_writes_ratio": 0.757, "two_workers_eps": None, "worker_startup_s": 7.9},
         **{"latency_ms": latency, "peak_rss_mb": 404.9, "broker_rss_mb": {"before": None}},
         "growth": [],
+        "rounds": [
+            {"calibration_ms": 10.04, "worker": 3260.4, "ceiling": 4287.0, "ceiling_ratio": 0.76},
+            {"calibration_ms": 19.5, "worker": 3100.0, "ceiling": 3800.0, "ceiling_ratio": 0.8158},
+        ],
+        "cpu_us": {"worker": {"worker": 90.0, "fold": 110.0, "broker": 50.0}},
+        "cores": 2,
     }
     text = render(summary)
     assert "calibration loop 12.00 ms" in text
+    flat = " ".join(text.split())  # (the table pads its first column)
+    # A figure of the rounds is their median, each round's after it.
+    assert "(b)/(f) 0.760 (median of 2 rounds: 0.760 · 0.816)" in flat, text
+    assert "4,287 events/s (median of 2 rounds: 4,287 · 3,800)" in flat, text
+    assert "4,307 events/s (median of 2 rounds: - · -)" in flat, text  # rounds without it
+    assert "calibration loop at each round 10.0 · 19.5 ms" in flat, text
+    # Each event's CPU by process, and what two cores would allow at that cost.
+    assert "worker 90.0, fold 110.0, broker 50.0: 250.0; 2 cores at most 8,000/s" in flat, text
     assert "latency growth 44.0 ms per s: folded ~958/s)" in text, text
     # A broker the bench did not start has no share to report.
     assert "% of a core: probe 29.1 (sum 29); latency growth" in text, text
@@ -222,7 +236,7 @@ def test_the_cpu_reader_sees_a_busy_child_and_not_an_idle_parent(tmp_path: Path)
     script = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {spin!r}])"
     parent = subprocess.Popen([sys.executable, "-c", script])
     try:
-        read = cpu_of(parent.pid, "no-broker-started-here:0")
+        read = cpu_of("no-broker-started-here:0", parent.pid)
         first = _until(read, lambda r: r["fold"] > 0)
         then = _until(read, lambda r: r["fold"] >= first["fold"] + 0.3)
     finally:

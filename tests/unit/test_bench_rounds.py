@@ -3,6 +3,8 @@ medians of rates and of each round's ratios."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from bench.rounds import KINDS, order, summarise
@@ -15,7 +17,7 @@ def test_every_round_drains_each_kind_once_in_the_reverse_order_of_the_round_bef
     orders = [order(n, rounds, KINDS) for n in range(rounds)]
     for ordered in orders:
         assert sorted(ordered) == sorted(KINDS)
-    for before, after in zip(orders, orders[1:], strict=False):
+    for before, after in itertools.pairwise(orders):
         assert after == before[::-1]
     # The last drain of the run is a worker's: the one kept for the latency probe.
     assert orders[-1][-1] == "worker"
@@ -40,9 +42,7 @@ def test_each_ratio_is_taken_within_its_round_and_the_median_of_the_rounds_repor
         {"worker": 5700.0, "ceiling": 6200.0, "ceiling_writes": 5000.0, "two_workers": 6270.0},
     ]
     rated = summarise(rounds)
-    assert [r["ceiling_ratio"] for r in rated["rounds"]] == pytest.approx(
-        [1.0, 0.9, 5700 / 6200]
-    )
+    assert [r["ceiling_ratio"] for r in rated["rounds"]] == pytest.approx([1.0, 0.9, 5700 / 6200])
     assert rated["median"]["ceiling_ratio"] == pytest.approx(5700 / 6200)
     # Not the ratio of the medians (5700 / 6000 = 0.95): that pairs drains of two rounds.
     assert rated["median"]["worker"] == 5700.0
