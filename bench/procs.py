@@ -14,6 +14,7 @@ __all__ = [
     "children",
     "cpu_of",
     "cpu_seconds",
+    "processes",
     "rss_mb",
     "status_mib",
 ]
@@ -54,16 +55,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def processes(*worker_pids: int) -> dict[str, int]:
+    """How many processes each share of :func:`cpu_of` sums: the workers', their folds'."""
+    return {"worker": len(worker_pids), "fold": sum(len(children(p)) for p in worker_pids)}
+
+
 def cpu_of(bootstrap: str, *worker_pids: int) -> Callable[[], dict[str, float]]:
     """What reads the CPU seconds of the workers' processes, of their children (the fold
     processes) and of the broker this bench started (if it did), each summed: where a
-    latency probe's or a drain's cores went (bench/latency.py, bench/run.py)."""
+    latency probe's or a drain's cores went (bench/latency.py, bench/run.py). ``processes``
+    counts them: the workers' and their fold processes."""
     broker = BROKER_PIDS.get(bootstrap)
 
     def read() -> dict[str, float]:
+        folds = [child for pid in worker_pids for child in children(pid)]
         shares = {
             "worker": sum(cpu_seconds(pid) for pid in worker_pids),
-            "fold": sum(cpu_seconds(child) for pid in worker_pids for child in children(pid)),
+            "fold": sum(cpu_seconds(child) for child in folds),
         }
         if broker is not None:
             shares["broker"] = cpu_seconds(broker)

@@ -22,13 +22,22 @@ _LABELS = {"worker": "(b)", "ceiling": "(f)", "ceiling_writes": "(f2)", "two_wor
 
 def _cpu_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     """Per kind of drain, the CPU each event cost each process (medians of the rounds),
-    and the rate the machine's cores would allow at that cost if nothing else ran."""
+    and the most the machine allows at that cost if nothing else ran: the cores, and
+    each process at most one of them (a share summed over n processes uses n)."""
     rows = []
     for kind, shares in summary.get("cpu_us", {}).items():
         total = sum(shares.values())
         each = ", ".join(f"{proc} {us:,.1f}" for proc, us in shares.items())
-        bound = f"; {summary['cores']} cores at most {summary['cores'] * 1e6 / total:,.0f}/s"
-        rows.append((f"{_LABELS[kind]} CPU µs an event", f"{each}: {total:,.1f}{bound}"))
+        counts = summary.get("processes", {}).get(kind, {})
+        bounds = [summary["cores"] * 1e6 / total]
+        bounds += [n * 1e6 / shares[p] for p, n in counts.items() if n and shares.get(p)]
+        rows.append(
+            (
+                f"{_LABELS[kind]} CPU µs an event",
+                f"{each}: {total:,.1f}; at most {min(bounds):,.0f}/s "
+                f"({summary['cores']} cores, a process a core)",
+            )
+        )
     return rows
 
 

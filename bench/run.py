@@ -143,7 +143,7 @@ async def _ceiling_rate(
     """A Faust null worker (bench/ceiling.py) on the full topic, in its own group."""
     ceiling = start_worker(bootstrap, topics, workdir, module=module)
     try:
-        return await drain(bootstrap, topics, ceiling, count, cpu_of(bootstrap, ceiling.proc.pid))
+        return await drain(bootstrap, topics, ceiling, count, (ceiling.proc.pid,))
     finally:
         stop_worker(ceiling)
 
@@ -154,8 +154,7 @@ async def _pair_rate(bootstrap: str, topics: Topics, workdir: Path, count: int) 
     app_id = f"bench-{uuid.uuid4().hex[:8]}"
     pair = [start_worker(bootstrap, topics, workdir, app_id=app_id) for _ in range(2)]
     try:
-        cpu = cpu_of(bootstrap, *(w.proc.pid for w in pair))
-        return await drain(bootstrap, topics, pair[0], count, cpu)
+        return await drain(bootstrap, topics, pair[0], count, [w.proc.pid for w in pair])
     finally:
         for worker in pair:
             stop_worker(worker)
@@ -193,9 +192,7 @@ async def _rounds(
         for kind in order(number, options.rounds, kinds):
             if kind == "worker":
                 worker = start_worker(bootstrap, topics, workdir)
-                drained = await drain(
-                    bootstrap, topics, worker, count, cpu_of(bootstrap, worker.proc.pid)
-                )
+                drained = await drain(bootstrap, topics, worker, count, (worker.proc.pid,))
                 if number == 0:
                     broker_after = broker_rss_mb(bootstrap)
                 if number < options.rounds - 1:
@@ -290,6 +287,11 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
             }
             for kind in KINDS
             if f"{kind}.cpu_us.worker" in median
+        },
+        "processes": {
+            kind: {proc: round(median[f"{kind}.processes.{proc}"]) for proc in ("worker", "fold")}
+            for kind in KINDS
+            if f"{kind}.processes.worker" in median
         },
         "cores": os.cpu_count(),
         "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rated["rounds"]],

@@ -10,13 +10,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench.procs import cpu_of, processes
 from infra.topics import Topics
 
 __all__ = [
@@ -90,6 +91,9 @@ def start_worker(
         # records (the defaults, which decide how often values are written back), and
         # within 0.25 s of catching up (DIPWATCH_CAUGHT_UP_COMMIT_S), which ends a drain.
     }
+    # (Faust makes its own directory in it, not the parents: a ceiling drained first
+    # found none.)
+    (workdir / "data").mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"{app_id}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -115,10 +119,13 @@ async def drain(
     topics: Topics,
     worker: Worker,
     count: int,
-    cpu: Callable[[], dict[str, float]] | None = None,
+    cpu: Sequence[int] = (),
 ) -> dict[str, float]:
     """Wait until the worker has committed ``count`` events; return its rate, its start-up
-    and (with ``cpu``, bench/procs.py) the CPU µs each event timed cost each process."""
+    and, for the worker processes ``cpu`` (with their fold processes and the broker this
+    bench started: bench/procs.py), the CPU µs each event timed cost each, and how many
+    processes each share sums."""
+    read = cpu_of(bootstrap, *cpu) if cpu else None
     first: tuple[float, int, dict[str, float]] | None = None
     while True:
         if worker.proc.poll() is not None:
@@ -129,7 +136,7 @@ async def drain(
         done = await committed_offsets(bootstrap, worker.app_id, topics.events)
         now = time.monotonic()
         if done and first is None:
-            first = (now, done, cpu() if cpu else {})
+            first = (now, done, read() if read else {})
         if done >= count:
             break
         await asyncio.sleep(0.25)
@@ -137,7 +144,8 @@ async def drain(
     span, timed = now - first[0], count - first[1]
     eps = timed / span if span > 0 and timed > 0 else float("nan")
     figures = {"worker_eps": eps, "startup_s": first[0] - worker.started}
-    if cpu and timed > 0:  # CPU µs an event, over the span the rate is timed on
-        last = cpu()
+    if read and timed > 0:  # CPU µs an event, over the span the rate is timed on
+        last = read()
         figures |= {f"cpu_us.{k}": (last[k] - first[2][k]) / timed * 1e6 for k in last}
+        figures |= {f"processes.{k}": n for k, n in processes(*cpu).items()}
     return figures

@@ -210,7 +210,11 @@ def test_bench_all_s_summary_renders_the_latency_row_with_the_rate_folded() -> N
             {"calibration_ms": 10.04, "worker": 3260.4, "ceiling": 4287.0, "ceiling_ratio": 0.76},
             {"calibration_ms": 19.5, "worker": 3100.0, "ceiling": 3800.0, "ceiling_ratio": 0.8158},
         ],
-        "cpu_us": {"worker": {"worker": 90.0, "fold": 110.0, "broker": 50.0}},
+        "cpu_us": {
+            "worker": {"worker": 90.0, "fold": 110.0, "broker": 50.0},
+            "ceiling": {"worker": 125.0, "fold": 0.0, "broker": 5.0},
+        },
+        "processes": {"worker": {"worker": 1, "fold": 1}, "ceiling": {"worker": 1, "fold": 0}},
         "cores": 2,
     }
     text = render(summary)
@@ -222,7 +226,10 @@ def test_bench_all_s_summary_renders_the_latency_row_with_the_rate_folded() -> N
     assert "4,307 events/s (median of 2 rounds: - · -)" in flat, text  # rounds without it
     assert "calibration loop at each round 10.0 · 19.5 ms" in flat, text
     # Each event's CPU by process, and what two cores would allow at that cost.
-    assert "worker 90.0, fold 110.0, broker 50.0: 250.0; 2 cores at most 8,000/s" in flat, text
+    # Two cores allow 8,000/s at 250 µs; the fold process alone, on one core, 9,090.
+    assert "worker 90.0, fold 110.0, broker 50.0: 250.0; at most 8,000/s" in flat, text
+    # The ceiling is one process: one core, 8,000/s, though two would allow 15,385.
+    assert "worker 125.0, fold 0.0, broker 5.0: 130.0; at most 8,000/s" in flat, text
     assert "latency growth 44.0 ms per s: folded ~958/s)" in text, text
     # A broker the bench did not start has no share to report.
     assert "% of a core: probe 29.1 (sum 29); latency growth" in text, text
