@@ -94,7 +94,8 @@ def render(summary: dict[str, Any]) -> str:
             "(h) broker RSS",
             "not started here"
             if (b := summary["broker_rss_mb"])["before"] is None
-            else f"{b['before']} MiB empty, {b['after_worker']} MiB after publish + fold",
+            else f"{b['before']} MiB empty, {b['after_worker']} MiB after publish and the first "
+            "round's drains",
         ),
         *(
             (

@@ -181,7 +181,7 @@ async def _rounds(
 ) -> tuple[list[dict[str, float]], Worker, float | None]:
     """(b), (f), (f2) and (g) drained ``options.rounds`` times on the topic (bench/rounds.py);
     return each round's rates, the last worker (left running) and the broker's RSS after
-    the first worker's drain."""
+    the first round."""
     kinds = KINDS if options.scale_out else KINDS[:3]
     modules = {"ceiling": CEILING, "ceiling_writes": (*CEILING, "--writes")}
     rounds: list[dict[str, float]] = []
@@ -193,8 +193,6 @@ async def _rounds(
             if kind == "worker":
                 worker = start_worker(bootstrap, topics, workdir)
                 drained = await drain(bootstrap, topics, worker, count, (worker.proc.pid,))
-                if number == 0:
-                    broker_after = broker_rss_mb(bootstrap)
                 if number < options.rounds - 1:
                     stop_worker(worker)
                 else:
@@ -206,6 +204,8 @@ async def _rounds(
             rates[kind] = drained.pop("worker_eps")
             rates |= {f"{kind}.{k}": v for k, v in drained.items()}
         rounds.append(rates)
+        if number == 0:
+            broker_after = broker_rss_mb(bootstrap)
     assert kept is not None
     return rounds, kept, broker_after
 
