@@ -4,10 +4,10 @@ writes (f2) and two workers (g), each drained in turn on the same topic, round a
 These machines change speed by up to 2x within a run (docs/PERFORMANCE.md, "Session
 25": (b)/(f) read 1.111, 0.510 and 1.180 in three runs of one hour). A ratio of two
 drains taken minutes apart measures the machine as much as the code. So each round
-drains every kind once, back to back, the order reversed from one round to the next (a
-machine that speeds up or slows down through the run weighs on both sides of a ratio
-alike); each ratio is taken within its round, and the bench reports the median of the
-rounds' ratios beside each round's own.
+drains every kind once, back to back, the order reversed from one round to the next (over
+two rounds a machine that speeds up or slows down steadily weighs on both sides of a
+ratio alike); each ratio is taken within its round, and the bench reports the median of
+the rounds' ratios beside each round's own.
 """
 
 from __future__ import annotations
