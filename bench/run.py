@@ -41,6 +41,7 @@ from bench.workers import (
     start_worker,
     stop_worker,
 )
+from folds.parallel import cores
 from infra.admin import ensure_topics
 from infra.brokers.probe import wait_until_ready
 from infra.brokers.tansu import EmbeddedBroker, free_port
@@ -293,7 +294,7 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
             for kind in KINDS
             if f"{kind}.processes.worker" in median
         },
-        "cores": os.cpu_count(),
+        "cores": cores(),  # (the cores this process may run on)
         "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rated["rounds"]],
         "latency_ms": latency,
         "peak_rss_mb": round(peak_rss_mb, 1),
