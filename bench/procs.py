@@ -68,10 +68,9 @@ def cpu_of(bootstrap: str, *worker_pids: int) -> Callable[[], dict[str, float]]:
     broker = BROKER_PIDS.get(bootstrap)
 
     def read() -> dict[str, float]:
-        folds = [child for pid in worker_pids for child in children(pid)]
         shares = {
             "worker": sum(cpu_seconds(pid) for pid in worker_pids),
-            "fold": sum(cpu_seconds(child) for child in folds),
+            "fold": sum(cpu_seconds(child) for pid in worker_pids for child in children(pid)),
         }
         if broker is not None:
             shares["broker"] = cpu_seconds(broker)

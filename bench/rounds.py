@@ -16,7 +16,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any, Final
 
-__all__ = ["KINDS", "RATIOS", "order", "summarise"]
+__all__ = ["KINDS", "RATIOS", "by_kind", "order", "summarise"]
 
 #: What a round drains: the worker, the ceiling, the ceiling with writes, two workers.
 KINDS: Final = ("worker", "ceiling", "ceiling_writes", "two_workers")
@@ -56,3 +56,20 @@ def summarise(rounds: Sequence[dict[str, float]]) -> dict[str, Any]:
     names = sorted({k for r in each for k in r})
     medians = {k: statistics.median(r[k] for r in each if k in r) for k in names}
     return {"median": medians, "rounds": each}
+
+
+#: The processes a drain's figures are read for, in the order they are reported.
+_PROCESSES: Final = ("worker", "fold", "broker")
+
+
+def by_kind(
+    median: dict[str, float], figure: str, digits: int | None = 1
+) -> dict[str, dict[str, float]]:
+    """A per-process figure of the drains (``<kind>.<figure>.<process>`` in ``median``)
+    by kind, then process: e.g. ``cpu_us`` -> {"worker": {"worker": 159.2, "fold": …}}."""
+    out: dict[str, dict[str, float]] = {}
+    for kind in KINDS:
+        for process in _PROCESSES:
+            if (key := f"{kind}.{figure}.{process}") in median:
+                out.setdefault(kind, {})[process] = round(median[key], digits)
+    return out

@@ -32,7 +32,7 @@ from bench.latency import latency_probe
 from bench.machine import calibration_ms
 from bench.procs import BROKER_PIDS, broker_rss_mb, cpu_of, rss_mb
 from bench.report import render
-from bench.rounds import KINDS, order, summarise
+from bench.rounds import KINDS, by_kind, order, summarise
 from bench.workers import (
     CEILING,
     PARTITIONS,
@@ -280,20 +280,8 @@ async def _bench(options: BenchOptions) -> dict[str, Any]:
         "ceiling_writes_eps": round(median["ceiling_writes"]),
         "ceiling_writes_ratio": round(median["ceiling_writes_ratio"], 3),
         "worker_startup_s": round(median["worker.startup_s"], 1),
-        "cpu_us": {
-            kind: {
-                proc: round(median[key], 1)
-                for proc in ("worker", "fold", "broker")
-                if (key := f"{kind}.cpu_us.{proc}") in median
-            }
-            for kind in KINDS
-            if f"{kind}.cpu_us.worker" in median
-        },
-        "processes": {
-            kind: {proc: round(median[f"{kind}.processes.{proc}"]) for proc in ("worker", "fold")}
-            for kind in KINDS
-            if f"{kind}.processes.worker" in median
-        },
+        "cpu_us": by_kind(median, "cpu_us"),
+        "processes": by_kind(median, "processes", None),
         "cores": cores(),  # (the cores this process may run on)
         "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rated["rounds"]],
         "latency_ms": latency,
